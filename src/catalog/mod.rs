@@ -1,0 +1,1288 @@
+//! Stage 2: the rule catalog, every requirement of Microsoft's article as data.
+//!
+//! Input: the YAML files under `catalog/` (embedded in the binary, or read by `cli.rs`
+//! from `--catalog DIR`). Output: a validated [`Catalog`]. Validation collects every
+//! problem: unique ids per revision, known revisions, facts, clouds and placeholders,
+//! valid port ranges, FQDNs, URLs and CIDRs, and service tags that exist in Microsoft's
+//! service tag file of each cloud they are used in. This is the only module that calls
+//! serde_yaml.
+
+pub mod condition;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::{Code, Diagnostic, Location, Position};
+pub use condition::Condition;
+
+/// The files of the built-in catalog, as (path relative to `catalog/`, text).
+/// `tests/tidy.rs` checks this list matches the directory.
+pub const EMBEDDED_FILES: &[(&str, &str)] = &[
+    (
+        "revisions.yaml",
+        include_str!("../../catalog/revisions.yaml"),
+    ),
+    ("regions.yaml", include_str!("../../catalog/regions.yaml")),
+    (
+        "service-tags.yaml",
+        include_str!("../../catalog/service-tags.yaml"),
+    ),
+    (
+        "requirements/inbound.yaml",
+        include_str!("../../catalog/requirements/inbound.yaml"),
+    ),
+    (
+        "requirements/core.yaml",
+        include_str!("../../catalog/requirements/core.yaml"),
+    ),
+    (
+        "requirements/compute.yaml",
+        include_str!("../../catalog/requirements/compute.yaml"),
+    ),
+    (
+        "requirements/storage.yaml",
+        include_str!("../../catalog/requirements/storage.yaml"),
+    ),
+    (
+        "requirements/containers.yaml",
+        include_str!("../../catalog/requirements/containers.yaml"),
+    ),
+    (
+        "requirements/monitoring.yaml",
+        include_str!("../../catalog/requirements/monitoring.yaml"),
+    ),
+    (
+        "requirements/packages.yaml",
+        include_str!("../../catalog/requirements/packages.yaml"),
+    ),
+    (
+        "requirements/vscode.yaml",
+        include_str!("../../catalog/requirements/vscode.yaml"),
+    ),
+    (
+        "requirements/kubernetes.yaml",
+        include_str!("../../catalog/requirements/kubernetes.yaml"),
+    ),
+];
+
+/// An Azure cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cloud {
+    /// Azure public cloud.
+    Public,
+    /// Azure Government.
+    Usgov,
+    /// Microsoft Azure operated by 21Vianet (Azure China).
+    China,
+}
+
+impl Cloud {
+    /// All clouds, in the order the catalog lists them.
+    pub const ALL: [Cloud; 3] = [Cloud::Public, Cloud::Usgov, Cloud::China];
+
+    /// The scenario spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cloud::Public => "public",
+            Cloud::Usgov => "usgov",
+            Cloud::China => "china",
+        }
+    }
+}
+
+impl fmt::Display for Cloud {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which way the traffic flows, seen from the compute subnet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// From Azure services to the compute.
+    Inbound,
+    /// From the compute to a service.
+    Outbound,
+}
+
+impl Direction {
+    /// Lowercase name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
+/// The protocol the article names for a requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// TCP ("Unless noted otherwise, all network traffic ... uses TCP").
+    Tcp,
+    /// UDP.
+    Udp,
+    /// Any IP protocol (the article's "ANY").
+    Any,
+    /// HTTP, for application rules.
+    Http,
+    /// HTTPS, for application rules.
+    Https,
+    /// "For Protocol:Port, select use http, https": Http:80 and Https:443.
+    HttpHttps,
+}
+
+/// How the firewall names destinations; the article has one table for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Network rules to service tags plus application rules for third-party hosts
+    /// (the article's "Azure Firewall" / "Basic configuration" sections).
+    ServiceTags,
+    /// Host names only, for a firewall without service tags (the article's
+    /// "Other firewalls" / "Microsoft hosts" tables).
+    Hosts,
+}
+
+impl Mode {
+    /// Kebab-case name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::ServiceTags => "service-tags",
+            Mode::Hosts => "hosts",
+        }
+    }
+}
+
+/// Where a route sends its traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NextHop {
+    /// Straight to the internet, skipping the firewall (inbound management traffic).
+    Internet,
+    /// To the firewall's private IP (`VirtualAppliance`).
+    Firewall,
+}
+
+/// The area a requirement belongs to. Renderers group rule collections by it, so each
+/// concern keeps a fixed place and adding a rule changes one collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Concern {
+    /// Identity, Resource Manager, the Azure Machine Learning service and studio.
+    Core,
+    /// Compute instance and compute cluster (Azure Batch) traffic.
+    Compute,
+    /// Storage accounts, yours and Microsoft's.
+    Storage,
+    /// Container registries and Docker images.
+    Containers,
+    /// Key Vault for hbi workspaces.
+    KeyVault,
+    /// Azure Monitor and Application Insights.
+    Monitoring,
+    /// Python, R and other package hosts.
+    Packages,
+    /// Visual Studio Code.
+    Vscode,
+    /// Kubernetes compute and AKS.
+    Kubernetes,
+    /// Inbound management traffic to the compute.
+    Inbound,
+    /// Routes of the compute subnet.
+    Routing,
+    /// Hosts the scenario adds itself.
+    Extra,
+}
+
+impl Concern {
+    /// Kebab-case name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Concern::Core => "core",
+            Concern::Compute => "compute",
+            Concern::Storage => "storage",
+            Concern::Containers => "containers",
+            Concern::KeyVault => "key-vault",
+            Concern::Monitoring => "monitoring",
+            Concern::Packages => "packages",
+            Concern::Vscode => "vscode",
+            Concern::Kubernetes => "kubernetes",
+            Concern::Inbound => "inbound",
+            Concern::Routing => "routing",
+            Concern::Extra => "extra",
+        }
+    }
+}
+
+/// A port or an inclusive port range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PortRange {
+    /// First port.
+    pub start: u16,
+    /// Last port (equal to `start` for a single port).
+    pub end: u16,
+}
+
+impl PortRange {
+    /// Parses `443` or `29876-29877`; ports are 1-65535 and a range goes upwards.
+    pub fn parse(text: &str) -> Result<PortRange, String> {
+        let parse_one = |part: &str| -> Result<u16, String> {
+            match part.trim().parse::<u16>() {
+                Ok(0) | Err(_) => Err(format!(
+                    "`{text}` is not a port (1-65535) or a range of ports"
+                )),
+                Ok(port) => Ok(port),
+            }
+        };
+        match text.split_once('-') {
+            None => {
+                let port = parse_one(text)?;
+                Ok(PortRange {
+                    start: port,
+                    end: port,
+                })
+            }
+            Some((start, end)) => {
+                let (start, end) = (parse_one(start)?, parse_one(end)?);
+                if start >= end {
+                    return Err(format!(
+                        "`{text}`: a range must go from a lower to a higher port"
+                    ));
+                }
+                Ok(PortRange { start, end })
+            }
+        }
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.start == self.end {
+            write!(f, "{}", self.start)
+        } else {
+            write!(f, "{}-{}", self.start, self.end)
+        }
+    }
+}
+
+/// The placeholders host names may contain, and the scenario value that fills each.
+pub const PLACEHOLDERS: &[(&str, &str)] = &[
+    ("{region}", "region"),
+    ("{storage}", "storage_account"),
+    ("{acr}", "container_registry"),
+    ("{workspace_id}", "workspace_id"),
+];
+
+/// One thing a rule can point at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A service tag; `regional` when written `Tag.{region}`.
+    ServiceTag {
+        /// The tag as Microsoft spells it, without the region (`Storage`, `AzureFrontDoor.Frontend`).
+        base: String,
+        /// Whether the workspace's region suffix is appended.
+        regional: bool,
+    },
+    /// A host name, possibly with a leading `*.` wildcard and placeholders.
+    Host(String),
+    /// A host plus a URL path (needs Azure Firewall Premium).
+    Url(String),
+    /// An address prefix.
+    Cidr(IpNet),
+}
+
+impl Endpoint {
+    /// The text as written in the catalog.
+    #[must_use]
+    pub fn text(&self) -> String {
+        match self {
+            Endpoint::ServiceTag {
+                base,
+                regional: true,
+            } => format!("{base}.{{region}}"),
+            Endpoint::ServiceTag {
+                base,
+                regional: false,
+            } => base.clone(),
+            Endpoint::Host(text) | Endpoint::Url(text) => text.clone(),
+            Endpoint::Cidr(net) => net.to_string(),
+        }
+    }
+}
+
+/// What a requirement asks for in one cloud.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloudEndpoints {
+    /// These endpoints.
+    Endpoints(Vec<Endpoint>),
+    /// The article says this cloud does not need it; the reason is quoted.
+    NotNeeded(String),
+    /// The cloud has no equivalent (or the article documents none); the reason says which.
+    NotAvailable(String),
+}
+
+/// A value for each cloud.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerCloud {
+    /// Azure public cloud.
+    pub public: CloudEndpoints,
+    /// Azure Government.
+    pub usgov: CloudEndpoints,
+    /// Azure China.
+    pub china: CloudEndpoints,
+}
+
+impl PerCloud {
+    /// The value for one cloud.
+    #[must_use]
+    pub fn get(&self, cloud: Cloud) -> &CloudEndpoints {
+        match cloud {
+            Cloud::Public => &self.public,
+            Cloud::Usgov => &self.usgov,
+            Cloud::China => &self.china,
+        }
+    }
+}
+
+/// One documented requirement of the article, in one or more article revisions.
+#[derive(Debug, Clone)]
+pub struct Requirement {
+    /// Stable kebab-case id: a public contract (plan output, rule names).
+    pub id: String,
+    /// The article revisions this variant belongs to.
+    pub revisions: Vec<String>,
+    /// Grouping for rule collections.
+    pub concern: Concern,
+    /// One line: what the traffic is for.
+    pub purpose: String,
+    /// The article section it comes from, per revision.
+    pub sections: BTreeMap<String, String>,
+    /// The article's own words (the table row or sentence).
+    pub quote: String,
+    /// How a contradiction or gap in the article was resolved, if one was.
+    pub note: Option<String>,
+    /// The condition, over scenario facts, under which it applies.
+    pub when: Condition,
+    /// The firewall destination modes it belongs to.
+    pub modes: Vec<Mode>,
+    /// Traffic direction.
+    pub direction: Direction,
+    /// Set for routes: where the route sends the traffic.
+    pub route: Option<NextHop>,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Destination ports (empty for routes).
+    pub ports: Vec<PortRange>,
+    /// For inbound requirements: who connects (service tags).
+    pub sources: Option<PerCloud>,
+    /// Destinations (for routes: the address prefixes).
+    pub destinations: Option<PerCloud>,
+    /// For wildcard hosts on ports an application rule cannot carry: the service tag
+    /// that covers them (Azure Firewall network rules take no wildcard FQDNs).
+    pub covering_tags: Option<PerCloud>,
+    /// Set when the article asks for something amlfw cannot turn into a rule; the text
+    /// tells the user what to do.
+    pub manual: Option<String>,
+    /// The catalog file it was read from.
+    pub file: String,
+}
+
+/// An article revision the catalog reproduces.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Revision {
+    /// `2022-09`, `2026-03`.
+    pub id: String,
+    /// What that revision is.
+    pub title: String,
+    /// Where its text comes from.
+    pub source: String,
+}
+
+/// An Azure region of one cloud.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    /// Programmatic name, lowercase (`eastus2`).
+    pub name: String,
+    /// Portal name (`East US 2`).
+    pub display_name: String,
+    /// The paired (secondary) region, if any; pairs are directional.
+    pub pair: Option<String>,
+    /// The exact suffix of regional service tags (`EastUS2`), if Microsoft publishes them.
+    pub tag_suffix: Option<String>,
+    /// Flags from the region data (`access_restricted_per_doc`, `retired`, ...).
+    pub flags: Vec<String>,
+}
+
+/// A service tag as Microsoft's file for one cloud describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagInCloud {
+    /// Where the global tag can be used: `API`, `NSG`, `UDR`, `FW`, `VSE`.
+    pub features: Vec<String>,
+    /// Regional variants, grouped by their feature lists.
+    pub regional: Vec<RegionalGroup>,
+    /// True for the NSG default tags (`VirtualNetwork`, `AzureLoadBalancer`, `Internet`).
+    #[serde(default)]
+    pub default: bool,
+}
+
+/// Regional tags sharing one feature list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionalGroup {
+    /// Where these regional tags can be used.
+    pub features: Vec<String>,
+    /// Region suffixes, exactly as Microsoft spells them.
+    pub regions: Vec<String>,
+}
+
+/// The service tag file a cloud's data comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagSource {
+    /// File name.
+    pub file: String,
+    /// The file's `changeNumber`.
+    pub change_number: u64,
+}
+
+/// The validated catalog: revisions, regions, service tags and requirements.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// Known revisions, oldest first.
+    pub revisions: Vec<Revision>,
+    /// The revision `latest` stands for.
+    pub latest: String,
+    /// Requirements in file order (the planner sorts its output; this order never shows).
+    pub requirements: Vec<Requirement>,
+    /// Regions per cloud, by programmatic name.
+    pub regions: BTreeMap<Cloud, BTreeMap<String, Region>>,
+    /// Service tags: name -> cloud -> data.
+    pub service_tags: BTreeMap<String, BTreeMap<Cloud, TagInCloud>>,
+    /// The service tag files behind `service_tags`.
+    pub tag_sources: BTreeMap<Cloud, TagSource>,
+}
+
+impl Catalog {
+    /// The catalog compiled into amlfw. It is tested, so failing here is a build defect.
+    #[must_use]
+    #[allow(clippy::expect_used)]
+    pub fn embedded() -> Catalog {
+        let files: Vec<(String, String)> = EMBEDDED_FILES
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .collect();
+        Catalog::load(&files, "catalog")
+            .expect("the embedded catalog is valid (tested by catalog::tests)")
+    }
+
+    /// Loads a catalog from `(relative path, text)` pairs: `revisions.yaml`,
+    /// `regions.yaml`, `service-tags.yaml` and `requirements/*.yaml`. `root` names the
+    /// directory in messages.
+    pub fn load(files: &[(String, String)], root: &str) -> Result<Catalog, Vec<Diagnostic>> {
+        let mut loader = Loader {
+            root,
+            diagnostics: Vec::new(),
+        };
+        let find = |name: &str| {
+            files
+                .iter()
+                .find(|(path, _)| path == name)
+                .map(|(_, text)| text.as_str())
+        };
+        let mut missing = Vec::new();
+        for name in ["revisions.yaml", "regions.yaml", "service-tags.yaml"] {
+            if find(name).is_none() {
+                missing.push(name);
+            }
+        }
+        if !missing.is_empty() {
+            return Err(missing
+                .into_iter()
+                .map(|name| {
+                    Diagnostic::error(Code::InvalidCatalog, format!("the catalog has no `{name}`"))
+                        .at(loader.location(name, ""))
+                        .help("a catalog directory holds revisions.yaml, regions.yaml, service-tags.yaml and requirements/*.yaml")
+                })
+                .collect());
+        }
+        let revisions: Option<RawRevisions> =
+            loader.parse("revisions.yaml", find("revisions.yaml").unwrap_or(""));
+        let regions: Option<BTreeMap<Cloud, BTreeMap<String, RawRegion>>> =
+            loader.parse("regions.yaml", find("regions.yaml").unwrap_or(""));
+        let tags: Option<RawServiceTags> =
+            loader.parse("service-tags.yaml", find("service-tags.yaml").unwrap_or(""));
+        let mut requirement_files: Vec<(&str, &str)> = files
+            .iter()
+            .filter(|(path, _)| path.starts_with("requirements/") && path.ends_with(".yaml"))
+            .map(|(path, text)| (path.as_str(), text.as_str()))
+            .collect();
+        requirement_files.sort_unstable();
+        if requirement_files.is_empty() {
+            loader.error(
+                "requirements",
+                "",
+                "the catalog has no `requirements/*.yaml` file".to_owned(),
+            );
+        }
+        let raw_requirements: Vec<(String, usize, RawRequirement)> = requirement_files
+            .iter()
+            .filter_map(|(path, text)| {
+                loader
+                    .parse::<Vec<RawRequirement>>(path, text)
+                    .map(|list| (*path, list))
+            })
+            .flat_map(|(path, list)| {
+                list.into_iter()
+                    .enumerate()
+                    .map(move |(index, raw)| (path.to_owned(), index, raw))
+            })
+            .collect();
+        let (Some(revisions), Some(regions), Some(tags)) = (revisions, regions, tags) else {
+            return Err(loader.diagnostics);
+        };
+        let catalog = loader.build(revisions, regions, tags, raw_requirements);
+        if loader.diagnostics.is_empty() {
+            Ok(catalog)
+        } else {
+            Err(loader.diagnostics)
+        }
+    }
+
+    /// Resolves `latest` or a revision id to a known revision id.
+    #[must_use]
+    pub fn resolve_revision(&self, name: &str) -> Option<&str> {
+        if name == "latest" {
+            return Some(self.latest.as_str());
+        }
+        self.revisions
+            .iter()
+            .find(|r| r.id == name)
+            .map(|r| r.id.as_str())
+    }
+
+    /// The region `name` in `cloud`.
+    #[must_use]
+    pub fn region(&self, cloud: Cloud, name: &str) -> Option<&Region> {
+        self.regions
+            .get(&cloud)
+            .and_then(|regions| regions.get(name))
+    }
+
+    /// A tag's data in one cloud, if the tag exists there.
+    #[must_use]
+    pub fn tag(&self, cloud: Cloud, base: &str) -> Option<&TagInCloud> {
+        self.service_tags
+            .get(base)
+            .and_then(|clouds| clouds.get(&cloud))
+    }
+
+    /// The features of the regional tag `base.suffix` in `cloud`, if it exists.
+    #[must_use]
+    pub fn regional_tag_features(
+        &self,
+        cloud: Cloud,
+        base: &str,
+        suffix: &str,
+    ) -> Option<&[String]> {
+        self.tag(cloud, base)?
+            .regional
+            .iter()
+            .find(|group| group.regions.iter().any(|region| region == suffix))
+            .map(|group| group.features.as_slice())
+    }
+
+    /// The requirements of one revision.
+    pub fn requirements_of<'c>(
+        &'c self,
+        revision: &'c str,
+    ) -> impl Iterator<Item = &'c Requirement> + 'c {
+        self.requirements
+            .iter()
+            .filter(move |requirement| requirement.revisions.iter().any(|r| r == revision))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw serde shapes of the catalog files.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRevisions {
+    latest: String,
+    revisions: Vec<Revision>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegion {
+    display_name: String,
+    pair: Option<String>,
+    tag_suffix: Option<String>,
+    #[serde(default)]
+    flags: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServiceTags {
+    sources: BTreeMap<Cloud, TagSource>,
+    tags: BTreeMap<String, BTreeMap<Cloud, TagInCloud>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequirement {
+    id: String,
+    revisions: Vec<String>,
+    concern: Concern,
+    purpose: String,
+    section: RawSection,
+    quote: String,
+    #[serde(default)]
+    note: Option<String>,
+    when: String,
+    #[serde(default)]
+    modes: Option<Vec<Mode>>,
+    direction: Direction,
+    #[serde(default)]
+    route: Option<NextHop>,
+    #[serde(default)]
+    protocol: Option<Protocol>,
+    #[serde(default)]
+    ports: Vec<String>,
+    #[serde(default)]
+    sources: Option<RawPerCloud>,
+    #[serde(default)]
+    destinations: Option<RawPerCloud>,
+    #[serde(default)]
+    covering_tags: Option<RawPerCloud>,
+    #[serde(default)]
+    manual: Option<String>,
+}
+
+/// One section for every revision, or one per revision.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawSection {
+    Same(String),
+    PerRevision(BTreeMap<String, String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPerCloud {
+    #[serde(default)]
+    all: Option<Vec<String>>,
+    #[serde(default)]
+    public: Option<RawCloudEndpoints>,
+    #[serde(default)]
+    usgov: Option<RawCloudEndpoints>,
+    #[serde(default)]
+    china: Option<RawCloudEndpoints>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawCloudEndpoints {
+    List(Vec<String>),
+    Absent(RawAbsent),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAbsent {
+    #[serde(default)]
+    not_needed: Option<String>,
+    #[serde(default)]
+    not_available: Option<String>,
+}
+
+struct Loader<'r> {
+    root: &'r str,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Loader<'_> {
+    fn location(&self, file: &str, path: &str) -> Location {
+        Location {
+            file: format!("{}/{file}", self.root),
+            path: path.to_owned(),
+            position: None,
+        }
+    }
+
+    fn error(&mut self, file: &str, path: &str, message: String) {
+        let location = self.location(file, path);
+        self.diagnostics
+            .push(Diagnostic::error(Code::InvalidCatalog, message).at(location));
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&mut self, file: &str, text: &str) -> Option<T> {
+        match serde_yaml::from_str::<T>(text) {
+            Ok(value) => Some(value),
+            Err(error) => {
+                let mut location = self.location(file, "");
+                if let Some(marker) = error.location() {
+                    let line_text = text
+                        .lines()
+                        .nth(marker.line().saturating_sub(1))
+                        .unwrap_or("")
+                        .to_owned();
+                    location.position = Some(Position {
+                        line: marker.line(),
+                        col: marker.column(),
+                        width: 1,
+                        line_text,
+                    });
+                }
+                // serde_yaml appends " at line L column C"; the location already says it.
+                let message = error.to_string();
+                let message = message
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or(&message)
+                    .to_owned();
+                self.diagnostics
+                    .push(Diagnostic::error(Code::InvalidCatalog, message).at(location));
+                None
+            }
+        }
+    }
+
+    fn build(
+        &mut self,
+        raw_revisions: RawRevisions,
+        raw_regions: BTreeMap<Cloud, BTreeMap<String, RawRegion>>,
+        raw_tags: RawServiceTags,
+        raw_requirements: Vec<(String, usize, RawRequirement)>,
+    ) -> Catalog {
+        let revision_ids: Vec<String> = raw_revisions
+            .revisions
+            .iter()
+            .map(|r| r.id.clone())
+            .collect();
+        if !revision_ids.contains(&raw_revisions.latest) {
+            self.error(
+                "revisions.yaml",
+                "latest",
+                format!(
+                    "`latest` names `{}`, which is not a listed revision",
+                    raw_revisions.latest
+                ),
+            );
+        }
+        let mut regions: BTreeMap<Cloud, BTreeMap<String, Region>> = BTreeMap::new();
+        for (cloud, cloud_regions) in raw_regions {
+            for (name, raw) in &cloud_regions {
+                if let Some(pair) = &raw.pair
+                    && !cloud_regions.contains_key(pair)
+                {
+                    self.error(
+                        "regions.yaml",
+                        &format!("{cloud}.{name}.pair"),
+                        format!("pair `{pair}` is not a region of {cloud}"),
+                    );
+                }
+            }
+            regions.insert(
+                cloud,
+                cloud_regions
+                    .into_iter()
+                    .map(|(name, raw)| {
+                        let region = Region {
+                            name: name.clone(),
+                            display_name: raw.display_name,
+                            pair: raw.pair,
+                            tag_suffix: raw.tag_suffix,
+                            flags: raw.flags,
+                        };
+                        (name, region)
+                    })
+                    .collect(),
+            );
+        }
+        let mut catalog = Catalog {
+            revisions: raw_revisions.revisions,
+            latest: raw_revisions.latest,
+            requirements: Vec::new(),
+            regions,
+            service_tags: raw_tags.tags,
+            tag_sources: raw_tags.sources,
+        };
+        let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+        for (file, index, raw) in raw_requirements {
+            let path = format!("[{index}]");
+            for revision in &raw.revisions {
+                if !revision_ids.contains(revision) {
+                    self.error(
+                        &file,
+                        &format!("{path}.revisions"),
+                        format!("`{}`: unknown revision `{revision}`", raw.id),
+                    );
+                }
+                if !seen.insert((raw.id.clone(), revision.clone())) {
+                    self.error(
+                        &file,
+                        &format!("{path}.id"),
+                        format!("`{}` is defined twice for revision `{revision}`", raw.id),
+                    );
+                }
+            }
+            if let Some(requirement) = self.requirement(&catalog, &file, &path, raw) {
+                catalog.requirements.push(requirement);
+            }
+        }
+        catalog
+    }
+
+    fn requirement(
+        &mut self,
+        catalog: &Catalog,
+        file: &str,
+        path: &str,
+        raw: RawRequirement,
+    ) -> Option<Requirement> {
+        let id = raw.id.clone();
+        let errors_before = self.diagnostics.len();
+        let fail = |loader: &mut Self, field: &str, message: String| {
+            loader.error(
+                file,
+                &format!("{path}.{field}"),
+                format!("`{id}`: {message}"),
+            );
+        };
+        if !is_kebab_case(&raw.id) {
+            fail(
+                self,
+                "id",
+                "ids are kebab-case: lowercase letters, digits and single dashes".to_owned(),
+            );
+        }
+        if raw.revisions.is_empty() {
+            fail(self, "revisions", "lists no revision".to_owned());
+        }
+        for (field, text) in [("purpose", &raw.purpose), ("quote", &raw.quote)] {
+            if text.trim().is_empty() {
+                fail(self, field, "is empty".to_owned());
+            }
+        }
+        let sections: BTreeMap<String, String> = match &raw.section {
+            RawSection::Same(text) => raw
+                .revisions
+                .iter()
+                .map(|r| (r.clone(), text.clone()))
+                .collect(),
+            RawSection::PerRevision(map) => map.clone(),
+        };
+        let listed: BTreeSet<&String> = raw.revisions.iter().collect();
+        if sections.keys().collect::<BTreeSet<_>>() != listed
+            || sections.values().any(|s| s.trim().is_empty())
+        {
+            fail(
+                self,
+                "section",
+                "give one section, or one non-empty section for each of its revisions".to_owned(),
+            );
+        }
+        let when = match Condition::parse(&raw.when) {
+            Ok(condition) => {
+                for fact in condition.facts() {
+                    if !crate::scenario::FACTS.iter().any(|(name, _)| *name == fact) {
+                        fail(self, "when", format!("unknown fact `{fact}`"));
+                    }
+                }
+                Some(condition)
+            }
+            Err(message) => {
+                fail(self, "when", message);
+                None
+            }
+        };
+        let mut ports = Vec::new();
+        for text in &raw.ports {
+            match PortRange::parse(text) {
+                Ok(port) => ports.push(port),
+                Err(message) => fail(self, "ports", message),
+            }
+        }
+        let is_manual = raw.manual.is_some();
+        let is_route = raw.route.is_some();
+        let protocol = raw.protocol.unwrap_or(Protocol::Any);
+        if !is_manual && !is_route {
+            if raw.protocol.is_none() {
+                fail(self, "protocol", "a rule needs a protocol".to_owned());
+            }
+            if raw.ports.is_empty() {
+                fail(self, "ports", "a rule needs ports".to_owned());
+            }
+            if raw.destinations.is_none() {
+                fail(self, "destinations", "a rule needs destinations".to_owned());
+            }
+        }
+        if is_route && !ports.is_empty() {
+            fail(self, "ports", "routes have no ports".to_owned());
+        }
+        if raw.direction == Direction::Inbound && !is_manual && !is_route && raw.sources.is_none() {
+            fail(
+                self,
+                "sources",
+                "inbound rules need sources (service tags)".to_owned(),
+            );
+        }
+        match protocol {
+            Protocol::HttpHttps
+                if ports
+                    != [
+                        PortRange { start: 80, end: 80 },
+                        PortRange {
+                            start: 443,
+                            end: 443,
+                        },
+                    ] =>
+            {
+                fail(
+                    self,
+                    "ports",
+                    "`http-https` means Http:80 and Https:443; write ports [\"80\", \"443\"]"
+                        .to_owned(),
+                );
+            }
+            _ => {}
+        }
+        let sources = raw.sources.map(|per_cloud| {
+            self.per_cloud(catalog, file, &format!("{path}.sources"), &id, per_cloud)
+        });
+        let destinations = raw.destinations.map(|per_cloud| {
+            self.per_cloud(
+                catalog,
+                file,
+                &format!("{path}.destinations"),
+                &id,
+                per_cloud,
+            )
+        });
+        let covering_tags = raw.covering_tags.map(|per_cloud| {
+            self.per_cloud(
+                catalog,
+                file,
+                &format!("{path}.covering_tags"),
+                &id,
+                per_cloud,
+            )
+        });
+        for per_cloud in [&sources, &covering_tags].into_iter().flatten() {
+            for cloud in Cloud::ALL {
+                if let CloudEndpoints::Endpoints(list) = per_cloud.get(cloud)
+                    && list
+                        .iter()
+                        .any(|e| !matches!(e, Endpoint::ServiceTag { .. }))
+                {
+                    fail(
+                        self,
+                        "sources",
+                        format!("sources and covering tags must be service tags ({cloud})"),
+                    );
+                }
+            }
+        }
+        if let Some(destinations) = &destinations {
+            let needs_cover = !is_web_traffic(protocol, &ports);
+            for cloud in Cloud::ALL {
+                if let CloudEndpoints::Endpoints(list) = destinations.get(cloud) {
+                    let has_wildcard = list
+                        .iter()
+                        .any(|e| matches!(e, Endpoint::Host(h) if h.starts_with('*')));
+                    let covered = covering_tags
+                        .as_ref()
+                        .is_some_and(|c| matches!(c.get(cloud), CloudEndpoints::Endpoints(_)));
+                    if needs_cover && has_wildcard && !covered && !is_manual {
+                        fail(
+                            self,
+                            "covering_tags",
+                            format!(
+                                "wildcard hosts on {protocol:?} ports need a covering service tag ({cloud})"
+                            ),
+                        );
+                    }
+                    if matches!(
+                        protocol,
+                        Protocol::Http | Protocol::Https | Protocol::HttpHttps
+                    ) && list
+                        .iter()
+                        .any(|e| matches!(e, Endpoint::ServiceTag { .. } | Endpoint::Cidr(_)))
+                    {
+                        fail(
+                            self,
+                            "protocol",
+                            "http/https rules take host names or URLs only".to_owned(),
+                        );
+                    }
+                }
+            }
+        }
+        if self.diagnostics.len() > errors_before {
+            return None;
+        }
+        Some(Requirement {
+            id: raw.id,
+            revisions: raw.revisions,
+            concern: raw.concern,
+            purpose: raw.purpose,
+            sections,
+            quote: raw.quote,
+            note: raw.note,
+            when: when?,
+            modes: raw
+                .modes
+                .unwrap_or_else(|| vec![Mode::ServiceTags, Mode::Hosts]),
+            direction: raw.direction,
+            route: raw.route,
+            protocol,
+            ports,
+            sources,
+            destinations,
+            covering_tags,
+            manual: raw.manual,
+            file: file.to_owned(),
+        })
+    }
+
+    fn per_cloud(
+        &mut self,
+        catalog: &Catalog,
+        file: &str,
+        path: &str,
+        id: &str,
+        raw: RawPerCloud,
+    ) -> PerCloud {
+        let resolve = |loader: &mut Self,
+                       cloud: Cloud,
+                       value: Option<RawCloudEndpoints>,
+                       all: &Option<Vec<String>>| {
+            let value = match (value, all) {
+                (Some(value), None) => value,
+                (None, Some(all)) => RawCloudEndpoints::List(all.clone()),
+                (Some(_), Some(_)) => {
+                    loader.error(
+                        file,
+                        path,
+                        format!("`{id}`: give either `all` or per-cloud values, not both"),
+                    );
+                    return CloudEndpoints::NotAvailable(String::new());
+                }
+                (None, None) => {
+                    loader.error(file, path, format!("`{id}`: no value for {cloud}; say `not_needed` or `not_available` with the reason"));
+                    return CloudEndpoints::NotAvailable(String::new());
+                }
+            };
+            match value {
+                RawCloudEndpoints::List(list) => {
+                    if list.is_empty() {
+                        loader.error(file, path, format!("`{id}`: empty list for {cloud}"));
+                    }
+                    let mut endpoints = Vec::new();
+                    for text in list {
+                        match parse_endpoint(catalog, cloud, &text) {
+                            Ok(endpoint) => endpoints.push(endpoint),
+                            Err(message) => loader.error(
+                                file,
+                                &format!("{path}.{cloud}"),
+                                format!("`{id}`: {message}"),
+                            ),
+                        }
+                    }
+                    CloudEndpoints::Endpoints(endpoints)
+                }
+                RawCloudEndpoints::Absent(RawAbsent {
+                    not_needed: Some(reason),
+                    not_available: None,
+                }) => CloudEndpoints::NotNeeded(reason),
+                RawCloudEndpoints::Absent(RawAbsent {
+                    not_needed: None,
+                    not_available: Some(reason),
+                }) => CloudEndpoints::NotAvailable(reason),
+                RawCloudEndpoints::Absent(_) => {
+                    loader.error(
+                        file,
+                        path,
+                        format!(
+                            "`{id}`: {cloud} needs exactly one of `not_needed` or `not_available`"
+                        ),
+                    );
+                    CloudEndpoints::NotAvailable(String::new())
+                }
+            }
+        };
+        PerCloud {
+            public: resolve(self, Cloud::Public, raw.public, &raw.all),
+            usgov: resolve(self, Cloud::Usgov, raw.usgov, &raw.all),
+            china: resolve(self, Cloud::China, raw.china, &raw.all),
+        }
+    }
+}
+
+/// Whether an application rule can carry this traffic: HTTP(S) by name, or TCP on ports
+/// 80 and 443 only (the article's tip: "FQDNs that use HTTP/S ports (80 and 443) should be
+/// configured as application rules").
+#[must_use]
+pub fn is_web_traffic(protocol: Protocol, ports: &[PortRange]) -> bool {
+    match protocol {
+        Protocol::Http | Protocol::Https | Protocol::HttpHttps => true,
+        Protocol::Tcp => ports
+            .iter()
+            .all(|p| p.start == p.end && matches!(p.start, 80 | 443)),
+        Protocol::Udp | Protocol::Any => false,
+    }
+}
+
+fn is_kebab_case(text: &str) -> bool {
+    !text.is_empty()
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+        && !text.contains("--")
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Classifies and validates one endpoint of the catalog for `cloud`.
+fn parse_endpoint(catalog: &Catalog, cloud: Cloud, text: &str) -> Result<Endpoint, String> {
+    if let Ok(net) = text.parse::<IpNet>() {
+        return Ok(Endpoint::Cidr(net));
+    }
+    if text.starts_with(|c: char| c.is_ascii_uppercase()) {
+        let (base, regional) = match text.strip_suffix(".{region}") {
+            Some(base) => (base, true),
+            None => (text, false),
+        };
+        let Some(tag) = catalog.tag(cloud, base) else {
+            let known: Vec<&str> = catalog.service_tags.keys().map(String::as_str).collect();
+            let hint = crate::diagnostic::did_you_mean(base, known)
+                .map(|name| format!("; did you mean `{name}`?"))
+                .unwrap_or_default();
+            return Err(format!(
+                "`{base}` is not a service tag of {cloud} in Microsoft's service tag file{hint}"
+            ));
+        };
+        if regional && tag.regional.is_empty() {
+            return Err(format!("`{base}` has no regional variants in {cloud}"));
+        }
+        return Ok(Endpoint::ServiceTag {
+            base: base.to_owned(),
+            regional,
+        });
+    }
+    let (host, is_url) = match text.split_once('/') {
+        Some((host, path)) if !path.is_empty() => (host, true),
+        _ => (text, false),
+    };
+    validate_host_template(host)?;
+    Ok(if is_url {
+        Endpoint::Url(text.to_owned())
+    } else {
+        Endpoint::Host(text.to_owned())
+    })
+}
+
+/// Checks a host name that may hold placeholders and a leading `*.`.
+fn validate_host_template(host: &str) -> Result<(), String> {
+    let mut filled = host.to_owned();
+    for (placeholder, _) in PLACEHOLDERS {
+        filled = filled.replace(placeholder, "x1");
+    }
+    if filled.contains(['{', '}']) {
+        let known: Vec<&str> = PLACEHOLDERS.iter().map(|(p, _)| *p).collect();
+        return Err(format!(
+            "`{host}` has an unknown placeholder; known: {}",
+            known.join(", ")
+        ));
+    }
+    let bare = filled.strip_prefix("*.").unwrap_or(&filled);
+    if crate::scenario::fqdn_problem(bare).is_some() || host != host.to_lowercase() {
+        return Err(format!(
+            "`{host}` is not a lowercase host name (a leading `*.` is the only wildcard)"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_catalog_loads() {
+        let files: Vec<(String, String)> = EMBEDDED_FILES
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .collect();
+        if let Err(diagnostics) = Catalog::load(&files, "catalog") {
+            panic!("{}", crate::diagnostic::render_all(&diagnostics, "catalog"));
+        }
+    }
+
+    #[test]
+    fn ports_parse_and_reject() {
+        assert_eq!(PortRange::parse("443").unwrap().to_string(), "443");
+        assert_eq!(
+            PortRange::parse("29876-29877").unwrap().to_string(),
+            "29876-29877"
+        );
+        for bad in ["0", "65536", "80-80", "90-80", "x", "", "1-"] {
+            assert!(PortRange::parse(bad).is_err(), "{bad} parsed");
+        }
+    }
+
+    #[test]
+    fn endpoints_are_classified_and_checked() {
+        let catalog = Catalog::embedded();
+        assert_eq!(
+            parse_endpoint(&catalog, Cloud::Public, "Storage.{region}").unwrap(),
+            Endpoint::ServiceTag {
+                base: "Storage".into(),
+                regional: true
+            }
+        );
+        assert!(matches!(
+            parse_endpoint(&catalog, Cloud::Public, "*.azureml.ms"),
+            Ok(Endpoint::Host(_))
+        ));
+        assert!(matches!(
+            parse_endpoint(&catalog, Cloud::Public, "{storage}.blob.core.windows.net"),
+            Ok(Endpoint::Host(_))
+        ));
+        assert!(matches!(
+            parse_endpoint(&catalog, Cloud::Public, "github.com/a/b/*"),
+            Ok(Endpoint::Url(_))
+        ));
+        assert!(matches!(
+            parse_endpoint(&catalog, Cloud::Public, "0.0.0.0/0"),
+            Ok(Endpoint::Cidr(_))
+        ));
+        // The 2022 article's misspellings are not tags.
+        let error =
+            parse_endpoint(&catalog, Cloud::Public, "ContainerRegistry.{region}").unwrap_err();
+        assert!(
+            error.contains("did you mean `AzureContainerRegistry`"),
+            "{error}"
+        );
+        assert!(parse_endpoint(&catalog, Cloud::Public, "Keyvault.{region}").is_err());
+        assert!(parse_endpoint(&catalog, Cloud::Usgov, "AzureFrontDoor.FirstParty").is_err());
+        assert!(parse_endpoint(&catalog, Cloud::Public, "*pytorch.org").is_err());
+        assert!(parse_endpoint(&catalog, Cloud::Public, "{bucket}.example.com").is_err());
+        assert!(parse_endpoint(&catalog, Cloud::Public, "Pypi.org").is_err());
+    }
+}

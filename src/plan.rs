@@ -1,0 +1,310 @@
+//! Stage 4: the plan, every rule amlfw will write, and why.
+//!
+//! A [`Plan`] is what the planner produces and what renderers consume. Its `Display` is
+//! the `amlfw plan` text (also the golden `plan.txt`); its `Serialize` is the JSON
+//! contract of `amlfw plan --format json`. Rules are sorted by kind, direction and id,
+//! so adding a rule inserts one line and moves nothing else.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::catalog::{Cloud, Concern, Direction, TagSource};
+use crate::diagnostic::Code;
+use crate::scenario::Sku;
+
+/// The rules for one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The catalog revision used.
+    pub catalog: String,
+    /// The revision as the scenario wrote it (`latest` or an id).
+    pub catalog_requested: String,
+    /// The cloud.
+    pub cloud: Cloud,
+    /// The scenario file name.
+    pub scenario: String,
+    /// Firewall settings that shape the rules.
+    pub firewall: PlanFirewall,
+    /// The service tag file the tag checks used.
+    pub service_tag_data: Option<TagSource>,
+    /// The rules, sorted.
+    pub rules: Vec<PlannedRule>,
+    /// Requirements that apply but produce no rule, and why.
+    pub skipped: Vec<Skipped>,
+    /// What the user must know.
+    pub warnings: Vec<Warning>,
+}
+
+/// Firewall settings recorded in the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanFirewall {
+    /// Standard or Premium.
+    pub sku: Sku,
+    /// `service-tags` or `hosts`.
+    pub destinations: String,
+    /// Rule collection group name.
+    pub rule_collection_group: String,
+    /// Rule collection group priority.
+    pub priority: u32,
+}
+
+/// What kind of Azure object a rule becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleKind {
+    /// An Azure Firewall network rule.
+    FirewallNetwork,
+    /// An Azure Firewall application rule.
+    FirewallApplication,
+    /// A network security group rule on the compute subnets.
+    Nsg,
+    /// A route in the compute subnets' route table.
+    Route,
+}
+
+impl RuleKind {
+    /// Kebab-case name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::FirewallNetwork => "firewall-network",
+            RuleKind::FirewallApplication => "firewall-application",
+            RuleKind::Nsg => "nsg",
+            RuleKind::Route => "route",
+        }
+    }
+}
+
+/// What a rule's destinations are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DestinationType {
+    /// Service tags.
+    ServiceTags,
+    /// Host names (FQDNs).
+    Fqdns,
+    /// URLs with a path (Premium, TLS inspection).
+    Urls,
+    /// Address prefixes.
+    Addresses,
+}
+
+/// One rule to write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedRule {
+    /// Unique, stable id, derived from the requirement id.
+    pub id: String,
+    /// Firewall network or application rule, NSG rule or route.
+    pub kind: RuleKind,
+    /// Inbound or outbound.
+    pub direction: Direction,
+    /// The area it belongs to (renderers group by it).
+    pub concern: Concern,
+    /// `TCP`, `UDP`, `Any` for network and NSG rules; `Http`, `Https` for application rules.
+    pub protocols: Vec<String>,
+    /// Destination ports (`443`, `29876-29877`).
+    pub ports: Vec<String>,
+    /// Application rules: protocol and port pairs (`Https:443`).
+    pub application_protocols: Vec<String>,
+    /// Sources: compute subnet CIDRs, or service tags for inbound NSG rules.
+    pub sources: Vec<String>,
+    /// Destinations: service tags, FQDNs, URLs or prefixes.
+    pub destinations: Vec<String>,
+    /// What the destinations are.
+    pub destination_type: DestinationType,
+    /// Application rules with URLs: TLS inspection is needed.
+    pub terminate_tls: bool,
+    /// Routes: `Internet` or `VirtualAppliance`.
+    pub next_hop: Option<String>,
+    /// Routes to the firewall: its private IP.
+    pub next_hop_ip: Option<String>,
+    /// NSG rules and routes: the region of the subnets they attach to.
+    pub region: Option<String>,
+    /// NSG rules and routes: that region's pair (the article's "secondary region").
+    pub paired_region: Option<String>,
+    /// The catalog requirements behind the rule.
+    pub requirements: Vec<String>,
+    /// The article sections behind the rule, one per requirement.
+    pub sections: Vec<String>,
+    /// What the traffic is for.
+    pub purpose: String,
+    /// The workspaces that need it.
+    pub workspaces: Vec<String>,
+}
+
+/// A requirement that applies but yields no rule.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Skipped {
+    /// The requirement id.
+    pub requirement: String,
+    /// Why no rule was written.
+    pub reason: String,
+    /// The workspaces it applies to.
+    pub workspaces: Vec<String>,
+}
+
+/// Something the user must know about the plan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Warning {
+    /// Stable code.
+    pub code: String,
+    /// Lowercase message.
+    pub message: String,
+}
+
+impl Warning {
+    /// A warning with a code.
+    #[must_use]
+    pub fn new(code: Code, message: String) -> Warning {
+        Warning {
+            code: code.as_str().to_owned(),
+            message,
+        }
+    }
+}
+
+impl Plan {
+    /// The JSON contract, pretty-printed, with a trailing newline.
+    #[must_use]
+    #[allow(clippy::expect_used)]
+    pub fn to_json(&self) -> String {
+        // Serializing plain structs of strings, numbers and lists cannot fail.
+        let mut text = serde_json::to_string_pretty(self).expect("a plan always serializes");
+        text.push('\n');
+        text
+    }
+
+    /// The warnings as the CLI prints them on stderr.
+    #[must_use]
+    pub fn warnings_text(&self) -> String {
+        self.warnings
+            .iter()
+            .map(|warning| format!("warning[{}]: {}\n", warning.code, warning.message))
+            .collect()
+    }
+}
+
+impl fmt::Display for Plan {
+    /// A header, one aligned line per rule, then the requirements that produced no rule.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "# amlfw plan for {}", self.scenario)?;
+        let requested = if self.catalog_requested == self.catalog {
+            String::new()
+        } else {
+            format!(" ({})", self.catalog_requested)
+        };
+        writeln!(
+            f,
+            "# catalog {}{requested}, cloud {}, Azure Firewall {} with {} destinations, rule collection group `{}` (priority {})",
+            self.catalog,
+            self.cloud,
+            match self.firewall.sku {
+                Sku::Standard => "Standard",
+                Sku::Premium => "Premium",
+            },
+            self.firewall.destinations,
+            self.firewall.rule_collection_group,
+            self.firewall.priority
+        )?;
+        if let Some(source) = &self.service_tag_data {
+            writeln!(
+                f,
+                "# service tags checked against {} (change number {})",
+                source.file, source.change_number
+            )?;
+        }
+        let count = |kind: RuleKind| self.rules.iter().filter(|r| r.kind == kind).count();
+        writeln!(
+            f,
+            "# {} rules: {} firewall network, {} firewall application, {} nsg, {} route",
+            self.rules.len(),
+            count(RuleKind::FirewallNetwork),
+            count(RuleKind::FirewallApplication),
+            count(RuleKind::Nsg),
+            count(RuleKind::Route)
+        )?;
+        writeln!(f)?;
+        let rows: Vec<[String; 7]> = self
+            .rules
+            .iter()
+            .map(|rule| {
+                let traffic = match rule.kind {
+                    RuleKind::Route => match &rule.next_hop_ip {
+                        Some(ip) => format!("-> {} {ip}", rule.next_hop.as_deref().unwrap_or("")),
+                        None => format!("-> {}", rule.next_hop.as_deref().unwrap_or("")),
+                    },
+                    RuleKind::FirewallApplication => rule.application_protocols.join(","),
+                    _ => format!("{} {}", rule.protocols.join(","), rule.ports.join(",")),
+                };
+                let why = rule
+                    .requirements
+                    .iter()
+                    .zip(&rule.sections)
+                    .map(|(id, section)| format!("{id} ({section})"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let sources = if rule.sources.is_empty() {
+                    "-".to_owned()
+                } else {
+                    rule.sources.join(",")
+                };
+                let tls = if rule.terminate_tls { " (tls)" } else { "" };
+                [
+                    rule.kind.as_str().to_owned(),
+                    rule.direction.as_str().to_owned(),
+                    rule.id.clone(),
+                    format!("{traffic}{tls}"),
+                    sources,
+                    rule.destinations.join(", "),
+                    why,
+                ]
+            })
+            .collect();
+        let headers = [
+            "KIND",
+            "DIRECTION",
+            "ID",
+            "TRAFFIC",
+            "SOURCES",
+            "DESTINATIONS",
+            "REQUIREMENTS (ARTICLE SECTION)",
+        ];
+        let mut widths = headers.map(str::len);
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let mut line = |cells: &[String]| -> fmt::Result {
+            let mut text = String::new();
+            for (index, cell) in cells.iter().enumerate() {
+                if index + 1 == cells.len() {
+                    text.push_str(cell);
+                } else {
+                    text.push_str(cell);
+                    text.push_str(&" ".repeat(widths[index] - cell.chars().count() + 2));
+                }
+            }
+            writeln!(f, "{}", text.trim_end())
+        };
+        line(&headers.map(str::to_owned))?;
+        for row in &rows {
+            line(row)?;
+        }
+        if !self.skipped.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "# applies, but no rule written:")?;
+            for skipped in &self.skipped {
+                writeln!(
+                    f,
+                    "# - {} ({}): {}",
+                    skipped.requirement,
+                    skipped.workspaces.join(", "),
+                    skipped.reason
+                )?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1093 @@
+//! Stage 3: the planner, pure: (scenario, catalog) -> plan. No I/O.
+//!
+//! For each workspace it evaluates every requirement of the chosen article revision,
+//! fills placeholders, applies the region's exact service tag casing, picks the cloud's
+//! variant, and realizes the requirement as something Azure can express:
+//!
+//! - outbound service tags -> a firewall network rule (destination only, as Azure
+//!   Firewall requires); NSG-only tags (`VirtualNetwork`) -> an outbound NSG rule;
+//! - hosts on HTTP(S) -> a firewall application rule (`Http:80`, `Https:443`);
+//! - hosts on other ports -> a network rule with FQDNs (needs DNS proxy), or, for
+//!   wildcard hosts, which network rules cannot take, the covering service tag;
+//! - URL paths -> an application rule with TLS inspection on Premium, else the bare
+//!   host and a warning;
+//! - inbound requirements -> NSG rules; routes -> route table routes.
+//!
+//! Identical rules of several workspaces merge (sources united), and the result is
+//! sorted by kind, direction and id, so the output does not depend on catalog order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::catalog::{
+    Catalog, Cloud, CloudEndpoints, Concern, Direction, Endpoint, NextHop, PLACEHOLDERS, Protocol,
+    Requirement, is_web_traffic,
+};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::plan::{DestinationType, Plan, PlanFirewall, PlannedRule, RuleKind, Skipped, Warning};
+use crate::scenario::{Scenario, Sku, Workspace};
+
+/// Plans the rules of `scenario`. Errors are problems only visible once requirements are
+/// selected, such as a missing storage account name.
+pub fn plan(scenario: &Scenario, catalog: &Catalog) -> Result<Plan, Vec<Diagnostic>> {
+    let mut planner = Planner {
+        scenario,
+        catalog,
+        cloud: scenario.cloud,
+        revision: scenario.catalog_revision.as_str(),
+        drafts: Vec::new(),
+        skipped: BTreeMap::new(),
+        warnings: BTreeSet::new(),
+        errors: Vec::new(),
+    };
+    for workspace in &scenario.workspaces {
+        planner.workspace(workspace);
+    }
+    if !planner.errors.is_empty() {
+        return Err(planner.errors);
+    }
+    let rules = merge(planner.drafts);
+    let skipped = planner
+        .skipped
+        .into_iter()
+        .map(|((requirement, reason), workspaces)| Skipped {
+            requirement,
+            reason,
+            workspaces: workspaces.into_iter().collect(),
+        })
+        .collect();
+    Ok(Plan {
+        catalog: scenario.catalog_revision.clone(),
+        catalog_requested: scenario.catalog_requested.clone(),
+        cloud: scenario.cloud,
+        scenario: scenario.file.clone(),
+        firewall: PlanFirewall {
+            sku: scenario.firewall.sku,
+            destinations: scenario.firewall.destinations.as_str().to_owned(),
+            rule_collection_group: scenario.firewall.rule_collection_group.name.clone(),
+            priority: scenario.firewall.rule_collection_group.priority,
+        },
+        service_tag_data: catalog.tag_sources.get(&scenario.cloud).cloned(),
+        rules,
+        skipped,
+        warnings: planner.warnings.into_iter().collect(),
+    })
+}
+
+/// A rule before merging: the rule plus the id it would like to have.
+struct Draft {
+    rule: PlannedRule,
+}
+
+struct Planner<'a> {
+    scenario: &'a Scenario,
+    catalog: &'a Catalog,
+    cloud: Cloud,
+    revision: &'a str,
+    drafts: Vec<Draft>,
+    skipped: BTreeMap<(String, String), BTreeSet<String>>,
+    warnings: BTreeSet<Warning>,
+    errors: Vec<Diagnostic>,
+}
+
+/// What one requirement contributes for one workspace, before it becomes rules.
+struct Context<'a> {
+    workspace: &'a Workspace,
+    requirement: &'a Requirement,
+    section: String,
+}
+
+impl<'a> Planner<'a> {
+    fn workspace(&mut self, workspace: &'a Workspace) {
+        let facts = workspace.facts();
+        let mode = self.scenario.firewall.destinations;
+        if let Some(region) = self.catalog.region(self.cloud, &workspace.region) {
+            let serious: Vec<&str> = region
+                .flags
+                .iter()
+                .map(String::as_str)
+                // Access-restricted regions are left out: whoever deploys there has been granted access.
+                .filter(|flag| {
+                    matches!(
+                        *flag,
+                        "retired"
+                            | "non_customer_canary_or_stage"
+                            | "not_in_arm_list_locations_snapshot"
+                    )
+                })
+                .collect();
+            if !serious.is_empty() {
+                self.warn(
+                    Code::RestrictedRegion,
+                    format!(
+                        "region `{}` is flagged {} in amlfw's region data; check the rules against that region's service tags",
+                        region.name,
+                        serious.join(", ")
+                    ),
+                );
+            }
+            if region.pair.is_none() && facts.contains("public-ip") {
+                self.warn(
+                    Code::NoRegionPair,
+                    format!(
+                        "region `{}` has no paired region: the article asks for the Azure Machine Learning addresses of the primary and the secondary region; the service tag route covers every region, an IP-address route list can hold the primary region only",
+                        region.name
+                    ),
+                );
+            }
+        }
+        let drafts_before = self.drafts.len();
+        let mut missing: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+        for requirement in self.catalog.requirements_of(self.revision) {
+            if !requirement.when.holds(&facts) || !requirement.modes.contains(&mode) {
+                continue;
+            }
+            let context = Context {
+                workspace,
+                requirement,
+                section: requirement
+                    .sections
+                    .get(self.revision)
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            self.requirement(&context, &mut missing);
+        }
+        self.extra_fqdns(workspace);
+        for (field, requirements) in missing {
+            self.errors.push(
+                Diagnostic::error(
+                    Code::MissingPlaceholderValue,
+                    format!(
+                        "workspace `{}` needs `{field}`: the selected requirements {} name hosts with it",
+                        workspace.name,
+                        requirements.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .at(workspace.location.clone())
+                .help(format!("add `{field}:` to the workspace ({})", field_hint(field))),
+            );
+        }
+        let needs_subnets = self.drafts[drafts_before..].iter().any(|draft| {
+            matches!(
+                draft.rule.kind,
+                RuleKind::FirewallNetwork | RuleKind::FirewallApplication
+            )
+        });
+        if needs_subnets && workspace.compute_subnets.is_empty() {
+            self.errors.push(
+                Diagnostic::error(
+                    Code::MissingComputeSubnets,
+                    format!("workspace `{}` has no `compute_subnets`, but its firewall rules need them as sources", workspace.name),
+                )
+                .at(workspace.location.clone())
+                .help("add `compute_subnets: [10.10.1.0/24]` with the address prefixes of the subnets its compute runs in"),
+            );
+        }
+    }
+
+    fn warn(&mut self, code: Code, message: String) {
+        self.warnings.insert(Warning::new(code, message));
+    }
+
+    fn skip(&mut self, context: &Context<'_>, reason: String) {
+        self.skipped
+            .entry((context.requirement.id.clone(), reason))
+            .or_default()
+            .insert(context.workspace.name.clone());
+    }
+
+    fn requirement(
+        &mut self,
+        context: &Context<'_>,
+        missing: &mut BTreeMap<&'static str, BTreeSet<String>>,
+    ) {
+        let requirement = context.requirement;
+        if let Some(text) = &requirement.manual {
+            self.warn(Code::ManualStep, format!("`{}`: {text}", requirement.id));
+            return;
+        }
+        if let Some(next_hop) = requirement.route {
+            self.route(context, next_hop);
+            return;
+        }
+        let Some(destinations) = requirement.destinations.as_ref().map(|d| d.get(self.cloud))
+        else {
+            return;
+        };
+        let endpoints = match destinations {
+            CloudEndpoints::Endpoints(endpoints) => endpoints,
+            CloudEndpoints::NotNeeded(reason) => {
+                self.skip(
+                    context,
+                    format!(
+                        "not needed in {}: {}",
+                        self.cloud,
+                        reason.trim_end_matches('.')
+                    ),
+                );
+                return;
+            }
+            CloudEndpoints::NotAvailable(reason) => {
+                let reason = reason.trim_end_matches('.');
+                self.warn(
+                    Code::NotAvailableInCloud,
+                    format!(
+                        "`{}` has no {} equivalent: {reason}",
+                        requirement.id, self.cloud
+                    ),
+                );
+                self.skip(
+                    context,
+                    format!("not available in {}: {reason}", self.cloud),
+                );
+                return;
+            }
+        };
+        if requirement.direction == Direction::Inbound {
+            self.inbound(context, endpoints);
+            return;
+        }
+        let mut firewall_tags = Vec::new();
+        let mut nsg_only_tags = Vec::new();
+        let mut hosts = Vec::new();
+        let mut urls = Vec::new();
+        for endpoint in endpoints {
+            match endpoint {
+                Endpoint::ServiceTag { base, .. }
+                    if self
+                        .catalog
+                        .tag(self.cloud, base)
+                        .is_some_and(|t| t.default) =>
+                {
+                    nsg_only_tags.push(self.tag_name(context.workspace, endpoint, "NSG"));
+                }
+                Endpoint::ServiceTag { .. } => {
+                    firewall_tags.push(self.tag_name(context.workspace, endpoint, "FW"))
+                }
+                Endpoint::Host(template) => {
+                    if let Some(host) = fill(template, context.workspace, &requirement.id, missing)
+                    {
+                        hosts.push(host);
+                    }
+                }
+                Endpoint::Url(template) => {
+                    if let Some(url) = fill(template, context.workspace, &requirement.id, missing) {
+                        urls.push(url);
+                    }
+                }
+                Endpoint::Cidr(net) => firewall_tags.push(net.to_string()),
+            }
+        }
+        let subnets: Vec<String> = context
+            .workspace
+            .compute_subnets
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if !firewall_tags.is_empty() {
+            let rule = self.network_rule(
+                context,
+                subnets.clone(),
+                firewall_tags,
+                DestinationType::ServiceTags,
+                "",
+            );
+            self.push(rule);
+        }
+        if !nsg_only_tags.is_empty() {
+            if self.scenario.outputs.nsg {
+                for tag in nsg_only_tags {
+                    let mut rule = self.network_rule(
+                        context,
+                        subnets.clone(),
+                        vec![tag.clone()],
+                        DestinationType::ServiceTags,
+                        "",
+                    );
+                    rule.kind = RuleKind::Nsg;
+                    self.regional(&mut rule, context.workspace);
+                    self.push(rule);
+                }
+            } else {
+                self.skip(
+                    context,
+                    format!("{} can only be named in an NSG (Azure Firewall cannot), and outputs.nsg is off", nsg_only_tags.join(", ")),
+                );
+            }
+        }
+        if !hosts.is_empty() {
+            self.hosts(context, subnets.clone(), hosts);
+        }
+        if !urls.is_empty() {
+            self.urls(context, subnets, urls);
+        }
+    }
+
+    fn hosts(&mut self, context: &Context<'_>, subnets: Vec<String>, hosts: Vec<String>) {
+        let requirement = context.requirement;
+        if let Some(application_protocols) = application_protocols(requirement) {
+            let rule = self.application_rule(
+                context,
+                subnets,
+                hosts,
+                DestinationType::Fqdns,
+                application_protocols,
+                false,
+            );
+            self.push(rule);
+            return;
+        }
+        let (wildcards, exact): (Vec<String>, Vec<String>) =
+            hosts.into_iter().partition(|host| host.starts_with('*'));
+        if !exact.is_empty() {
+            self.warn(
+                Code::DnsProxyRequired,
+                "network rules with FQDNs need DNS proxy enabled on the firewall policy, and the compute subnets must use the firewall as their DNS server".to_owned(),
+            );
+            let suffix = if wildcards.is_empty() { "" } else { "fqdn" };
+            let rule = self.network_rule(
+                context,
+                subnets.clone(),
+                exact,
+                DestinationType::Fqdns,
+                suffix,
+            );
+            self.push(rule);
+        }
+        if !wildcards.is_empty() {
+            // Network rules take no wildcard FQDNs: the covering service tag carries the
+            // traffic (the catalog loader guarantees one exists for such requirements).
+            let covering = match requirement
+                .covering_tags
+                .as_ref()
+                .map(|c| c.get(self.cloud))
+            {
+                Some(CloudEndpoints::Endpoints(tags)) => tags.clone(),
+                _ => Vec::new(),
+            };
+            let tags: Vec<String> = covering
+                .iter()
+                .map(|tag| self.tag_name(context.workspace, tag, "FW"))
+                .collect();
+            if !tags.is_empty() {
+                let rule =
+                    self.network_rule(context, subnets, tags, DestinationType::ServiceTags, "");
+                self.push(rule);
+            }
+        }
+    }
+
+    fn urls(&mut self, context: &Context<'_>, subnets: Vec<String>, urls: Vec<String>) {
+        let protocols = application_protocols(context.requirement)
+            .unwrap_or_else(|| vec!["Https:443".to_owned()]);
+        if self.scenario.firewall.sku == Sku::Premium {
+            let rule = self.application_rule(
+                context,
+                subnets,
+                urls,
+                DestinationType::Urls,
+                protocols,
+                true,
+            );
+            self.push(rule);
+            return;
+        }
+        let mut hosts: Vec<String> = urls
+            .iter()
+            .map(|url| url.split('/').next().unwrap_or(url).to_owned())
+            .collect();
+        hosts.dedup();
+        self.warn(
+            Code::UrlPathOnStandard,
+            format!(
+                "`{}`: the article allows only the path {}; Azure Firewall Standard cannot match paths, so the whole host {} is allowed (set `firewall.sku: premium` for URL filtering with TLS inspection)",
+                context.requirement.id,
+                urls.join(", "),
+                hosts.join(", ")
+            ),
+        );
+        let rule = self.application_rule(
+            context,
+            subnets,
+            hosts,
+            DestinationType::Fqdns,
+            protocols,
+            false,
+        );
+        self.push(rule);
+    }
+
+    fn inbound(&mut self, context: &Context<'_>, destinations: &[Endpoint]) {
+        if !self.scenario.outputs.nsg {
+            self.skip(
+                context,
+                "inbound traffic is an NSG rule, and outputs.nsg is off".to_owned(),
+            );
+            return;
+        }
+        let sources = match context
+            .requirement
+            .sources
+            .as_ref()
+            .map(|s| s.get(self.cloud))
+        {
+            Some(CloudEndpoints::Endpoints(sources)) => sources.clone(),
+            _ => Vec::new(),
+        };
+        let destination_names: Vec<String> = destinations
+            .iter()
+            .map(|d| self.tag_name(context.workspace, d, "NSG"))
+            .collect();
+        // An NSG rule takes one service tag per side.
+        for source in &sources {
+            let source_name = self.tag_name(context.workspace, source, "NSG");
+            for destination in &destination_names {
+                let suffix = if sources.len() > 1 {
+                    source_name.to_lowercase()
+                } else {
+                    String::new()
+                };
+                let mut rule = self.network_rule(
+                    context,
+                    vec![source_name.clone()],
+                    vec![destination.clone()],
+                    DestinationType::ServiceTags,
+                    &suffix,
+                );
+                rule.kind = RuleKind::Nsg;
+                self.regional(&mut rule, context.workspace);
+                self.push(rule);
+            }
+        }
+    }
+
+    fn route(&mut self, context: &Context<'_>, next_hop: NextHop) {
+        let Some(route_table) = &self.scenario.outputs.route_table else {
+            self.skip(
+                context,
+                "routes are route table entries, and outputs.route_table is not set".to_owned(),
+            );
+            if context.requirement.direction == Direction::Inbound {
+                self.warn(
+                    Code::NotRealized,
+                    format!(
+                        "`{}`: compute with a public IP needs this route so inbound management traffic skips the firewall; set `outputs.route_table` or add it to your route table",
+                        context.requirement.id
+                    ),
+                );
+            }
+            return;
+        };
+        let Some(CloudEndpoints::Endpoints(prefixes)) = context
+            .requirement
+            .destinations
+            .as_ref()
+            .map(|d| d.get(self.cloud))
+        else {
+            return;
+        };
+        for prefix in prefixes {
+            let destination = self.tag_name(context.workspace, prefix, "UDR");
+            let (hop, ip) = match next_hop {
+                NextHop::Internet => ("Internet", None),
+                NextHop::Firewall => (
+                    "VirtualAppliance",
+                    Some(route_table.firewall_private_ip.to_string()),
+                ),
+            };
+            let mut rule = self.base_rule(
+                context,
+                RuleKind::Route,
+                Vec::new(),
+                vec![destination],
+                DestinationType::Addresses,
+                "",
+            );
+            if matches!(prefix, Endpoint::ServiceTag { .. }) {
+                rule.destination_type = DestinationType::ServiceTags;
+            }
+            rule.next_hop = Some(hop.to_owned());
+            rule.next_hop_ip = ip;
+            self.regional(&mut rule, context.workspace);
+            self.push(rule);
+        }
+    }
+
+    fn extra_fqdns(&mut self, workspace: &Workspace) {
+        let subnets: Vec<String> = workspace
+            .compute_subnets
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        for extra in &workspace.extra_fqdns {
+            let web = is_web_traffic(Protocol::Tcp, &extra.ports);
+            let id = format!("extra-{}", sanitize(&extra.fqdn.replace("*.", "wildcard.")));
+            let mut rule = PlannedRule {
+                id,
+                kind: RuleKind::FirewallApplication,
+                direction: Direction::Outbound,
+                concern: Concern::Extra,
+                protocols: Vec::new(),
+                ports: extra.ports.iter().map(ToString::to_string).collect(),
+                application_protocols: Vec::new(),
+                sources: subnets.clone(),
+                destinations: vec![extra.fqdn.clone()],
+                destination_type: DestinationType::Fqdns,
+                terminate_tls: false,
+                next_hop: None,
+                next_hop_ip: None,
+                region: None,
+                paired_region: None,
+                requirements: vec!["scenario-extra-fqdns".to_owned()],
+                sections: vec!["the scenario's extra_fqdns (the article: \"if you need access to a GitHub repository or other host, you must identify and add the required hosts\")".to_owned()],
+                purpose: extra.reason.clone(),
+                workspaces: vec![workspace.name.clone()],
+            };
+            if web {
+                rule.application_protocols =
+                    extra.ports.iter().map(|p| web_protocol(p.start)).collect();
+                rule.protocols = protocols_of(&rule.application_protocols);
+            } else {
+                rule.kind = RuleKind::FirewallNetwork;
+                rule.protocols = vec!["TCP".to_owned()];
+                self.warn(
+                    Code::DnsProxyRequired,
+                    "network rules with FQDNs need DNS proxy enabled on the firewall policy, and the compute subnets must use the firewall as their DNS server".to_owned(),
+                );
+            }
+            self.drafts.push(Draft { rule });
+        }
+    }
+
+    /// The exact tag name for this workspace, falling back to the global tag (with a
+    /// warning) where the region has no regional tag, and warning when Microsoft's file
+    /// does not list the tag for `feature` (`FW`, `NSG`, `UDR`).
+    fn tag_name(&mut self, workspace: &Workspace, endpoint: &Endpoint, feature: &str) -> String {
+        let Endpoint::ServiceTag { base, regional } = endpoint else {
+            return endpoint.text();
+        };
+        let Some(tag) = self.catalog.tag(self.cloud, base) else {
+            return base.clone();
+        };
+        if tag.default {
+            return base.clone();
+        }
+        let suffix = self
+            .catalog
+            .region(self.cloud, &workspace.region)
+            .and_then(|r| r.tag_suffix.clone());
+        let regional_features = suffix
+            .as_deref()
+            .and_then(|suffix| self.catalog.regional_tag_features(self.cloud, base, suffix));
+        let (name, features) = match (regional, suffix, regional_features) {
+            (true, Some(suffix), Some(features)) => (format!("{base}.{suffix}"), features.to_vec()),
+            (true, _, _) => {
+                self.warn(
+                    Code::NoRegionalTag,
+                    format!(
+                        "region `{}` has no `{base}` regional service tag; the global `{base}` tag is used, which allows every region",
+                        workspace.region
+                    ),
+                );
+                (base.clone(), tag.features.clone())
+            }
+            (false, _, _) => (base.clone(), tag.features.clone()),
+        };
+        if !features.iter().any(|f| f == feature) {
+            let file = self
+                .catalog
+                .tag_sources
+                .get(&self.cloud)
+                .map(|s| s.file.as_str())
+                .unwrap_or("the service tag file");
+            let listed = if features.is_empty() {
+                "none".to_owned()
+            } else {
+                features.join(", ")
+            };
+            let place = match feature {
+                "FW" => "Azure Firewall",
+                "UDR" => "routes",
+                _ => "network security groups",
+            };
+            self.warn(
+                Code::TagFeatureMissing,
+                format!(
+                    "`{name}` is not marked for {place} ({feature}) in {file} (features: {listed}); the article asks for it, so amlfw writes it: check that it deploys"
+                ),
+            );
+        }
+        name
+    }
+
+    fn regional(&self, rule: &mut PlannedRule, workspace: &Workspace) {
+        rule.region = Some(workspace.region.clone());
+        rule.paired_region = self
+            .catalog
+            .region(self.cloud, &workspace.region)
+            .and_then(|r| r.pair.clone());
+        if !rule.id.ends_with(&format!("-{}", workspace.region)) {
+            rule.id = format!("{}-{}", rule.id, workspace.region);
+        }
+    }
+
+    fn base_rule(
+        &self,
+        context: &Context<'_>,
+        kind: RuleKind,
+        sources: Vec<String>,
+        destinations: Vec<String>,
+        destination_type: DestinationType,
+        suffix: &str,
+    ) -> PlannedRule {
+        let requirement = context.requirement;
+        let workspace = context.workspace;
+        let texts: Vec<String> = requirement
+            .destinations
+            .iter()
+            .chain(&requirement.covering_tags)
+            .filter_map(|d| match d.get(self.cloud) {
+                CloudEndpoints::Endpoints(list) => {
+                    Some(list.iter().map(Endpoint::text).collect::<Vec<_>>())
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let per_workspace = texts
+            .iter()
+            .any(|t| PLACEHOLDERS[1..].iter().any(|(p, _)| t.contains(p)));
+        let per_region = texts.iter().any(|t| t.contains("{region}"));
+        let mut id = requirement.id.clone();
+        if !suffix.is_empty() {
+            id = format!("{id}-{}", sanitize(suffix));
+        }
+        if per_workspace {
+            id = format!("{id}-{}", sanitize(&workspace.name));
+        } else if per_region {
+            id = format!("{id}-{}", workspace.region);
+        }
+        PlannedRule {
+            id,
+            kind,
+            direction: requirement.direction,
+            concern: requirement.concern,
+            protocols: Vec::new(),
+            ports: Vec::new(),
+            application_protocols: Vec::new(),
+            sources,
+            destinations,
+            destination_type,
+            terminate_tls: false,
+            next_hop: None,
+            next_hop_ip: None,
+            region: None,
+            paired_region: None,
+            requirements: vec![requirement.id.clone()],
+            sections: vec![context.section.clone()],
+            purpose: requirement.purpose.clone(),
+            workspaces: vec![workspace.name.clone()],
+        }
+    }
+
+    fn network_rule(
+        &self,
+        context: &Context<'_>,
+        sources: Vec<String>,
+        destinations: Vec<String>,
+        destination_type: DestinationType,
+        suffix: &str,
+    ) -> PlannedRule {
+        let mut rule = self.base_rule(
+            context,
+            RuleKind::FirewallNetwork,
+            sources,
+            destinations,
+            destination_type,
+            suffix,
+        );
+        rule.protocols = vec![
+            match context.requirement.protocol {
+                Protocol::Udp => "UDP",
+                Protocol::Any => "Any",
+                _ => "TCP",
+            }
+            .to_owned(),
+        ];
+        rule.ports = context
+            .requirement
+            .ports
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        rule
+    }
+
+    fn application_rule(
+        &self,
+        context: &Context<'_>,
+        sources: Vec<String>,
+        destinations: Vec<String>,
+        destination_type: DestinationType,
+        application_protocols: Vec<String>,
+        terminate_tls: bool,
+    ) -> PlannedRule {
+        let mut rule = self.base_rule(
+            context,
+            RuleKind::FirewallApplication,
+            sources,
+            destinations,
+            destination_type,
+            "",
+        );
+        rule.protocols = protocols_of(&application_protocols);
+        rule.ports = application_protocols
+            .iter()
+            .filter_map(|p| p.split(':').nth(1))
+            .map(str::to_owned)
+            .collect();
+        rule.application_protocols = application_protocols;
+        rule.terminate_tls = terminate_tls;
+        rule
+    }
+
+    fn push(&mut self, rule: PlannedRule) {
+        self.drafts.push(Draft { rule });
+    }
+}
+
+/// `Http:80`/`Https:443` pairs when the requirement is HTTP(S) traffic an application
+/// rule can carry, else `None` (a network rule is needed).
+fn application_protocols(requirement: &Requirement) -> Option<Vec<String>> {
+    if !is_web_traffic(requirement.protocol, &requirement.ports) {
+        return None;
+    }
+    let pairs = requirement
+        .ports
+        .iter()
+        .map(|port| match requirement.protocol {
+            Protocol::Http => format!("Http:{port}"),
+            Protocol::Https => format!("Https:{port}"),
+            // `http-https` is validated to be ports 80 and 443; plain TCP here is 80 or 443.
+            _ => web_protocol(port.start),
+        });
+    Some(pairs.collect())
+}
+
+/// The application rule protocol of a web port: `Http:80`, else `Https:<port>`.
+fn web_protocol(port: u16) -> String {
+    if port == 80 {
+        "Http:80".to_owned()
+    } else {
+        format!("Https:{port}")
+    }
+}
+
+fn protocols_of(application_protocols: &[String]) -> Vec<String> {
+    let mut protocols: Vec<String> = application_protocols
+        .iter()
+        .filter_map(|p| p.split(':').next())
+        .map(str::to_owned)
+        .collect();
+    protocols.dedup();
+    protocols
+}
+
+/// Fills `{region}`, `{storage}`, `{acr}` and `{workspace_id}`; records missing values.
+fn fill(
+    template: &str,
+    workspace: &Workspace,
+    requirement: &str,
+    missing: &mut BTreeMap<&'static str, BTreeSet<String>>,
+) -> Option<String> {
+    let mut text = template.to_owned();
+    let mut complete = true;
+    for (placeholder, field) in PLACEHOLDERS {
+        if !text.contains(placeholder) {
+            continue;
+        }
+        let value = match *field {
+            "region" => Some(workspace.region.as_str()),
+            "storage_account" => workspace.storage_account.as_deref(),
+            "container_registry" => workspace.container_registry.as_deref(),
+            _ => workspace.workspace_id.as_deref(),
+        };
+        match value {
+            Some(value) => text = text.replace(placeholder, value),
+            None => {
+                missing
+                    .entry(field)
+                    .or_default()
+                    .insert(requirement.to_owned());
+                complete = false;
+            }
+        }
+    }
+    complete.then_some(text)
+}
+
+fn field_hint(field: &str) -> &'static str {
+    match field {
+        "storage_account" => "the name of the workspace's default storage account",
+        "container_registry" => "the name of the workspace's container registry",
+        _ => "the workspace ID GUID, shown in the portal under the workspace's Properties",
+    }
+}
+
+/// Lowercase letters, digits and single dashes.
+fn sanitize(text: &str) -> String {
+    let mut out = String::new();
+    for character in text.to_lowercase().chars() {
+        let character = if character.is_ascii_alphanumeric() {
+            character
+        } else {
+            '-'
+        };
+        if !(character == '-' && (out.is_empty() || out.ends_with('-'))) {
+            out.push(character);
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+/// Merges identical rules (same kind, traffic and destinations) from several
+/// requirements or workspaces, unites their sources, makes ids unique and sorts.
+fn merge(drafts: Vec<Draft>) -> Vec<PlannedRule> {
+    type Key = (
+        RuleKind,
+        Direction,
+        Vec<String>,
+        Vec<String>,
+        Vec<String>,
+        Vec<String>,
+        DestinationType,
+        bool,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let mut merged: BTreeMap<Key, PlannedRule> = BTreeMap::new();
+    for Draft { rule } in drafts {
+        let mut destinations = rule.destinations.clone();
+        destinations.sort();
+        destinations.dedup();
+        let key: Key = (
+            rule.kind,
+            rule.direction,
+            rule.protocols.clone(),
+            rule.ports.clone(),
+            rule.application_protocols.clone(),
+            destinations.clone(),
+            rule.destination_type,
+            rule.terminate_tls,
+            rule.next_hop.clone(),
+            rule.next_hop_ip.clone(),
+            rule.region.clone(),
+        );
+        match merged.get_mut(&key) {
+            None => {
+                let mut rule = rule;
+                rule.destinations = destinations;
+                merged.insert(key, rule);
+            }
+            Some(existing) => {
+                existing.sources.extend(rule.sources);
+                existing.workspaces.extend(rule.workspaces);
+                let mut pairs: BTreeSet<(String, String)> = existing
+                    .requirements
+                    .drain(..)
+                    .zip(existing.sections.drain(..))
+                    .collect();
+                pairs.extend(rule.requirements.into_iter().zip(rule.sections));
+                (existing.requirements, existing.sections) = pairs.into_iter().unzip();
+                if !existing.purpose.split("; ").any(|p| p == rule.purpose) {
+                    existing.purpose = format!("{}; {}", existing.purpose, rule.purpose);
+                }
+                if rule.id < existing.id {
+                    existing.id = rule.id;
+                }
+                existing.concern = existing.concern.min(rule.concern);
+            }
+        }
+    }
+    let mut rules: Vec<PlannedRule> = merged.into_values().collect();
+    for rule in &mut rules {
+        rule.sources.sort();
+        rule.sources.dedup();
+        rule.workspaces.sort();
+        rule.workspaces.dedup();
+    }
+    rules.sort_by(|a, b| {
+        (a.kind, a.direction, &a.id, &a.destinations).cmp(&(
+            b.kind,
+            b.direction,
+            &b.id,
+            &b.destinations,
+        ))
+    });
+    // Ids must be unique; equal ids (rare: one requirement realized twice the same way)
+    // get a numeric suffix in sorted order, which is deterministic.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for rule in &mut rules {
+        let count = seen.entry(rule.id.clone()).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            rule.id = format!("{}-{count}", rule.id);
+        }
+    }
+    rules
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_of(yaml: &str) -> Plan {
+        let catalog = Catalog::embedded();
+        let scenario = crate::scenario::load(yaml, "s.yaml", &catalog).unwrap();
+        plan(&scenario, &catalog).unwrap()
+    }
+
+    fn rule<'p>(plan: &'p Plan, id: &str) -> &'p PlannedRule {
+        plan.rules
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("no rule {id} in\n{plan}"))
+    }
+
+    const HEAD: &str = "version: 1\ncloud: public\n";
+
+    fn workspace(extra: &str) -> String {
+        format!(
+            "  - name: mlw\n    region: eastus2\n    storage_account: stml\n    compute_subnets: [10.0.1.0/24]\n{extra}"
+        )
+    }
+
+    #[test]
+    fn regional_tags_get_the_exact_casing() {
+        let plan = plan_of(&format!("{HEAD}workspaces:\n{}", workspace("")));
+        assert_eq!(
+            rule(&plan, "storage-service-tag-eastus2").destinations,
+            ["Storage.EastUS2"]
+        );
+        assert_eq!(rule(&plan, "aad-service-tag").ports, ["80", "443"]);
+    }
+
+    #[test]
+    fn identical_rules_of_two_workspaces_merge_their_sources() {
+        let second = "  - name: mlw2\n    region: eastus2\n    compute_subnets: [10.0.2.0/24]\n";
+        let plan = plan_of(&format!("{HEAD}workspaces:\n{}{second}", workspace("")));
+        let aad = rule(&plan, "aad-service-tag");
+        assert_eq!(aad.sources, ["10.0.1.0/24", "10.0.2.0/24"]);
+        assert_eq!(aad.workspaces, ["mlw", "mlw2"]);
+    }
+
+    #[test]
+    fn url_paths_need_premium() {
+        let features = "    features: [interactive-jobs]\n";
+        let standard = plan_of(&format!("{HEAD}workspaces:\n{}", workspace(features)));
+        assert_eq!(
+            rule(&standard, "vscode-websocket-server").destinations,
+            ["github.com"]
+        );
+        assert!(
+            standard
+                .warnings
+                .iter()
+                .any(|w| w.code == "url-path-on-standard")
+        );
+        let premium = plan_of(&format!(
+            "{HEAD}firewall: {{ sku: premium }}\nworkspaces:\n{}",
+            workspace(features)
+        ));
+        let websocket = rule(&premium, "vscode-websocket-server");
+        assert!(websocket.terminate_tls);
+        assert_eq!(websocket.destination_type, DestinationType::Urls);
+    }
+
+    #[test]
+    fn wildcard_hosts_on_other_ports_use_the_covering_tag() {
+        let text = format!(
+            "{HEAD}firewall: {{ destinations: hosts }}\nworkspaces:\n{}",
+            workspace("    compute: { instances: true }\n")
+        );
+        let plan = plan_of(&text);
+        let ports = rule(&plan, "compute-instance-ports-hosts");
+        assert_eq!(
+            (ports.kind, ports.destinations.as_slice()),
+            (
+                RuleKind::FirewallNetwork,
+                ["AzureMachineLearning".to_owned()].as_slice()
+            )
+        );
+        let tundra = rule(&plan, "tundra-host-eastus2");
+        assert_eq!(tundra.destinations, ["eastus2.tundra.azureml.ms"]);
+        assert_eq!(tundra.destination_type, DestinationType::Fqdns);
+        assert!(plan.warnings.iter().any(|w| w.code == "dns-proxy-required"));
+    }
+
+    #[test]
+    fn missing_storage_account_is_an_error_at_the_workspace() {
+        let catalog = Catalog::embedded();
+        let text = format!(
+            "{HEAD}firewall: {{ destinations: hosts }}\nworkspaces:\n  - name: mlw\n    region: eastus2\n    compute_subnets: [10.0.1.0/24]\n    compute: {{ clusters: true }}\n"
+        );
+        let scenario = crate::scenario::load(&text, "s.yaml", &catalog).unwrap();
+        let errors = plan(&scenario, &catalog).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].code, Code::MissingPlaceholderValue);
+        assert!(
+            errors[0].message.contains("storage-blob-host"),
+            "{}",
+            errors[0].message
+        );
+    }
+
+    #[test]
+    fn china_skips_front_door_and_warns_about_first_party() {
+        let text = "version: 1\ncloud: china\nworkspaces:\n  - name: mlw\n    region: chinaeast2\n    compute_subnets: [10.0.1.0/24]\n";
+        let plan = plan_of(text);
+        assert!(plan.rules.iter().all(|r| {
+            !r.destinations
+                .iter()
+                .any(|d| d.starts_with("AzureFrontDoor"))
+        }));
+        assert!(
+            plan.skipped
+                .iter()
+                .any(|s| s.requirement == "front-door-frontend-service-tag")
+        );
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.code == "not-available-in-cloud"
+                    && w.message.contains("front-door-first-party"))
+        );
+    }
+
+    #[test]
+    fn adding_a_feature_adds_rules_and_changes_no_other() {
+        let base = plan_of(&format!("{HEAD}workspaces:\n{}", workspace("")));
+        let more = plan_of(&format!(
+            "{HEAD}workspaces:\n{}",
+            workspace("    features: [python]\n")
+        ));
+        let added: Vec<&PlannedRule> = more
+            .rules
+            .iter()
+            .filter(|r| !base.rules.contains(r))
+            .collect();
+        assert!(base.rules.iter().all(|r| more.rules.contains(r)));
+        assert!(
+            added.iter().all(|r| r.concern == Concern::Packages),
+            "{added:?}"
+        );
+        assert_eq!(added.len(), 3);
+    }
+
+    #[test]
+    fn sanitize_makes_kebab_case() {
+        assert_eq!(sanitize("My_Workspace.01"), "my-workspace-01");
+        assert_eq!(sanitize("*.github.com"), "github-com");
+    }
+}

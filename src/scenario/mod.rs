@@ -1,0 +1,1469 @@
+//! Stage 1: the scenario, a user's description of their Azure Machine Learning setup.
+//!
+//! Input: the text of a YAML scenario file and its display name, plus the catalog (for
+//! the regions and revisions it knows). Output: a validated [`Scenario`], or every
+//! problem found, each with a code, a `file:line:col` location and a hint.
+//!
+//! The format is documented field by field in README.md ("Scenario reference"); the
+//! field lists here ([`FEATURES`], [`FACTS`], the `*_FIELDS` constants) are the source
+//! of truth, and a test checks README.md names every one of them.
+
+mod tree;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::catalog::{Catalog, Cloud, Mode, PortRange};
+use crate::diagnostic::{Code, Diagnostic, Location, Position, did_you_mean};
+use tree::{Node, NodeKind, Span, TreeError};
+
+/// The scenario format version this amlfw reads.
+pub const VERSION: u64 = 1;
+
+/// Features a workspace can list under `features:`, with what each one means.
+pub const FEATURES: &[(&str, &str)] = &[
+    (
+        "studio",
+        "people use Azure Machine Learning studio from the compute subnets (hosts mode: ml.azure.com)",
+    ),
+    (
+        "notebooks",
+        "the integrated notebooks of studio (notebook, file share and Graph hosts)",
+    ),
+    (
+        "monitoring",
+        "Azure Monitor and Application Insights are reached over their public endpoints (not a secured Azure Monitor)",
+    ),
+    (
+        "microsoft-images",
+        "Docker images Microsoft provides (Microsoft Container Registry)",
+    ),
+    (
+        "custom-images",
+        "custom Docker images, including small changes to Microsoft's (Azure Container Registry)",
+    ),
+    (
+        "python",
+        "pip and conda packages from pypi.org and anaconda",
+    ),
+    (
+        "python-custom-index",
+        "the pip index is overridden by user settings, so *.pythonhosted.org is needed too",
+    ),
+    ("r", "R packages from CRAN"),
+    ("rstudio", "RStudio installed on a compute instance"),
+    ("pytorch", "PyTorch examples (pytorch.org)"),
+    ("tensorflow", "TensorFlow examples (tensorflow.org)"),
+    (
+        "vscode",
+        "Visual Studio Code desktop connected to a compute instance",
+    ),
+    ("vscode-web", "Visual Studio Code for the Web (vscode.dev)"),
+    (
+        "interactive-jobs",
+        "connecting VS Code to interactive jobs (websocket server bits)",
+    ),
+    (
+        "automl-nlp-vision",
+        "AutoML for NLP and vision (public cloud only)",
+    ),
+    (
+        "storage-behind-firewall",
+        "the firewall sits between the compute and the storage private endpoints (SMB 445 through it)",
+    ),
+];
+
+/// Every fact a catalog condition can test: the features, plus facts derived from a
+/// workspace's other fields.
+pub const FACTS: &[(&str, &str)] = &[
+    ("always", "every workspace"),
+    ("compute-instance", "compute.instances is true"),
+    ("compute-cluster", "compute.clusters is true"),
+    (
+        "public-ip",
+        "compute.public_ip is true and the workspace has a compute instance or cluster",
+    ),
+    ("private-endpoint", "private_endpoint is true"),
+    (
+        "hbi",
+        "hbi is true (the workspace was created with the hbi_workspace flag)",
+    ),
+    (
+        "kubernetes",
+        "compute.kubernetes runs training or inference",
+    ),
+    ("kubernetes-training", "compute.kubernetes.training is true"),
+    (
+        "kubernetes-inference",
+        "compute.kubernetes.inference is true",
+    ),
+    (
+        "kubernetes-arc",
+        "Kubernetes compute connected through Azure Arc",
+    ),
+    (
+        "kubernetes-aks",
+        "Kubernetes compute on AKS without Azure Arc",
+    ),
+    (
+        "aks-v1-inference",
+        "compute.aks_v1_inference is true (CLI/SDK v1 models deployed to AKS)",
+    ),
+    ("studio", "feature"),
+    ("notebooks", "feature"),
+    ("monitoring", "feature"),
+    ("microsoft-images", "feature"),
+    ("custom-images", "feature"),
+    ("python", "feature"),
+    ("python-custom-index", "feature"),
+    ("r", "feature"),
+    ("rstudio", "feature"),
+    ("pytorch", "feature"),
+    ("tensorflow", "feature"),
+    ("vscode", "feature"),
+    ("vscode-web", "feature"),
+    ("interactive-jobs", "feature"),
+    ("automl-nlp-vision", "feature"),
+    ("storage-behind-firewall", "feature"),
+];
+
+const TOP_FIELDS: &[&str] = &[
+    "version",
+    "cloud",
+    "catalog",
+    "firewall",
+    "workspaces",
+    "outputs",
+];
+const FIREWALL_FIELDS: &[&str] = &["sku", "destinations", "rule_collection_group"];
+const RULE_COLLECTION_GROUP_FIELDS: &[&str] = &["name", "priority"];
+const WORKSPACE_FIELDS: &[&str] = &[
+    "name",
+    "region",
+    "storage_account",
+    "container_registry",
+    "workspace_id",
+    "private_endpoint",
+    "hbi",
+    "compute_subnets",
+    "compute",
+    "features",
+    "extra_fqdns",
+];
+const COMPUTE_FIELDS: &[&str] = &[
+    "instances",
+    "clusters",
+    "public_ip",
+    "kubernetes",
+    "aks_v1_inference",
+];
+const KUBERNETES_FIELDS: &[&str] = &["training", "inference", "connection"];
+const EXTRA_FQDN_FIELDS: &[&str] = &["fqdn", "ports", "reason"];
+const OUTPUTS_FIELDS: &[&str] = &["nsg", "route_table"];
+const ROUTE_TABLE_FIELDS: &[&str] = &["firewall_private_ip"];
+
+/// Every field name of the format, for the README test.
+pub const ALL_FIELDS: &[&[&str]] = &[
+    TOP_FIELDS,
+    FIREWALL_FIELDS,
+    RULE_COLLECTION_GROUP_FIELDS,
+    WORKSPACE_FIELDS,
+    COMPUTE_FIELDS,
+    KUBERNETES_FIELDS,
+    EXTRA_FQDN_FIELDS,
+    OUTPUTS_FIELDS,
+    ROUTE_TABLE_FIELDS,
+];
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file name as the user gave it (used in messages and generated headers).
+    pub file: String,
+    /// The cloud.
+    pub cloud: Cloud,
+    /// The catalog revision as written (`latest` or an id).
+    pub catalog_requested: String,
+    /// The catalog revision id it resolves to.
+    pub catalog_revision: String,
+    /// The hub firewall.
+    pub firewall: Firewall,
+    /// The workspaces the firewall serves, in file order.
+    pub workspaces: Vec<Workspace>,
+    /// Which resources to produce besides the firewall rules.
+    pub outputs: Outputs,
+}
+
+/// The Azure Firewall the rules go to.
+#[derive(Debug, Clone)]
+pub struct Firewall {
+    /// Standard or Premium.
+    pub sku: Sku,
+    /// Service tags (default) or host names only.
+    pub destinations: Mode,
+    /// The rule collection group amlfw owns in the firewall policy.
+    pub rule_collection_group: RuleCollectionGroup,
+}
+
+/// Azure Firewall SKU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sku {
+    /// Standard: FQDN filtering, no URL paths.
+    Standard,
+    /// Premium: URL paths with TLS inspection.
+    Premium,
+}
+
+/// Name and priority of the rule collection group.
+#[derive(Debug, Clone)]
+pub struct RuleCollectionGroup {
+    /// Name (1-80 characters).
+    pub name: String,
+    /// Priority, 100-65000.
+    pub priority: u32,
+}
+
+/// One Azure Machine Learning workspace.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// Workspace name, unique in the scenario.
+    pub name: String,
+    /// Region, programmatic lowercase name.
+    pub region: String,
+    /// Default storage account name (fills `{storage}`).
+    pub storage_account: Option<String>,
+    /// Container registry name (fills `{acr}`).
+    pub container_registry: Option<String>,
+    /// Workspace ID GUID (fills `{workspace_id}`).
+    pub workspace_id: Option<String>,
+    /// The workspace has a private endpoint.
+    pub private_endpoint: bool,
+    /// Created with the hbi_workspace flag.
+    pub hbi: bool,
+    /// Compute subnets: sources of every firewall rule.
+    pub compute_subnets: Vec<IpNet>,
+    /// What compute the workspace uses.
+    pub compute: Compute,
+    /// Features in use.
+    pub features: BTreeSet<String>,
+    /// Hosts the team adds.
+    pub extra_fqdns: Vec<ExtraFqdn>,
+    /// Where the workspace is in the file, for planner messages.
+    pub location: Location,
+}
+
+/// Compute of a workspace.
+#[derive(Debug, Clone, Default)]
+pub struct Compute {
+    /// Compute instances.
+    pub instances: bool,
+    /// Compute clusters.
+    pub clusters: bool,
+    /// Compute has public IP addresses (inbound management traffic needed).
+    pub public_ip: bool,
+    /// Attached Kubernetes compute.
+    pub kubernetes: Option<Kubernetes>,
+    /// Models deployed to AKS with CLI/SDK v1.
+    pub aks_v1_inference: bool,
+}
+
+/// Attached Kubernetes compute.
+#[derive(Debug, Clone)]
+pub struct Kubernetes {
+    /// Used for training.
+    pub training: bool,
+    /// Used for inference.
+    pub inference: bool,
+    /// How the cluster is connected.
+    pub connection: KubernetesConnection,
+}
+
+/// How a Kubernetes cluster is attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KubernetesConnection {
+    /// Azure Arc-enabled Kubernetes.
+    Arc,
+    /// AKS with the Azure Machine Learning extension, without Arc.
+    Aks,
+}
+
+/// A host the team adds for its own needs.
+#[derive(Debug, Clone)]
+pub struct ExtraFqdn {
+    /// Host name, optionally with a leading `*.`.
+    pub fqdn: String,
+    /// Ports.
+    pub ports: Vec<PortRange>,
+    /// Why it is needed (shown in the plan and generated comments).
+    pub reason: String,
+}
+
+/// What to produce besides the firewall rules.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    /// A network security group for the compute subnets.
+    pub nsg: bool,
+    /// A route table for the compute subnets.
+    pub route_table: Option<RouteTable>,
+}
+
+/// Route table settings.
+#[derive(Debug, Clone)]
+pub struct RouteTable {
+    /// The firewall's private IP, next hop of `0.0.0.0/0`.
+    pub firewall_private_ip: IpAddr,
+}
+
+impl Workspace {
+    /// The facts that hold for this workspace, for catalog conditions.
+    #[must_use]
+    pub fn facts(&self) -> BTreeSet<&'static str> {
+        let mut facts = BTreeSet::from(["always"]);
+        let compute = &self.compute;
+        let mut add = |name: &'static str, holds: bool| {
+            if holds {
+                facts.insert(name);
+            }
+        };
+        add("compute-instance", compute.instances);
+        add("compute-cluster", compute.clusters);
+        add(
+            "public-ip",
+            compute.public_ip && (compute.instances || compute.clusters),
+        );
+        add("private-endpoint", self.private_endpoint);
+        add("hbi", self.hbi);
+        add("aks-v1-inference", compute.aks_v1_inference);
+        if let Some(kubernetes) = &compute.kubernetes {
+            let used = kubernetes.training || kubernetes.inference;
+            add("kubernetes", used);
+            add("kubernetes-training", kubernetes.training);
+            add("kubernetes-inference", kubernetes.inference);
+            add(
+                "kubernetes-arc",
+                used && kubernetes.connection == KubernetesConnection::Arc,
+            );
+            add(
+                "kubernetes-aks",
+                used && kubernetes.connection == KubernetesConnection::Aks,
+            );
+        }
+        for (name, _) in FEATURES {
+            if self.features.contains(*name) {
+                facts.insert(name);
+            }
+        }
+        facts
+    }
+}
+
+/// Reads a scenario from raw bytes (so non-UTF-8 input gets a proper diagnostic).
+pub fn load_bytes(
+    bytes: &[u8],
+    file: &str,
+    catalog: &Catalog,
+) -> Result<Scenario, Vec<Diagnostic>> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => load(text, file, catalog),
+        Err(error) => {
+            let line = bytes[..error.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
+            Err(vec![
+                Diagnostic::error(
+                    Code::NotUtf8,
+                    format!("the file is not UTF-8 text (invalid byte on line {line})"),
+                )
+                .at(Location {
+                    file: file.to_owned(),
+                    path: String::new(),
+                    position: None,
+                })
+                .help("save the scenario as UTF-8"),
+            ])
+        }
+    }
+}
+
+/// Parses and validates a scenario. Every problem is reported, not only the first.
+pub fn load(text: &str, file: &str, catalog: &Catalog) -> Result<Scenario, Vec<Diagnostic>> {
+    let mut decoder = Decoder {
+        file,
+        lines: text.lines().collect(),
+        diagnostics: Vec::new(),
+    };
+    let root = match tree::parse(text) {
+        Ok(root) => root,
+        Err(error) => return Err(vec![decoder.tree_error(error)]),
+    };
+    let scenario = decoder.scenario(&root, catalog);
+    match scenario {
+        Some(scenario) if decoder.diagnostics.is_empty() => Ok(scenario),
+        _ => Err(decoder.diagnostics),
+    }
+}
+
+/// Why `name` is not a valid DNS host name (without wildcard), or `None` if it is.
+#[must_use]
+pub fn fqdn_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > 253 {
+        return Some("a host name has 1-253 characters".to_owned());
+    }
+    if !name.contains('.') {
+        return Some("a host name needs at least one dot (for example `github.com`)".to_owned());
+    }
+    for label in name.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Some("each dot-separated label has 1-63 characters".to_owned());
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Some(format!("label `{label}` starts or ends with `-`"));
+        }
+        if let Some(bad) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+        {
+            return Some(format!(
+                "`{bad}` is not allowed; labels use letters, digits and `-`"
+            ));
+        }
+    }
+    if name
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Some(
+            "the last label is a number, so this is an IP address, not a host name".to_owned(),
+        );
+    }
+    None
+}
+
+struct Decoder<'s> {
+    file: &'s str,
+    lines: Vec<&'s str>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// The entries of a mapping node, looked up by key.
+struct Fields<'n> {
+    entries: BTreeMap<&'n str, &'n Node>,
+    node: &'n Node,
+    path: String,
+}
+
+impl<'n> Fields<'n> {
+    fn get(&self, key: &str) -> Option<&'n Node> {
+        self.entries
+            .get(key)
+            .copied()
+            .filter(|node| !node.is_null())
+    }
+
+    fn child_path(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+}
+
+impl Decoder<'_> {
+    fn location(&self, span: Span, path: &str) -> Location {
+        Location {
+            file: self.file.to_owned(),
+            path: path.to_owned(),
+            position: Some(Position {
+                line: span.line,
+                col: span.col,
+                width: span.width,
+                line_text: self
+                    .lines
+                    .get(span.line - 1)
+                    .copied()
+                    .unwrap_or("")
+                    .to_owned(),
+            }),
+        }
+    }
+
+    fn report(
+        &mut self,
+        code: Code,
+        node: &Node,
+        path: &str,
+        message: String,
+        help: Option<String>,
+    ) {
+        let mut diagnostic = Diagnostic::error(code, message).at(self.location(node.span, path));
+        diagnostic.help = help;
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn tree_error(&self, error: TreeError) -> Diagnostic {
+        let file_location = Location {
+            file: self.file.to_owned(),
+            path: String::new(),
+            position: None,
+        };
+        match error {
+            TreeError::Empty => Diagnostic::error(Code::EmptyFile, "the scenario file is empty")
+                .at(file_location)
+                .help("start from examples/minimal.yaml"),
+            TreeError::Syntax { message, span } => {
+                Diagnostic::error(Code::YamlSyntax, format!("invalid YAML: {message}"))
+                    .at(self.location(span, ""))
+                    .help("check indentation and that every `[` and `{` is closed")
+            }
+            TreeError::Alias { span } => Diagnostic::error(
+                Code::YamlAlias,
+                "YAML aliases (`*name`) are not supported in scenarios",
+            )
+            .at(self.location(span, ""))
+            .help("write the value out in full"),
+            TreeError::MultipleDocuments { span } => Diagnostic::error(
+                Code::YamlMultipleDocuments,
+                "the file holds more than one YAML document",
+            )
+            .at(self.location(span, ""))
+            .help("put one scenario in each file"),
+            TreeError::TooDeep { span } => Diagnostic::error(
+                Code::YamlTooDeep,
+                "mappings and lists are nested too deeply",
+            )
+            .at(self.location(span, ""))
+            .help("a scenario needs only a few levels of nesting"),
+        }
+    }
+
+    /// Checks `node` is a mapping with only `known` keys; reports unknown and duplicate keys.
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        what: &str,
+        known: &[&str],
+    ) -> Option<Fields<'n>> {
+        let NodeKind::Map(entries) = &node.kind else {
+            self.report(
+                Code::InvalidType,
+                node,
+                path,
+                format!("expected {what} (a mapping), found {}", node.type_name()),
+                Some(format!("{what} has the keys {}", quoted_list(known))),
+            );
+            return None;
+        };
+        let mut fields = Fields {
+            entries: BTreeMap::new(),
+            node,
+            path: path.to_owned(),
+        };
+        for (key, value) in entries {
+            let NodeKind::Scalar { value: name, .. } = &key.kind else {
+                self.report(
+                    Code::InvalidType,
+                    key,
+                    path,
+                    "mapping keys must be plain names".to_owned(),
+                    None,
+                );
+                continue;
+            };
+            let key_path = fields.child_path(name);
+            if !known.contains(&name.as_str()) {
+                let help = match did_you_mean(name, known.iter().copied()) {
+                    Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                    None => format!("{what} has the keys {}", quoted_list(known)),
+                };
+                self.report(
+                    Code::UnknownField,
+                    key,
+                    &key_path,
+                    format!("unknown field `{name}` in {what}"),
+                    Some(help),
+                );
+                continue;
+            }
+            if fields.entries.insert(name.as_str(), value).is_some() {
+                self.report(
+                    Code::DuplicateField,
+                    key,
+                    &key_path,
+                    format!("`{name}` is given twice in {what}"),
+                    Some("keep one".to_owned()),
+                );
+            }
+        }
+        Some(fields)
+    }
+
+    fn required<'n>(&mut self, fields: &Fields<'n>, key: &str, what: &str) -> Option<&'n Node> {
+        let node = fields.get(key);
+        if node.is_none() {
+            self.report(
+                Code::MissingField,
+                fields.node,
+                &fields.path,
+                format!("{what} has no `{key}`"),
+                Some(format!("add `{key}:`")),
+            );
+        }
+        node
+    }
+
+    fn string<'n>(&mut self, node: &'n Node, path: &str, what: &str) -> Option<&'n str> {
+        match &node.kind {
+            NodeKind::Scalar { value, .. } if !node.is_null() => Some(value.as_str()),
+            _ => {
+                self.report(
+                    Code::InvalidType,
+                    node,
+                    path,
+                    format!("expected {what} (a string), found {}", node.type_name()),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, fields: &Fields<'_>, key: &str, default: bool) -> bool {
+        let Some(node) = fields.get(key) else {
+            return default;
+        };
+        match &node.kind {
+            NodeKind::Scalar { value, plain: true }
+                if matches!(value.as_str(), "true" | "True" | "TRUE") =>
+            {
+                true
+            }
+            NodeKind::Scalar { value, plain: true }
+                if matches!(value.as_str(), "false" | "False" | "FALSE") =>
+            {
+                false
+            }
+            _ => {
+                let found = match &node.kind {
+                    NodeKind::Scalar { value, .. } => format!("`{value}`"),
+                    _ => node.type_name().to_owned(),
+                };
+                self.report(
+                    Code::InvalidType,
+                    node,
+                    &fields.child_path(key),
+                    format!("`{key}` must be true or false, found {found}"),
+                    Some(format!("write `{key}: true` or `{key}: false`")),
+                );
+                default
+            }
+        }
+    }
+
+    fn list<'n>(&mut self, node: &'n Node, path: &str, what: &str) -> &'n [Node] {
+        match &node.kind {
+            NodeKind::Seq(items) => items,
+            _ => {
+                self.report(
+                    Code::InvalidType,
+                    node,
+                    path,
+                    format!("expected a list of {what}, found {}", node.type_name()),
+                    Some("write a list as `[a, b]` or as lines starting with `- `".to_owned()),
+                );
+                &[]
+            }
+        }
+    }
+
+    /// A string that must be one of `allowed`.
+    fn choice(
+        &mut self,
+        node: &Node,
+        path: &str,
+        what: &str,
+        allowed: &[&str],
+        code: Code,
+    ) -> Option<String> {
+        let value = self.string(node, path, what)?;
+        if allowed.contains(&value) {
+            return Some(value.to_owned());
+        }
+        let help = match did_you_mean(value, allowed.iter().copied()) {
+            Some(suggestion) => format!("did you mean `{suggestion}`?"),
+            None => format!("use one of {}", quoted_list(allowed)),
+        };
+        self.report(
+            code,
+            node,
+            path,
+            format!("unknown {what} `{value}`"),
+            Some(help),
+        );
+        None
+    }
+
+    fn scenario(&mut self, root: &Node, catalog: &Catalog) -> Option<Scenario> {
+        let fields = self.fields(root, "", "the scenario", TOP_FIELDS)?;
+        if let Some(node) = self.required(&fields, "version", "the scenario") {
+            let version = match &node.kind {
+                NodeKind::Scalar { value, plain: true } => value.parse::<u64>().ok(),
+                _ => None,
+            };
+            if version != Some(VERSION) {
+                self.report(
+                    Code::UnsupportedVersion,
+                    node,
+                    "version",
+                    "this amlfw reads scenario version 1".to_owned(),
+                    Some("write `version: 1`".to_owned()),
+                );
+            }
+        }
+        let cloud = self
+            .required(&fields, "cloud", "the scenario")
+            .and_then(|node| {
+                let names: Vec<&str> = Cloud::ALL.iter().map(|c| c.as_str()).collect();
+                let name = self.choice(node, "cloud", "cloud", &names, Code::UnknownCloud)?;
+                Cloud::ALL.into_iter().find(|c| c.as_str() == name)
+            });
+        let (catalog_requested, catalog_revision) = match fields.get("catalog") {
+            None => ("latest".to_owned(), Some(catalog.latest.clone())),
+            Some(node) => {
+                let mut names: Vec<&str> = vec!["latest"];
+                names.extend(catalog.revisions.iter().map(|r| r.id.as_str()));
+                // `catalog: 2022-09` is read as a string by YAML 1.2 (not a date).
+                match self.choice(
+                    node,
+                    "catalog",
+                    "catalog revision",
+                    &names,
+                    Code::UnknownCatalogRevision,
+                ) {
+                    Some(name) => {
+                        let revision = catalog.resolve_revision(&name).map(str::to_owned);
+                        (name, revision)
+                    }
+                    None => (String::new(), None),
+                }
+            }
+        };
+        let firewall = self.firewall(fields.get("firewall"));
+        let outputs = self.outputs(fields.get("outputs"));
+        let workspaces = match self.required(&fields, "workspaces", "the scenario") {
+            Some(node) => self.workspaces(node, cloud, catalog),
+            None => Vec::new(),
+        };
+        Some(Scenario {
+            file: self.file.to_owned(),
+            cloud: cloud?,
+            catalog_requested,
+            catalog_revision: catalog_revision?,
+            firewall: firewall?,
+            workspaces,
+            outputs: outputs?,
+        })
+    }
+
+    fn firewall(&mut self, node: Option<&Node>) -> Option<Firewall> {
+        let mut firewall = Firewall {
+            sku: Sku::Standard,
+            destinations: Mode::ServiceTags,
+            rule_collection_group: RuleCollectionGroup {
+                name: "rcg-azureml".to_owned(),
+                priority: 500,
+            },
+        };
+        let Some(node) = node else {
+            return Some(firewall);
+        };
+        let fields = self.fields(node, "firewall", "`firewall`", FIREWALL_FIELDS)?;
+        let errors_before = self.diagnostics.len();
+        if let Some(node) = fields.get("sku")
+            && self
+                .choice(
+                    node,
+                    "firewall.sku",
+                    "firewall SKU",
+                    &["standard", "premium"],
+                    Code::InvalidValue,
+                )
+                .as_deref()
+                == Some("premium")
+        {
+            firewall.sku = Sku::Premium;
+        }
+        if let Some(node) = fields.get("destinations") {
+            let choice = self.choice(
+                node,
+                "firewall.destinations",
+                "destination mode",
+                &["service-tags", "hosts"],
+                Code::InvalidValue,
+            );
+            if choice.as_deref() == Some("hosts") {
+                firewall.destinations = Mode::Hosts;
+            }
+        }
+        if let Some(node) = fields.get("rule_collection_group") {
+            let path = "firewall.rule_collection_group";
+            let group = self.fields(
+                node,
+                path,
+                "`rule_collection_group`",
+                RULE_COLLECTION_GROUP_FIELDS,
+            )?;
+            if let Some(node) = group.get("name") {
+                let name = self.string(node, &format!("{path}.name"), "a name")?;
+                if let Some(problem) = rule_collection_group_name_problem(name) {
+                    self.report(
+                        Code::InvalidName,
+                        node,
+                        &format!("{path}.name"),
+                        format!("`{name}` is not a valid rule collection group name: {problem}"),
+                        Some("use 1-80 letters, digits, `-`, `_` and `.`, starting with a letter or digit".to_owned()),
+                    );
+                } else {
+                    firewall.rule_collection_group.name = name.to_owned();
+                }
+            }
+            if let Some(node) = group.get("priority") {
+                let value = match &node.kind {
+                    NodeKind::Scalar { value, plain: true } => value.parse::<i64>().ok(),
+                    _ => None,
+                };
+                match value {
+                    Some(priority @ 100..=65000) => firewall.rule_collection_group.priority = u32::try_from(priority).unwrap_or(500),
+                    Some(priority) => self.report(
+                        Code::PriorityOutOfRange,
+                        node,
+                        &format!("{path}.priority"),
+                        format!("priority {priority} is outside 100-65000"),
+                        Some("Azure Firewall evaluates rule collection groups from 100 (first) to 65000 (last)".to_owned()),
+                    ),
+                    None => self.report(
+                        Code::InvalidType,
+                        node,
+                        &format!("{path}.priority"),
+                        format!("expected a whole number, found {}", node.type_name()),
+                        Some("for example `priority: 500`".to_owned()),
+                    ),
+                }
+            }
+        }
+        (self.diagnostics.len() == errors_before).then_some(firewall)
+    }
+
+    fn outputs(&mut self, node: Option<&Node>) -> Option<Outputs> {
+        let Some(node) = node else {
+            return Some(Outputs::default());
+        };
+        let fields = self.fields(node, "outputs", "`outputs`", OUTPUTS_FIELDS)?;
+        let nsg = self.boolean(&fields, "nsg", false);
+        let route_table = match fields.get("route_table") {
+            None => None,
+            Some(node) => {
+                let path = "outputs.route_table";
+                let table = self.fields(node, path, "`route_table`", ROUTE_TABLE_FIELDS)?;
+                let ip_node = self.required(&table, "firewall_private_ip", "`route_table`")?;
+                let text = self.string(
+                    ip_node,
+                    &format!("{path}.firewall_private_ip"),
+                    "an IP address",
+                )?;
+                match text.parse::<IpAddr>() {
+                    Ok(ip) => Some(RouteTable {
+                        firewall_private_ip: ip,
+                    }),
+                    Err(_) => {
+                        self.report(
+                            Code::InvalidIpAddress,
+                            ip_node,
+                            &format!("{path}.firewall_private_ip"),
+                            format!("`{text}` is not an IP address"),
+                            Some(
+                                "give the firewall's private IP, for example `10.0.0.4`".to_owned(),
+                            ),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(Outputs { nsg, route_table })
+    }
+
+    fn workspaces(
+        &mut self,
+        node: &Node,
+        cloud: Option<Cloud>,
+        catalog: &Catalog,
+    ) -> Vec<Workspace> {
+        let items = self.list(node, "workspaces", "workspaces");
+        if items.is_empty() && matches!(node.kind, NodeKind::Seq(_)) {
+            self.report(
+                Code::NoWorkspaces,
+                node,
+                "workspaces",
+                "the scenario lists no workspace".to_owned(),
+                Some("add at least one workspace with a `name` and a `region`".to_owned()),
+            );
+        }
+        let mut workspaces: Vec<Workspace> = Vec::new();
+        let mut names: BTreeMap<String, usize> = BTreeMap::new();
+        for (index, item) in items.iter().enumerate() {
+            let path = format!("workspaces[{index}]");
+            let Some(workspace) = self.workspace(item, &path, cloud, catalog) else {
+                continue;
+            };
+            if let Some(first) = names.get(&workspace.name.to_lowercase()) {
+                let name_node = map_value(item, "name").unwrap_or(item);
+                self.report(
+                    Code::DuplicateWorkspace,
+                    name_node,
+                    &format!("{path}.name"),
+                    format!(
+                        "workspace name `{}` is used twice (first at workspaces[{first}])",
+                        workspace.name
+                    ),
+                    Some("workspace names are unique, ignoring case".to_owned()),
+                );
+                continue;
+            }
+            names.insert(workspace.name.to_lowercase(), index);
+            workspaces.push(workspace);
+        }
+        workspaces
+    }
+
+    #[allow(clippy::too_many_lines)] // One field after the other; splitting would hide the format.
+    fn workspace(
+        &mut self,
+        node: &Node,
+        path: &str,
+        cloud: Option<Cloud>,
+        catalog: &Catalog,
+    ) -> Option<Workspace> {
+        let fields = self.fields(node, path, "a workspace", WORKSPACE_FIELDS)?;
+        let name = self.required(&fields, "name", "the workspace").and_then(|node| {
+            let name = self.string(node, &format!("{path}.name"), "a workspace name")?;
+            if let Some(problem) = workspace_name_problem(name) {
+                self.report(
+                    Code::InvalidName,
+                    node,
+                    &format!("{path}.name"),
+                    format!("`{name}` is not a valid workspace name: {problem}"),
+                    Some("use 3-33 letters, digits, `-` and `_`, starting with a letter or digit".to_owned()),
+                );
+                return None;
+            }
+            Some(name.to_owned())
+        });
+        let region = self
+            .required(&fields, "region", "the workspace")
+            .and_then(|node| self.region(node, &format!("{path}.region"), cloud, catalog));
+        let storage_account = fields.get("storage_account").and_then(|node| {
+            let value = self.string(node, &format!("{path}.storage_account"), "a storage account name")?;
+            let valid = (3..=24).contains(&value.len()) && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+            if !valid {
+                self.report(
+                    Code::InvalidStorageAccount,
+                    node,
+                    &format!("{path}.storage_account"),
+                    format!("`{value}` is not a valid storage account name"),
+                    Some("storage account names have 3-24 lowercase letters and digits, nothing else".to_owned()),
+                );
+                return None;
+            }
+            Some(value.to_owned())
+        });
+        let container_registry = fields.get("container_registry").and_then(|node| {
+            let value = self.string(node, &format!("{path}.container_registry"), "a container registry name")?;
+            let valid = (5..=50).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric());
+            if !valid {
+                self.report(
+                    Code::InvalidContainerRegistry,
+                    node,
+                    &format!("{path}.container_registry"),
+                    format!("`{value}` is not a valid container registry name"),
+                    Some("registry names have 5-50 letters and digits; give the name, not the login server".to_owned()),
+                );
+                return None;
+            }
+            Some(value.to_lowercase())
+        });
+        let workspace_id = fields.get("workspace_id").and_then(|node| {
+            let value = self.string(node, &format!("{path}.workspace_id"), "a workspace ID")?;
+            if !is_guid(value) {
+                self.report(
+                    Code::InvalidWorkspaceId,
+                    node,
+                    &format!("{path}.workspace_id"),
+                    format!("`{value}` is not a workspace ID"),
+                    Some("the workspace ID is a GUID such as `5f1c2b7e-0000-4000-8000-123456789abc` (portal: workspace > Properties)".to_owned()),
+                );
+                return None;
+            }
+            Some(value.to_lowercase())
+        });
+        let private_endpoint = self.boolean(&fields, "private_endpoint", true);
+        let hbi = self.boolean(&fields, "hbi", false);
+        let mut compute_subnets = Vec::new();
+        if let Some(node) = fields.get("compute_subnets") {
+            for (index, item) in self
+                .list(node, &format!("{path}.compute_subnets"), "CIDR networks")
+                .iter()
+                .enumerate()
+            {
+                let item_path = format!("{path}.compute_subnets[{index}]");
+                let Some(text) = self.string(item, &item_path, "a CIDR network") else {
+                    continue;
+                };
+                match text.parse::<IpNet>() {
+                    Ok(net) if net.trunc() == net => compute_subnets.push(net),
+                    Ok(net) => self.report(
+                        Code::InvalidCidr,
+                        item,
+                        &item_path,
+                        format!("`{text}` has host bits set"),
+                        Some(format!("the network is `{}`", net.trunc())),
+                    ),
+                    Err(_) => self.report(
+                        Code::InvalidCidr,
+                        item,
+                        &item_path,
+                        format!("`{text}` is not a CIDR network"),
+                        Some(
+                            "write the subnet's address prefix, for example `10.10.1.0/24`"
+                                .to_owned(),
+                        ),
+                    ),
+                }
+            }
+        }
+        let compute = match fields.get("compute") {
+            None => Some(Compute::default()),
+            Some(node) => self.compute(node, &format!("{path}.compute")),
+        };
+        let mut features = BTreeSet::new();
+        if let Some(node) = fields.get("features") {
+            let names: Vec<&str> = FEATURES.iter().map(|(name, _)| *name).collect();
+            for (index, item) in self
+                .list(node, &format!("{path}.features"), "feature names")
+                .iter()
+                .enumerate()
+            {
+                let item_path = format!("{path}.features[{index}]");
+                if let Some(feature) =
+                    self.choice(item, &item_path, "feature", &names, Code::UnknownFeature)
+                    && !features.insert(feature.clone())
+                {
+                    self.report(
+                        Code::DuplicateFeature,
+                        item,
+                        &item_path,
+                        format!("feature `{feature}` is listed twice"),
+                        Some("remove one".to_owned()),
+                    );
+                }
+            }
+        }
+        let mut extra_fqdns = Vec::new();
+        if let Some(node) = fields.get("extra_fqdns") {
+            for (index, item) in self
+                .list(node, &format!("{path}.extra_fqdns"), "hosts")
+                .iter()
+                .enumerate()
+            {
+                if let Some(extra) = self.extra_fqdn(item, &format!("{path}.extra_fqdns[{index}]"))
+                {
+                    extra_fqdns.push(extra);
+                }
+            }
+        }
+        Some(Workspace {
+            name: name?,
+            region: region?,
+            storage_account,
+            container_registry,
+            workspace_id,
+            private_endpoint,
+            hbi,
+            compute_subnets,
+            compute: compute?,
+            features,
+            extra_fqdns,
+            location: self.location(node.span, path),
+        })
+    }
+
+    fn region(
+        &mut self,
+        node: &Node,
+        path: &str,
+        cloud: Option<Cloud>,
+        catalog: &Catalog,
+    ) -> Option<String> {
+        let text = self.string(node, path, "a region")?;
+        // Accept the portal's display name and any casing: `East US 2` -> `eastus2`.
+        let name: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase();
+        let cloud = cloud?;
+        if catalog.region(cloud, &name).is_some() {
+            return Some(name);
+        }
+        if let Some(other) = Cloud::ALL
+            .into_iter()
+            .find(|c| catalog.region(*c, &name).is_some())
+        {
+            self.report(
+                Code::RegionNotInCloud,
+                node,
+                path,
+                format!("region `{name}` is in the {other} cloud, not {cloud}"),
+                Some(format!("set `cloud: {other}`, or pick a region of {cloud}")),
+            );
+            return None;
+        }
+        let known = catalog
+            .regions
+            .get(&cloud)
+            .map(|r| r.keys().map(String::as_str).collect::<Vec<_>>())
+            .unwrap_or_default();
+        let help = match did_you_mean(&name, known.iter().copied()) {
+            Some(suggestion) => format!("did you mean `{suggestion}`?"),
+            None => format!(
+                "use the programmatic name of a {cloud} region, such as `{}`",
+                example_region(cloud)
+            ),
+        };
+        self.report(
+            Code::UnknownRegion,
+            node,
+            path,
+            format!("unknown region `{text}` in the {cloud} cloud"),
+            Some(help),
+        );
+        None
+    }
+
+    fn compute(&mut self, node: &Node, path: &str) -> Option<Compute> {
+        let fields = self.fields(node, path, "`compute`", COMPUTE_FIELDS)?;
+        let kubernetes = match fields.get("kubernetes") {
+            None => None,
+            Some(node) => {
+                let kubernetes_path = format!("{path}.kubernetes");
+                let kubernetes =
+                    self.fields(node, &kubernetes_path, "`kubernetes`", KUBERNETES_FIELDS)?;
+                let connection = match kubernetes.get("connection") {
+                    None => KubernetesConnection::Arc,
+                    Some(node) => {
+                        let choice = self.choice(
+                            node,
+                            &format!("{kubernetes_path}.connection"),
+                            "Kubernetes connection",
+                            &["arc", "aks"],
+                            Code::InvalidValue,
+                        )?;
+                        if choice == "aks" {
+                            KubernetesConnection::Aks
+                        } else {
+                            KubernetesConnection::Arc
+                        }
+                    }
+                };
+                Some(Kubernetes {
+                    training: self.boolean(&kubernetes, "training", false),
+                    inference: self.boolean(&kubernetes, "inference", false),
+                    connection,
+                })
+            }
+        };
+        Some(Compute {
+            instances: self.boolean(&fields, "instances", false),
+            clusters: self.boolean(&fields, "clusters", false),
+            public_ip: self.boolean(&fields, "public_ip", false),
+            kubernetes,
+            aks_v1_inference: self.boolean(&fields, "aks_v1_inference", false),
+        })
+    }
+
+    fn extra_fqdn(&mut self, node: &Node, path: &str) -> Option<ExtraFqdn> {
+        let fields = self.fields(node, path, "an extra host", EXTRA_FQDN_FIELDS)?;
+        let fqdn_node = self.required(&fields, "fqdn", "the extra host");
+        let reason = self
+            .required(&fields, "reason", "the extra host")
+            .and_then(|node| self.string(node, &format!("{path}.reason"), "a reason"))
+            .map(str::to_owned);
+        let mut ports = Vec::new();
+        match self.required(&fields, "ports", "the extra host") {
+            None => {}
+            Some(ports_node) => {
+                for (index, item) in self
+                    .list(ports_node, &format!("{path}.ports"), "ports")
+                    .iter()
+                    .enumerate()
+                {
+                    let item_path = format!("{path}.ports[{index}]");
+                    let NodeKind::Scalar { value, .. } = &item.kind else {
+                        self.report(
+                            Code::InvalidType,
+                            item,
+                            &item_path,
+                            format!("expected a port, found {}", item.type_name()),
+                            None,
+                        );
+                        continue;
+                    };
+                    match PortRange::parse(value) {
+                        Ok(port) => ports.push(port),
+                        Err(message) => self.report(
+                            Code::InvalidPort,
+                            item,
+                            &item_path,
+                            message,
+                            Some("ports are 1-65535".to_owned()),
+                        ),
+                    }
+                }
+            }
+        }
+        let fqdn_node = fqdn_node?;
+        let fqdn = self
+            .string(fqdn_node, &format!("{path}.fqdn"), "a host name")?
+            .to_lowercase();
+        let bare = fqdn.strip_prefix("*.").unwrap_or(&fqdn);
+        let problem = if bare.contains('*') {
+            Some("the only wildcard Azure Firewall accepts is a leading `*.` (a bare `*` or `*x.com` would match look-alike domains)".to_owned())
+        } else if fqdn.starts_with("*.")
+            && ports
+                .iter()
+                .any(|p| !(p.start == p.end && matches!(p.start, 80 | 443)))
+        {
+            Some("a wildcard host works only on ports 80 and 443 (application rules); network rules take no wildcards".to_owned())
+        } else {
+            fqdn_problem(bare)
+        };
+        if let Some(problem) = problem {
+            self.report(
+                Code::InvalidFqdn,
+                fqdn_node,
+                &format!("{path}.fqdn"),
+                format!("`{fqdn}` is not a host amlfw can allow"),
+                Some(problem),
+            );
+            return None;
+        }
+        Some(ExtraFqdn {
+            fqdn,
+            ports,
+            reason: reason?,
+        })
+    }
+}
+
+/// The value of `key` in a mapping node.
+fn map_value<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
+    let NodeKind::Map(entries) = &node.kind else {
+        return None;
+    };
+    entries
+        .iter()
+        .find(|(k, _)| matches!(&k.kind, NodeKind::Scalar { value, .. } if value == key))
+        .map(|(_, value)| value)
+}
+
+/// An example region name for help texts.
+fn example_region(cloud: Cloud) -> &'static str {
+    match cloud {
+        Cloud::Public => "eastus2",
+        Cloud::Usgov => "usgovvirginia",
+        Cloud::China => "chinaeast2",
+    }
+}
+
+fn quoted_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn workspace_name_problem(name: &str) -> Option<&'static str> {
+    if !(3..=33).contains(&name.len()) {
+        return Some("it must have 3-33 characters");
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Some("it must start with a letter or digit");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Some("it may only hold letters, digits, `-` and `_`");
+    }
+    None
+}
+
+fn rule_collection_group_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > 80 {
+        return Some("it must have 1-80 characters");
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Some("it must start with a letter or digit");
+    }
+    if !name.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+        return Some("it must end with a letter, digit or `_`");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Some("it may only hold letters, digits, `-`, `_` and `.`");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str) -> Result<Scenario, Vec<Diagnostic>> {
+        load(text, "s.yaml", &Catalog::embedded())
+    }
+
+    fn codes(text: &str) -> Vec<&'static str> {
+        load_str(text)
+            .unwrap_err()
+            .iter()
+            .map(|d| d.code.as_str())
+            .collect()
+    }
+
+    const MINIMAL: &str = "version: 1\ncloud: public\nworkspaces:\n  - name: mlw\n    region: eastus2\n    compute_subnets: [10.0.1.0/24]\n";
+
+    #[test]
+    fn a_minimal_scenario_gets_the_documented_defaults() {
+        let scenario = load_str(MINIMAL).unwrap();
+        assert_eq!(scenario.catalog_requested, "latest");
+        assert_eq!(scenario.firewall.sku, Sku::Standard);
+        assert_eq!(scenario.firewall.destinations, Mode::ServiceTags);
+        assert_eq!(scenario.firewall.rule_collection_group.priority, 500);
+        let workspace = &scenario.workspaces[0];
+        assert!(workspace.private_endpoint);
+        assert!(!workspace.hbi && !workspace.compute.public_ip && !scenario.outputs.nsg);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = "version: 1\ncloud: public\nworkspaces:\n  - name: mlw\n    regon: eastus2\n    storage_account: Bad_Name\n    compute_subnets: [10.0.1.5/24, nope]\n    features: [pyton]\n";
+        assert_eq!(
+            codes(text),
+            [
+                "unknown-field",
+                "missing-field",
+                "invalid-storage-account",
+                "invalid-cidr",
+                "invalid-cidr",
+                "unknown-feature"
+            ]
+        );
+    }
+
+    #[test]
+    fn regions_accept_display_names_and_know_other_clouds() {
+        let text = MINIMAL.replace("eastus2", "East US 2");
+        assert_eq!(load_str(&text).unwrap().workspaces[0].region, "eastus2");
+        assert_eq!(
+            codes(&MINIMAL.replace("eastus2", "usgovvirginia")),
+            ["region-not-in-cloud"]
+        );
+        let diagnostics = load_str(&MINIMAL.replace("eastus2", "eastus3")).unwrap_err();
+        assert_eq!(
+            diagnostics[0].help.as_deref(),
+            Some("did you mean `eastus`?")
+        );
+    }
+
+    #[test]
+    fn booleans_must_be_booleans() {
+        let text = format!("{MINIMAL}    hbi: yes\n");
+        assert_eq!(codes(&text), ["invalid-type"]);
+    }
+
+    #[test]
+    fn extra_hosts_refuse_broad_wildcards() {
+        for fqdn in ["'*'", "'*github.com'", "'*.github.com'"] {
+            let ports = if fqdn == "'*.github.com'" {
+                "[22]"
+            } else {
+                "[443]"
+            };
+            let text = format!(
+                "{MINIMAL}    extra_fqdns: [{{ fqdn: {fqdn}, ports: {ports}, reason: r }}]\n"
+            );
+            assert_eq!(codes(&text), ["invalid-fqdn"], "{fqdn}");
+        }
+    }
+
+    #[test]
+    fn fqdn_checks() {
+        assert_eq!(fqdn_problem("github.com"), None);
+        assert_eq!(fqdn_problem("a-b.c1.io"), None);
+        for bad in [
+            "github", "-a.com", "a..com", "a_b.com", "10.0.0.1", "a.com/x",
+        ] {
+            assert!(fqdn_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn facts_follow_the_fields() {
+        let text = format!(
+            "{MINIMAL}    compute: {{ instances: true, public_ip: true, kubernetes: {{ training: true, connection: aks }} }}\n    features: [python]\n"
+        );
+        let scenario = load_str(&text).unwrap();
+        let facts = scenario.workspaces[0].facts();
+        for fact in [
+            "always",
+            "compute-instance",
+            "public-ip",
+            "private-endpoint",
+            "kubernetes",
+            "kubernetes-training",
+            "kubernetes-aks",
+            "python",
+        ] {
+            assert!(facts.contains(fact), "{fact}");
+        }
+        assert!(!facts.contains("kubernetes-arc") && !facts.contains("compute-cluster"));
+    }
+
+    #[test]
+    fn every_feature_is_a_fact() {
+        for (feature, _) in FEATURES {
+            assert!(FACTS.iter().any(|(fact, _)| fact == feature), "{feature}");
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! A YAML document as a tree of nodes that remember where they start in the source.
+//!
+//! serde_yaml reports a position only for its first error, so the scenario loader would
+//! stop at one problem and lose the line of every semantic one. This module builds the
+//! whole tree from yaml-rust2's event stream, with a line and column on every node, and
+//! the decoder in `scenario/mod.rs` walks it and reports every problem at once.
+//!
+//! Aliases are refused: a scenario is short and hand-written, and refusing them closes
+//! the "billion laughs" expansion attack at the door.
+
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// A position in the source: 1-based line and column (in characters), and how many
+/// characters the token spans on that line (at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) line: usize,
+    pub(crate) col: usize,
+    pub(crate) width: usize,
+}
+
+/// One YAML node.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub(crate) kind: NodeKind,
+    pub(crate) span: Span,
+}
+
+/// What a node holds.
+#[derive(Debug, Clone)]
+pub(crate) enum NodeKind {
+    /// A mapping, keys in document order (duplicates kept so the decoder can report them).
+    Map(Vec<(Node, Node)>),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A scalar; `plain` is false for quoted and block scalars, which are always strings.
+    Scalar { value: String, plain: bool },
+}
+
+impl Node {
+    /// True for `~`, `null`, `Null`, `NULL` and the empty plain scalar.
+    pub(crate) fn is_null(&self) -> bool {
+        matches!(&self.kind, NodeKind::Scalar { value, plain: true }
+            if matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    /// A short noun for the node's type, used in "expected X, found Y" messages.
+    pub(crate) fn type_name(&self) -> &'static str {
+        match &self.kind {
+            NodeKind::Map(_) => "a mapping",
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Scalar { .. } if self.is_null() => "nothing (null)",
+            NodeKind::Scalar { value, plain: true }
+                if matches!(value.as_str(), "true" | "false" | "True" | "False") =>
+            {
+                "a boolean"
+            }
+            NodeKind::Scalar { value, plain: true } if value.parse::<f64>().is_ok() => "a number",
+            NodeKind::Scalar { .. } => "a string",
+        }
+    }
+}
+
+/// Why the text is not a YAML document amlfw can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TreeError {
+    /// The text holds no document, or only comments and blank lines.
+    Empty,
+    /// The YAML syntax is wrong; the message comes from the parser.
+    Syntax { message: String, span: Span },
+    /// An alias (`*name`) was used.
+    Alias { span: Span },
+    /// More than one document (`---`) in the file.
+    MultipleDocuments { span: Span },
+    /// Mappings and lists nested deeper than any scenario needs.
+    TooDeep { span: Span },
+}
+
+/// Deeper nesting than this is refused; a scenario needs five levels.
+const MAX_DEPTH: usize = 64;
+
+/// Parses `source` into a tree. Column numbers count characters, not bytes.
+pub(crate) fn parse(source: &str) -> Result<Node, TreeError> {
+    let mut builder = Builder {
+        source,
+        stack: Vec::new(),
+        root: None,
+        documents: 0,
+        error: None,
+    };
+    // Drive the parser's iterative state machine event by event (rather than its
+    // recursive `load`), so deeply nested input cannot overflow the stack: the builder
+    // stops at MAX_DEPTH.
+    let mut parser = Parser::new_from_str(source);
+    loop {
+        let (event, marker) = match parser.next_token() {
+            Ok(next) => next,
+            Err(scan_error) => {
+                return Err(TreeError::Syntax {
+                    message: scan_error.info().to_owned(),
+                    span: builder.span_at(scan_error.marker(), 1),
+                });
+            }
+        };
+        if event == Event::StreamEnd {
+            break;
+        }
+        builder.on_event(event, marker);
+        if let Some(error) = builder.error {
+            return Err(error);
+        }
+    }
+    match builder.root {
+        Some(root) if !root.is_null() => Ok(root),
+        _ => Err(TreeError::Empty),
+    }
+}
+
+enum Partial {
+    Map {
+        span: Span,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
+    Seq {
+        span: Span,
+        items: Vec<Node>,
+    },
+}
+
+struct Builder<'s> {
+    source: &'s str,
+    stack: Vec<Partial>,
+    root: Option<Node>,
+    documents: usize,
+    error: Option<TreeError>,
+}
+
+impl Builder<'_> {
+    /// Converts a parser marker into a span, counting columns in characters.
+    fn span_at(&self, marker: &Marker, width: usize) -> Span {
+        let line = marker.line().max(1);
+        // yaml-rust2 reports a 0-based column counted in characters; the line number
+        // is 1-based. Clamp so a marker past the end of the text stays on its line.
+        let col = marker.col() + 1;
+        let line_text = self.source.lines().nth(line - 1).unwrap_or("");
+        let line_chars = line_text.chars().count();
+        let width = width.max(1).min(line_chars.saturating_sub(col - 1).max(1));
+        Span { line, col, width }
+    }
+
+    fn push_node(&mut self, node: Node) {
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Partial::Seq { items, .. }) => items.push(node),
+            Some(Partial::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(key_node) => entries.push((key_node, node)),
+            },
+        }
+    }
+}
+
+impl Builder<'_> {
+    fn on_event(&mut self, event: Event, marker: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        match event {
+            Event::DocumentStart => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    self.error = Some(TreeError::MultipleDocuments {
+                        span: self.span_at(&marker, 3),
+                    });
+                }
+            }
+            Event::Alias(_) => {
+                self.error = Some(TreeError::Alias {
+                    span: self.span_at(&marker, 1),
+                });
+            }
+            Event::Scalar(value, style, _, _) => {
+                let plain = style == TScalarStyle::Plain;
+                let quotes = usize::from(matches!(
+                    style,
+                    TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted
+                )) * 2;
+                let width = value.lines().next().unwrap_or("").chars().count() + quotes;
+                let span = self.span_at(&marker, width);
+                self.push_node(Node {
+                    kind: NodeKind::Scalar { value, plain },
+                    span,
+                });
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                self.error = Some(TreeError::TooDeep {
+                    span: self.span_at(&marker, 1),
+                });
+            }
+            Event::SequenceStart(..) => {
+                let span = self.span_at(&marker, 1);
+                self.stack.push(Partial::Seq {
+                    span,
+                    items: Vec::new(),
+                });
+            }
+            Event::MappingStart(..) => {
+                let span = self.span_at(&marker, 1);
+                self.stack.push(Partial::Map {
+                    span,
+                    entries: Vec::new(),
+                    key: None,
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let node = match self.stack.pop() {
+                    Some(Partial::Seq { span, items }) => Node {
+                        kind: NodeKind::Seq(items),
+                        span,
+                    },
+                    // A block mapping's start marker points past its first key; the first
+                    // key is where a reader looks for the mapping.
+                    Some(Partial::Map { span, entries, .. }) => Node {
+                        span: entries.first().map_or(span, |(key, _)| key.span),
+                        kind: NodeKind::Map(entries),
+                    },
+                    // The parser balances start and end events; nothing to close otherwise.
+                    None => return,
+                };
+                self.push_node(node);
+            }
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalar_at(node: &Node, key: &str) -> (String, Span) {
+        let NodeKind::Map(entries) = &node.kind else {
+            panic!("not a map")
+        };
+        for (k, v) in entries {
+            if let NodeKind::Scalar { value, .. } = &k.kind
+                && value == key
+                && let NodeKind::Scalar { value, .. } = &v.kind
+            {
+                return (value.clone(), v.span);
+            }
+        }
+        panic!("no key {key}")
+    }
+
+    #[test]
+    fn spans_are_one_based_and_count_characters() {
+        let root = parse("a: 1\nbé: \"xy\"\n").unwrap();
+        let (value, span) = scalar_at(&root, "a");
+        assert_eq!(value, "1");
+        assert_eq!((span.line, span.col, span.width), (1, 4, 1));
+        let (value, span) = scalar_at(&root, "bé");
+        assert_eq!(value, "xy");
+        assert_eq!((span.line, span.col, span.width), (2, 5, 4));
+    }
+
+    #[test]
+    fn empty_and_comment_only_documents_are_empty() {
+        assert_eq!(parse("").unwrap_err(), TreeError::Empty);
+        assert_eq!(parse("# only a comment\n\n").unwrap_err(), TreeError::Empty);
+    }
+
+    #[test]
+    fn aliases_are_refused() {
+        let error = parse("a: &x [1, 2]\nb: *x\n").unwrap_err();
+        assert!(matches!(error, TreeError::Alias { span } if span.line == 2));
+    }
+
+    #[test]
+    fn syntax_errors_have_a_position() {
+        let error = parse("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(matches!(error, TreeError::Syntax { .. }));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflowing_the_stack() {
+        // Block nesting reaches amlfw's own limit.
+        let block: String = (0..100)
+            .map(|depth| format!("{}k:\n", " ".repeat(depth)))
+            .collect();
+        let error = parse(&block).unwrap_err();
+        assert!(matches!(error, TreeError::TooDeep { .. }), "{error:?}");
+        // Flow nesting hits the parser's recursion limit first; either way, no overflow.
+        let error = parse(&"[".repeat(100_000)).unwrap_err();
+        assert!(matches!(error, TreeError::Syntax { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn a_second_document_is_refused() {
+        let error = parse("a: 1\n---\nb: 2\n").unwrap_err();
+        assert!(matches!(error, TreeError::MultipleDocuments { span } if span.line == 2));
+    }
+}

@@ -1,0 +1,167 @@
+//! Tests that run the built `amlfw` binary: exit codes, streams, the JSON contract and
+//! the messages no scenario file can trigger (unreadable files, a broken catalog).
+
+// Test helpers may panic on unexpected I/O failures: that is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn amlfw(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_amlfw"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("CI")
+        .output()
+        .expect("run amlfw");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// Compares with `golden/_cli/<name>`, rewriting it under UPDATE_GOLDEN=1 (not in CI).
+fn check_golden(name: &str, actual: &str) {
+    let path = root().join("golden").join("_cli").join(name);
+    let update =
+        std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") && std::env::var_os("CI").is_none();
+    if update {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        expected, actual,
+        "golden/_cli/{name} differs; run UPDATE_GOLDEN=1 cargo test --test cli and review"
+    );
+}
+
+#[test]
+fn plan_prints_the_table_on_stdout_and_warnings_on_stderr() {
+    let (code, stdout, stderr) = amlfw(&["plan", "examples/minimal.yaml"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        std::fs::read_to_string(root().join("golden/minimal/plan.txt"))
+            .unwrap()
+            .replace("golden/minimal/scenario.yaml", "examples/minimal.yaml")
+    );
+    assert!(stderr.starts_with("warning["), "{stderr}");
+}
+
+#[test]
+fn json_follows_the_contract() {
+    let (code, stdout, _) = amlfw(&["plan", "examples/full-public.yaml", "--format", "json"]);
+    assert_eq!(code, 0);
+    let plan: serde_json::Value = serde_json::from_str(&stdout).expect("valid JSON");
+    assert_eq!(plan["catalog"], "2026-03");
+    assert_eq!(plan["cloud"], "public");
+    let rules = plan["rules"].as_array().expect("rules");
+    assert!(!rules.is_empty());
+    let kinds = ["firewall-network", "firewall-application", "nsg", "route"];
+    for rule in rules {
+        for field in [
+            "id",
+            "kind",
+            "direction",
+            "protocols",
+            "ports",
+            "sources",
+            "destinations",
+            "next_hop",
+            "requirements",
+            "workspaces",
+        ] {
+            assert!(rule.get(field).is_some(), "rule lacks `{field}`: {rule}");
+        }
+        assert!(kinds.contains(&rule["kind"].as_str().unwrap()));
+        assert!(!rule["requirements"].as_array().unwrap().is_empty());
+    }
+    for warning in plan["warnings"].as_array().expect("warnings") {
+        assert!(warning["code"].is_string() && warning["message"].is_string());
+    }
+}
+
+#[test]
+fn invalid_scenarios_exit_2_with_diagnostics_on_stderr_only() {
+    let (code, stdout, stderr) = amlfw(&["plan", "golden/err-many-problems/scenario.yaml"]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert_eq!(
+        stderr,
+        std::fs::read_to_string(root().join("golden/err-many-problems/stderr.txt")).unwrap()
+    );
+}
+
+#[test]
+fn an_unreadable_scenario_is_reported() {
+    let (code, stdout, stderr) = amlfw(&["plan", "examples/does-not-exist.yaml"]);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    check_golden("read-failed.txt", &stderr);
+}
+
+#[test]
+fn a_broken_custom_catalog_is_reported_with_every_problem() {
+    let dir = std::env::temp_dir().join(format!("amlfw-cli-catalog-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("requirements")).unwrap();
+    for name in ["revisions.yaml", "regions.yaml", "service-tags.yaml"] {
+        std::fs::copy(root().join("catalog").join(name), dir.join(name)).unwrap();
+    }
+    std::fs::write(
+        dir.join("requirements/bad.yaml"),
+        "- id: Bad_Id\n  revisions: [\"2022-09\"]\n  concern: core\n  purpose: p\n  section: s\n  quote: q\n  when: compute-instance and sometimes\n  direction: outbound\n  protocol: tcp\n  ports: [\"0\"]\n  destinations: { all: [\"ContainerRegistry.{region}\"] }\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = amlfw(&[
+        "plan",
+        "examples/minimal.yaml",
+        "--catalog",
+        dir.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 2);
+    let stderr = stderr.replace(dir.to_str().unwrap(), "CATALOG");
+    check_golden("invalid-catalog.txt", &stderr);
+}
+
+#[test]
+fn the_built_in_catalog_can_be_given_as_a_directory() {
+    let (code, stdout, _) = amlfw(&["plan", "examples/minimal.yaml", "--catalog", "catalog"]);
+    assert_eq!(code, 0);
+    let (_, builtin, _) = amlfw(&["plan", "examples/minimal.yaml"]);
+    assert_eq!(stdout, builtin);
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    let (code, _, stderr) = amlfw(&["plan"]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, stdout, _) = amlfw(&["--help"]);
+    assert_eq!(code, 0);
+    check_golden("help.txt", &stdout);
+    let (code, stdout, _) = amlfw(&["plan", "--help"]);
+    assert_eq!(code, 0);
+    check_golden("plan-help.txt", &stdout);
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_amlfw"))
+        .args(["plan", "examples/full-public.yaml"])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+}

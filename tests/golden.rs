@@ -1,0 +1,189 @@
+//! The data-driven golden test: every `golden/<case>/` directory is both a fixture and a
+//! literal output directory.
+//!
+//! - A normal case holds `scenario.yaml` and what `amlfw plan` prints for it:
+//!   `plan.txt` (text), `plan.json` (`--format json`) and `warnings.txt` (stderr, only
+//!   when there are warnings).
+//! - An `err-*` case holds `scenario.yaml` and `stderr.txt`, the diagnostics exactly as
+//!   printed; the command must exit with code 2.
+//! - `golden/<example>/scenario.yaml` is a copy of `examples/<example>.yaml`, so every
+//!   example is a case; the test fails if the copy drifts.
+//!
+//! Files are compared in both directions: changed, missing and stale (present but no
+//! longer produced). All failures are collected and shown with unified diffs.
+//! `UPDATE_GOLDEN=1 cargo test --test golden` rewrites them (refused when `CI` is set);
+//! `GOLDEN_CASE=<substring>` runs matching cases only.
+
+// Test helpers may panic on unexpected I/O failures: that is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use amlfw::catalog::Catalog;
+use amlfw::cli::{Format, plan_output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cases() -> Vec<String> {
+    let filter = std::env::var("GOLDEN_CASE").unwrap_or_default();
+    let mut names: Vec<String> = fs::read_dir(root().join("golden"))
+        .expect("golden/ exists")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().is_dir())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('_') && name.contains(&filter))
+        .collect();
+    names.sort();
+    names
+}
+
+/// What the case directory should hold besides `scenario.yaml`.
+fn expected_files(case: &str, catalog: &Catalog) -> Result<BTreeMap<String, String>, String> {
+    let scenario = root().join("golden").join(case).join("scenario.yaml");
+    let bytes =
+        fs::read(&scenario).map_err(|e| format!("{case}: cannot read scenario.yaml: {e}"))?;
+    let display = format!("golden/{case}/scenario.yaml");
+    let text = plan_output(&bytes, &display, catalog, Format::Text);
+    let mut files = BTreeMap::new();
+    if case.starts_with("err-") {
+        if text.code != 2 {
+            return Err(format!(
+                "{case}: expected exit code 2 (an error case), got {}",
+                text.code
+            ));
+        }
+        files.insert("stderr.txt".to_owned(), text.stderr);
+        return Ok(files);
+    }
+    if text.code != 0 {
+        return Err(format!(
+            "{case}: expected success, got exit code {}:\n{}",
+            text.code, text.stderr
+        ));
+    }
+    let json = plan_output(&bytes, &display, catalog, Format::Json);
+    files.insert("plan.txt".to_owned(), text.stdout);
+    files.insert("plan.json".to_owned(), json.stdout);
+    if !text.stderr.is_empty() {
+        files.insert("warnings.txt".to_owned(), text.stderr);
+    }
+    Ok(files)
+}
+
+fn actual_files(dir: &Path) -> BTreeMap<String, String> {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|entry| entry.path().is_file() && entry.file_name() != "scenario.yaml")
+                .map(|entry| {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let text = fs::read_to_string(entry.path())
+                        .unwrap_or_default()
+                        .replace("\r\n", "\n");
+                    (name, text)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn diff(path: &str, expected: &str, actual: &str) -> String {
+    let diff = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .diff_lines(actual, expected);
+    format!(
+        "--- {path} (on disk)\n+++ {path} (generated)\n{}",
+        diff.unified_diff().context_radius(3)
+    )
+}
+
+#[test]
+fn golden_cases_match() {
+    let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
+    if update && std::env::var_os("CI").is_some() {
+        panic!(
+            "UPDATE_GOLDEN=1 is refused when CI is set: golden files are reviewed, never rewritten by CI"
+        );
+    }
+    let catalog = Catalog::embedded();
+    let mut failures: Vec<String> = Vec::new();
+
+    // Every example is a golden case with an identical scenario.yaml.
+    let mut examples: Vec<PathBuf> = fs::read_dir(root().join("examples"))
+        .expect("examples/ exists")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    examples.sort();
+    for example in &examples {
+        let stem = example
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let copy = root().join("golden").join(&stem).join("scenario.yaml");
+        let source = fs::read_to_string(example).expect("example readable");
+        if fs::read_to_string(&copy).ok().as_deref() != Some(source.as_str()) {
+            if update {
+                fs::create_dir_all(copy.parent().expect("has parent")).expect("create case dir");
+                fs::write(&copy, &source).expect("write example copy");
+            } else {
+                failures.push(format!(
+                    "golden/{stem}/scenario.yaml is not a copy of examples/{stem}.yaml"
+                ));
+            }
+        }
+    }
+
+    let names = cases();
+    assert!(!names.is_empty(), "no golden cases found");
+    for case in &names {
+        let dir = root().join("golden").join(case);
+        let expected = match expected_files(case, &catalog) {
+            Ok(files) => files,
+            Err(message) => {
+                failures.push(message);
+                continue;
+            }
+        };
+        let actual = actual_files(&dir);
+        for (name, text) in &expected {
+            let path = format!("golden/{case}/{name}");
+            match actual.get(name) {
+                Some(on_disk) if on_disk == text => {}
+                Some(on_disk) if !update => failures.push(diff(&path, text, on_disk)),
+                None if !update => failures.push(format!("missing: {path}")),
+                _ => fs::write(dir.join(name), text).expect("write golden file"),
+            }
+        }
+        for name in actual.keys().filter(|name| !expected.contains_key(*name)) {
+            if update {
+                fs::remove_file(dir.join(name)).expect("remove stale golden file");
+            } else {
+                failures.push(format!("stale: golden/{case}/{name} is no longer produced"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} golden problem(s):\n\n{}\n\nrun UPDATE_GOLDEN=1 cargo test --test golden, then review git diff golden/",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn output_is_deterministic() {
+    let catalog = Catalog::embedded();
+    for case in cases().iter().filter(|c| !c.starts_with("err-")) {
+        let first = expected_files(case, &catalog);
+        let second = expected_files(case, &catalog);
+        assert_eq!(first, second, "{case} differs between two runs");
+    }
+}

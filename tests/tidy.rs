@@ -1,0 +1,185 @@
+//! Repository hygiene and coverage: checks that keep the catalog, the diagnostics and the
+//! golden cases honest.
+
+// Test helpers may panic on unexpected I/O failures: that is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use amlfw::catalog::{Catalog, EMBEDDED_FILES};
+use amlfw::diagnostic::Code;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn files_under(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir)
+        .expect("directory exists")
+        .filter_map(Result::ok)
+    {
+        let path = entry.path();
+        if path.is_dir() {
+            files_under(&path, extension, out);
+        } else if path.extension().is_some_and(|e| e == extension) {
+            out.push(path);
+        }
+    }
+}
+
+fn golden_text(name: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(root().join("golden"))
+        .expect("golden/")
+        .filter_map(Result::ok)
+    {
+        let path = entry.path().join(name);
+        if let Ok(text) = fs::read_to_string(&path) {
+            out.push((entry.file_name().to_string_lossy().into_owned(), text));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_catalog_file_is_embedded() {
+    let mut on_disk = Vec::new();
+    files_under(&root().join("catalog"), "yaml", &mut on_disk);
+    let on_disk: BTreeSet<String> = on_disk
+        .iter()
+        .map(|p| {
+            p.strip_prefix(root().join("catalog"))
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    let embedded: BTreeSet<String> = EMBEDDED_FILES
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+    assert_eq!(
+        on_disk, embedded,
+        "catalog/ and catalog::EMBEDDED_FILES differ"
+    );
+}
+
+/// Every requirement of every revision is selected by at least one golden case of that
+/// revision: its id appears in the case's plan (a rule or a skipped line) or warnings.
+#[test]
+fn every_catalog_requirement_is_exercised_by_a_golden_case() {
+    let catalog = Catalog::embedded();
+    let plans = golden_text("plan.json");
+    let mut uncovered = Vec::new();
+    for requirement in &catalog.requirements {
+        for revision in &requirement.revisions {
+            let needle = format!("\"{}\"", requirement.id);
+            let manual = format!("`{}`", requirement.id);
+            let covered = plans.iter().any(|(case, json)| {
+                let warnings =
+                    fs::read_to_string(root().join("golden").join(case).join("warnings.txt"))
+                        .unwrap_or_default();
+                json.contains(&format!("\"catalog\": \"{revision}\""))
+                    && (json.contains(&needle) || warnings.contains(&manual))
+            });
+            if !covered {
+                uncovered.push(format!("{} ({revision})", requirement.id));
+            }
+        }
+    }
+    assert!(
+        uncovered.is_empty(),
+        "requirements no golden case selects: {uncovered:#?}"
+    );
+}
+
+/// Every diagnostic code is produced somewhere a reviewer can see it: an error case's
+/// stderr.txt, a case's warnings.txt, or a CLI golden file.
+#[test]
+fn every_diagnostic_code_has_a_golden_case() {
+    let mut texts: Vec<String> = golden_text("stderr.txt")
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    texts.extend(golden_text("warnings.txt").into_iter().map(|(_, t)| t));
+    let mut cli = Vec::new();
+    files_under(&root().join("golden").join("_cli"), "txt", &mut cli);
+    texts.extend(cli.iter().map(|p| fs::read_to_string(p).unwrap()));
+    let missing: Vec<&str> = Code::ALL
+        .iter()
+        .map(|code| code.as_str())
+        .filter(|code| !texts.iter().any(|text| text.contains(&format!("[{code}]"))))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes no golden file shows: {missing:?}"
+    );
+}
+
+#[test]
+fn no_debugging_leftovers_in_sources() {
+    let mut files = Vec::new();
+    files_under(&root().join("src"), "rs", &mut files);
+    for path in files {
+        let text = fs::read_to_string(&path).unwrap();
+        for forbidden in ["dbg!(", "todo!(", "unimplemented!(", "XXX"] {
+            assert!(
+                !text.contains(forbidden),
+                "{} contains {forbidden}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn golden_catalog_and_example_files_use_lf_and_end_with_a_newline() {
+    let mut files = Vec::new();
+    for (dir, extension) in [
+        ("catalog", "yaml"),
+        ("examples", "yaml"),
+        ("golden", "txt"),
+        ("golden", "json"),
+    ] {
+        files_under(&root().join(dir), extension, &mut files);
+    }
+    for path in files {
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains('\r'),
+            "{} has CR line endings",
+            path.display()
+        );
+        assert!(
+            text.is_empty() || text.ends_with('\n'),
+            "{} lacks a final newline",
+            path.display()
+        );
+    }
+}
+
+/// The README documents every scenario field and feature, so the reference cannot drift.
+#[test]
+fn readme_documents_every_scenario_field_and_feature() {
+    let readme = fs::read_to_string(root().join("README.md")).unwrap();
+    let mut missing = Vec::new();
+    for field in amlfw::scenario::ALL_FIELDS
+        .iter()
+        .flat_map(|fields| fields.iter())
+    {
+        if !readme.contains(&format!("`{field}`")) {
+            missing.push(*field);
+        }
+    }
+    for (feature, _) in amlfw::scenario::FEATURES {
+        if !readme.contains(&format!("`{feature}`")) {
+            missing.push(feature);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "README.md does not mention: {missing:?}"
+    );
+}
