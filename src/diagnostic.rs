@@ -69,6 +69,7 @@ codes! {
     InvalidStorageAccount => "invalid-storage-account": "A storage account name breaks Azure's naming rules.",
     InvalidContainerRegistry => "invalid-container-registry": "A container registry name breaks Azure's naming rules.",
     InvalidWorkspaceId => "invalid-workspace-id": "A workspace ID is not a GUID.",
+    InvalidSubnetId => "invalid-subnet-id": "A compute subnet ID is not a subnet resource ID.",
     InvalidName => "invalid-name": "A name breaks the Azure naming rules for that resource.",
     InvalidFqdn => "invalid-fqdn": "An extra host name is not a valid FQDN (or uses a wildcard Azure Firewall cannot express).",
     InvalidPort => "invalid-port": "A port is outside 1-65535.",

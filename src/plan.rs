@@ -28,6 +28,10 @@ pub struct Plan {
     pub firewall: PlanFirewall,
     /// The service tag file the tag checks used.
     pub service_tag_data: Option<TagSource>,
+    /// The workspaces, in scenario order: where the rules' sources come from.
+    pub workspaces: Vec<PlanWorkspace>,
+    /// Which resources besides the firewall rules the scenario asks for.
+    pub outputs: PlanOutputs,
     /// The rules, sorted.
     pub rules: Vec<PlannedRule>,
     /// Requirements that apply but produce no rule, and why.
@@ -47,6 +51,41 @@ pub struct PlanFirewall {
     pub rule_collection_group: String,
     /// Rule collection group priority.
     pub priority: u32,
+}
+
+/// A workspace as the renderers need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanWorkspace {
+    /// Workspace name.
+    pub name: String,
+    /// Region (programmatic name).
+    pub region: String,
+    /// Compute subnet address prefixes.
+    pub compute_subnets: Vec<String>,
+    /// Compute subnet resource IDs.
+    pub compute_subnet_ids: Vec<String>,
+}
+
+/// The outputs the scenario asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanOutputs {
+    /// Network security groups for the compute subnets.
+    pub nsg: bool,
+    /// Route tables for the compute subnets.
+    pub route_table: bool,
+    /// The firewall's private IP, when route tables are planned.
+    pub firewall_private_ip: Option<String>,
+}
+
+impl Plan {
+    /// The regions of the workspaces, sorted and unique.
+    #[must_use]
+    pub fn regions(&self) -> Vec<String> {
+        let mut regions: Vec<String> = self.workspaces.iter().map(|w| w.region.clone()).collect();
+        regions.sort();
+        regions.dedup();
+        regions
+    }
 }
 
 /// What kind of Azure object a rule becomes.

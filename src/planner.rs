@@ -23,7 +23,9 @@ use crate::catalog::{
     Requirement, is_web_traffic,
 };
 use crate::diagnostic::{Code, Diagnostic};
-use crate::plan::{DestinationType, Plan, PlanFirewall, PlannedRule, RuleKind, Skipped, Warning};
+use crate::plan::{
+    DestinationType, Plan, PlanFirewall, PlanOutputs, PlanWorkspace, PlannedRule, RuleKind, Skipped, Warning,
+};
 use crate::scenario::{Scenario, Sku, Workspace};
 
 /// Plans the rules of `scenario`. Errors are problems only visible once requirements are
@@ -67,6 +69,21 @@ pub fn plan(scenario: &Scenario, catalog: &Catalog) -> Result<Plan, Vec<Diagnost
             priority: scenario.firewall.rule_collection_group.priority,
         },
         service_tag_data: catalog.tag_sources.get(&scenario.cloud).cloned(),
+        workspaces: scenario
+            .workspaces
+            .iter()
+            .map(|workspace| PlanWorkspace {
+                name: workspace.name.clone(),
+                region: workspace.region.clone(),
+                compute_subnets: workspace.compute_subnets.iter().map(ToString::to_string).collect(),
+                compute_subnet_ids: workspace.compute_subnet_ids.clone(),
+            })
+            .collect(),
+        outputs: PlanOutputs {
+            nsg: scenario.outputs.nsg,
+            route_table: scenario.outputs.route_table.is_some(),
+            firewall_private_ip: scenario.outputs.route_table.as_ref().map(|r| r.firewall_private_ip.to_string()),
+        },
         rules,
         skipped,
         warnings: planner.warnings.into_iter().collect(),

@@ -205,6 +205,28 @@ pub enum Concern {
 }
 
 impl Concern {
+    /// Every concern, in the order renderers lay them out (and give them priority bands).
+    pub const ALL: [Concern; 12] = [
+        Concern::Core,
+        Concern::Compute,
+        Concern::Storage,
+        Concern::Containers,
+        Concern::KeyVault,
+        Concern::Monitoring,
+        Concern::Packages,
+        Concern::Vscode,
+        Concern::Kubernetes,
+        Concern::Inbound,
+        Concern::Routing,
+        Concern::Extra,
+    ];
+
+    /// The concern's position in [`Concern::ALL`], which fixes its priority band.
+    #[must_use]
+    pub fn index(self) -> u32 {
+        Concern::ALL.iter().position(|c| *c == self).map_or(0, |i| u32::try_from(i).unwrap_or(0))
+    }
+
     /// Kebab-case name.
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -368,8 +390,8 @@ pub struct Requirement {
     pub purpose: String,
     /// The article section it comes from, per revision.
     pub sections: BTreeMap<String, String>,
-    /// The article's own words (the table row or sentence).
-    pub quote: String,
+    /// The article's own words (the table row or sentence), per revision.
+    pub quotes: BTreeMap<String, String>,
     /// How a contradiction or gap in the article was resolved, if one was.
     pub note: Option<String>,
     /// The condition, over scenario facts, under which it applies.
@@ -649,8 +671,8 @@ struct RawRequirement {
     revisions: Vec<String>,
     concern: Concern,
     purpose: String,
-    section: RawSection,
-    quote: String,
+    section: RawPerRevision,
+    quote: RawPerRevision,
     #[serde(default)]
     note: Option<String>,
     when: String,
@@ -673,10 +695,10 @@ struct RawRequirement {
     manual: Option<String>,
 }
 
-/// One section for every revision, or one per revision.
+/// One text for every revision, or one per revision.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum RawSection {
+enum RawPerRevision {
     Same(String),
     PerRevision(BTreeMap<String, String>),
 }
@@ -874,28 +896,25 @@ impl Loader<'_> {
         if raw.revisions.is_empty() {
             fail(self, "revisions", "lists no revision".to_owned());
         }
-        for (field, text) in [("purpose", &raw.purpose), ("quote", &raw.quote)] {
-            if text.trim().is_empty() {
-                fail(self, field, "is empty".to_owned());
-            }
+        if raw.purpose.trim().is_empty() || raw.purpose.chars().any(char::is_control) {
+            fail(self, "purpose", "must be one non-empty line".to_owned());
         }
-        let sections: BTreeMap<String, String> = match &raw.section {
-            RawSection::Same(text) => raw
-                .revisions
-                .iter()
-                .map(|r| (r.clone(), text.clone()))
-                .collect(),
-            RawSection::PerRevision(map) => map.clone(),
+        let per_revision = |raw_text: &RawPerRevision| -> Option<BTreeMap<String, String>> {
+            let map: BTreeMap<String, String> = match raw_text {
+                RawPerRevision::Same(text) => raw.revisions.iter().map(|r| (r.clone(), text.clone())).collect(),
+                RawPerRevision::PerRevision(map) => map.clone(),
+            };
+            let listed: BTreeSet<&String> = raw.revisions.iter().collect();
+            let valid = map.keys().collect::<BTreeSet<_>>() == listed
+                && map.values().all(|text| !text.trim().is_empty() && !text.chars().any(char::is_control));
+            valid.then_some(map)
         };
-        let listed: BTreeSet<&String> = raw.revisions.iter().collect();
-        if sections.keys().collect::<BTreeSet<_>>() != listed
-            || sections.values().any(|s| s.trim().is_empty())
-        {
-            fail(
-                self,
-                "section",
-                "give one section, or one non-empty section for each of its revisions".to_owned(),
-            );
+        let sections = per_revision(&raw.section).unwrap_or_default();
+        let quotes = per_revision(&raw.quote).unwrap_or_default();
+        for (field, map) in [("section", &sections), ("quote", &quotes)] {
+            if map.is_empty() {
+                fail(self, field, "give one line, or one non-empty line for each of its revisions".to_owned());
+            }
         }
         let when = match Condition::parse(&raw.when) {
             Ok(condition) => {
@@ -1042,7 +1061,7 @@ impl Loader<'_> {
             concern: raw.concern,
             purpose: raw.purpose,
             sections,
-            quote: raw.quote,
+            quotes,
             note: raw.note,
             when: when?,
             modes: raw

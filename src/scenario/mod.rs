@@ -149,6 +149,7 @@ const WORKSPACE_FIELDS: &[&str] = &[
     "private_endpoint",
     "hbi",
     "compute_subnets",
+    "compute_subnet_ids",
     "compute",
     "features",
     "extra_fqdns",
@@ -246,6 +247,8 @@ pub struct Workspace {
     pub hbi: bool,
     /// Compute subnets: sources of every firewall rule.
     pub compute_subnets: Vec<IpNet>,
+    /// Resource IDs of the compute subnets, to associate the NSG and route table with.
+    pub compute_subnet_ids: Vec<String>,
     /// What compute the workspace uses.
     pub compute: Compute,
     /// Features in use.
@@ -1049,6 +1052,27 @@ impl Decoder<'_> {
                 }
             }
         }
+        let mut compute_subnet_ids = Vec::new();
+        if let Some(node) = fields.get("compute_subnet_ids") {
+            let ids_path = format!("{path}.compute_subnet_ids");
+            for (index, item) in self.list(node, &ids_path, "subnet resource IDs").iter().enumerate() {
+                let item_path = format!("{ids_path}[{index}]");
+                let Some(text) = self.string(item, &item_path, "a subnet resource ID") else {
+                    continue;
+                };
+                if is_subnet_id(text) {
+                    compute_subnet_ids.push(text.to_owned());
+                } else {
+                    self.report(
+                        Code::InvalidSubnetId,
+                        item,
+                        &item_path,
+                        format!("`{text}` is not a subnet resource ID"),
+                        Some("write /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>".to_owned()),
+                    );
+                }
+            }
+        }
         let compute = match fields.get("compute") {
             None => Some(Compute::default()),
             Some(node) => self.compute(node, &format!("{path}.compute")),
@@ -1098,6 +1122,7 @@ impl Decoder<'_> {
             private_endpoint,
             hbi,
             compute_subnets,
+            compute_subnet_ids,
             compute: compute?,
             features,
             extra_fqdns,
@@ -1202,10 +1227,20 @@ impl Decoder<'_> {
     fn extra_fqdn(&mut self, node: &Node, path: &str) -> Option<ExtraFqdn> {
         let fields = self.fields(node, path, "an extra host", EXTRA_FQDN_FIELDS)?;
         let fqdn_node = self.required(&fields, "fqdn", "the extra host");
-        let reason = self
-            .required(&fields, "reason", "the extra host")
-            .and_then(|node| self.string(node, &format!("{path}.reason"), "a reason"))
-            .map(str::to_owned);
+        let reason = self.required(&fields, "reason", "the extra host").and_then(|node| {
+            let reason = self.string(node, &format!("{path}.reason"), "a reason")?;
+            if reason.trim().is_empty() || reason.chars().any(char::is_control) {
+                self.report(
+                    Code::InvalidValue,
+                    node,
+                    &format!("{path}.reason"),
+                    "the reason must be one non-empty line of text".to_owned(),
+                    Some("it becomes the rule's description and a comment in the generated code".to_owned()),
+                );
+                return None;
+            }
+            Some(reason.to_owned())
+        });
         let mut ports = Vec::new();
         match self.required(&fields, "ports", "the extra host") {
             None => {}
@@ -1299,6 +1334,25 @@ fn quoted_list(names: &[&str]) -> String {
         .map(|name| format!("`{name}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `/subscriptions/<guid>/resourceGroups/<name>/providers/Microsoft.Network/virtualNetworks/<name>/subnets/<name>`,
+/// segment names compared case-insensitively as Azure does.
+fn is_subnet_id(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('/').collect();
+    let name_ok = |name: &str| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'));
+    parts.len() == 11
+        && parts[0].is_empty()
+        && parts[1].eq_ignore_ascii_case("subscriptions")
+        && is_guid(parts[2])
+        && parts[3].eq_ignore_ascii_case("resourceGroups")
+        && name_ok(parts[4])
+        && parts[5].eq_ignore_ascii_case("providers")
+        && parts[6].eq_ignore_ascii_case("Microsoft.Network")
+        && parts[7].eq_ignore_ascii_case("virtualNetworks")
+        && name_ok(parts[8])
+        && parts[9].eq_ignore_ascii_case("subnets")
+        && name_ok(parts[10])
 }
 
 fn is_guid(text: &str) -> bool {
