@@ -11,10 +11,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::catalog::Catalog;
 use crate::diagnostic::{Code, Diagnostic, Location, render_all};
-use crate::{planner, scenario};
+use crate::render::{RenderedFiles, Target};
+use crate::{output, planner, render, scenario};
 
 /// Exit code for input the user must fix.
 pub const EXIT_INPUT: u8 = 2;
+/// Exit code for an amlfw bug (as a panic's).
+pub const EXIT_BUG: u8 = 101;
 
 /// amlfw: the exact firewall, NSG and route rules an Azure Machine Learning workspace
 /// needs, from a short scenario file.
@@ -35,6 +38,41 @@ pub enum Command {
     /// Print the rules a scenario needs, each with the requirements and article sections
     /// behind it. Example: `amlfw plan examples/full-public.yaml --format json`.
     Plan(PlanArgs),
+    /// Write the rules as a Terraform module into `--out`. Example:
+    /// `amlfw generate examples/full-public.yaml --out infra/azureml-firewall`.
+    Generate(GenerateArgs),
+}
+
+/// Arguments of `amlfw generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// The scenario file (YAML).
+    pub scenario: PathBuf,
+    /// The output directory; the module goes to `<DIR>/terraform/`. Files amlfw did not
+    /// write are never changed; generated files no longer produced are removed.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// What to generate.
+    #[arg(long, value_enum, default_value_t = TargetArg::Terraform)]
+    pub target: TargetArg,
+    /// Use the catalog in this directory instead of the built-in one.
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+}
+
+/// Targets of `amlfw generate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    /// A Terraform module for azurerm 4.x.
+    Terraform,
+}
+
+impl From<TargetArg> for Target {
+    fn from(target: TargetArg) -> Target {
+        match target {
+            TargetArg::Terraform => Target::Terraform,
+        }
+    }
 }
 
 /// Arguments of `amlfw plan`.
@@ -73,7 +111,67 @@ pub fn run() -> u8 {
     };
     match cli.command {
         Command::Plan(args) => plan(&args),
+        Command::Generate(args) => generate(&args),
     }
+}
+
+fn generate(args: &GenerateArgs) -> u8 {
+    let catalog = match load_catalog(args.catalog.as_deref()) {
+        Ok(catalog) => catalog,
+        Err(diagnostics) => return fail(&diagnostics, "the catalog"),
+    };
+    let display = args.scenario.display().to_string();
+    let bytes = match std::fs::read(&args.scenario) {
+        Ok(bytes) => bytes,
+        Err(error) => return fail(&[read_error(&display, &error)], "the scenario"),
+    };
+    let (files, warnings) = match generate_files(&bytes, &display, &catalog, args.target.into()) {
+        Ok(generated) => generated,
+        Err(outcome) => {
+            eprint!("{}", outcome.stderr);
+            return outcome.code;
+        }
+    };
+    eprint!("{warnings}");
+    match output::write(&args.out, &files) {
+        Ok(report) => {
+            eprintln!(
+                "amlfw: {} file(s) written, {} unchanged, {} stale removed in {}",
+                report.written.len(),
+                report.unchanged.len(),
+                report.removed.len(),
+                args.out.display()
+            );
+            0
+        }
+        Err(diagnostics) => fail(&diagnostics, "the output directory"),
+    }
+}
+
+/// `amlfw generate` without the writing: the files for `target` and the warnings text, or
+/// the outcome to report. The golden tests compare exactly these files.
+pub fn generate_files(
+    bytes: &[u8],
+    display: &str,
+    catalog: &Catalog,
+    target: Target,
+) -> Result<(RenderedFiles, String), Outcome> {
+    let failure = |diagnostics: &[Diagnostic]| Outcome {
+        stdout: String::new(),
+        stderr: render_all(diagnostics, "the scenario"),
+        code: EXIT_INPUT,
+    };
+    let scenario = scenario::load_bytes(bytes, display, catalog).map_err(|d| failure(&d))?;
+    let plan = planner::plan(&scenario, catalog).map_err(|d| failure(&d))?;
+    let scenario_name = Path::new(display)
+        .file_name()
+        .map_or_else(|| display.to_owned(), |n| n.to_string_lossy().into_owned());
+    let files = render::render(&plan, target, &scenario_name).map_err(|error| Outcome {
+        stdout: String::new(),
+        stderr: format!("error: {error}\n"),
+        code: EXIT_BUG,
+    })?;
+    Ok((files, plan.warnings_text()))
 }
 
 fn plan(args: &PlanArgs) -> u8 {

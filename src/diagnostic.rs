@@ -78,6 +78,10 @@ codes! {
     NoWorkspaces => "no-workspaces": "The scenario lists no workspace.",
     MissingComputeSubnets => "missing-compute-subnets": "Firewall rules are needed but the workspace names no compute subnet to use as their source.",
     MissingPlaceholderValue => "missing-placeholder-value": "A selected requirement needs a value (storage account, registry, workspace ID) the workspace does not give.",
+    // Writing output.
+    OutputNotADirectory => "output-not-a-directory": "The --out path exists and is not a directory.",
+    ForeignFile => "foreign-file": "A file amlfw would write exists and was not written by amlfw.",
+    WriteFailed => "write-failed": "A file cannot be written, renamed or removed.",
     // Catalog problems (only with --catalog, or an amlfw bug).
     InvalidCatalog => "invalid-catalog": "The rule catalog is malformed.",
     // Warnings.

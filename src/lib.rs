@@ -7,13 +7,18 @@
 //! 2. [`catalog`]: every requirement of the article as data, embedded and validated;
 //! 3. [`planner`]: pure selection and realization of rules, no I/O;
 //! 4. [`plan`]: the result, printed as text or JSON;
-//! 5. [`cli`]: the command line, the only module that reads files, env vars or prints.
+//! 5. [`render`]: the plan as generated files (Terraform), through embedded templates;
+//! 6. [`output`]: writing them without touching files amlfw did not write;
+//! 7. [`cli`]: the command line, the only module that reads files, env vars or prints.
 //!
-//! [`diagnostic`] is how every stage reports problems.
+//! [`diagnostic`] is how every stage reports problems. (rustfmt sorts the `mod` lines
+//! below alphabetically; the list above is the reading order.)
 
 pub mod catalog;
 pub mod cli;
 pub mod diagnostic;
+pub mod output;
 pub mod plan;
 pub mod planner;
+pub mod render;
 pub mod scenario;

@@ -24,7 +24,8 @@ use crate::catalog::{
 };
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::{
-    DestinationType, Plan, PlanFirewall, PlanOutputs, PlanWorkspace, PlannedRule, RuleKind, Skipped, Warning,
+    DestinationType, Plan, PlanFirewall, PlanOutputs, PlanWorkspace, PlannedRule, RuleKind,
+    Skipped, Warning,
 };
 use crate::scenario::{Scenario, Sku, Workspace};
 
@@ -75,14 +76,22 @@ pub fn plan(scenario: &Scenario, catalog: &Catalog) -> Result<Plan, Vec<Diagnost
             .map(|workspace| PlanWorkspace {
                 name: workspace.name.clone(),
                 region: workspace.region.clone(),
-                compute_subnets: workspace.compute_subnets.iter().map(ToString::to_string).collect(),
+                compute_subnets: workspace
+                    .compute_subnets
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
                 compute_subnet_ids: workspace.compute_subnet_ids.clone(),
             })
             .collect(),
         outputs: PlanOutputs {
             nsg: scenario.outputs.nsg,
             route_table: scenario.outputs.route_table.is_some(),
-            firewall_private_ip: scenario.outputs.route_table.as_ref().map(|r| r.firewall_private_ip.to_string()),
+            firewall_private_ip: scenario
+                .outputs
+                .route_table
+                .as_ref()
+                .map(|r| r.firewall_private_ip.to_string()),
         },
         rules,
         skipped,

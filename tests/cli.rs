@@ -149,6 +149,9 @@ fn usage_errors_exit_2_and_help_exits_0() {
     let (code, stdout, _) = amlfw(&["plan", "--help"]);
     assert_eq!(code, 0);
     check_golden("plan-help.txt", &stdout);
+    let (code, stdout, _) = amlfw(&["generate", "--help"]);
+    assert_eq!(code, 0);
+    check_golden("generate-help.txt", &stdout);
 }
 
 #[test]
@@ -164,4 +167,130 @@ fn a_closed_pipe_ends_quietly() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("amlfw-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn generate_writes_the_golden_module_and_is_idempotent() {
+    let out = temp_dir("generate");
+    let out_arg = out.to_str().unwrap();
+    let (code, stdout, stderr) = amlfw(&[
+        "generate",
+        "golden/full-public/scenario.yaml",
+        "--out",
+        out_arg,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.ends_with(&format!(
+            "amlfw: 8 file(s) written, 0 unchanged, 0 stale removed in {out_arg}\n"
+        )),
+        "{stderr}"
+    );
+    for entry in std::fs::read_dir(root().join("golden/full-public/terraform")).unwrap() {
+        let entry = entry.unwrap();
+        let written =
+            std::fs::read_to_string(out.join("terraform").join(entry.file_name())).unwrap();
+        assert_eq!(
+            written,
+            std::fs::read_to_string(entry.path()).unwrap(),
+            "{:?}",
+            entry.file_name()
+        );
+    }
+    let (code, _, stderr) = amlfw(&[
+        "generate",
+        "golden/full-public/scenario.yaml",
+        "--out",
+        out_arg,
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        stderr.ends_with(&format!(
+            "0 file(s) written, 8 unchanged, 0 stale removed in {out_arg}\n"
+        )),
+        "{stderr}"
+    );
+    // Turning the NSG off removes main.nsg.tf, and leaves a file of the user's alone.
+    std::fs::write(out.join("terraform/override.tf"), "# mine\n").unwrap();
+    let scenario = out.join("scenario.yaml");
+    let text = std::fs::read_to_string(root().join("examples/full-public.yaml"))
+        .unwrap()
+        .replace("  nsg: true\n", "  nsg: false\n");
+    std::fs::write(&scenario, text).unwrap();
+    let (code, _, stderr) = amlfw(&["generate", scenario.to_str().unwrap(), "--out", out_arg]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!out.join("terraform/main.nsg.tf").exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join("terraform/override.tf")).unwrap(),
+        "# mine\n"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn generate_never_overwrites_a_file_it_did_not_write() {
+    let out = temp_dir("foreign");
+    std::fs::create_dir_all(out.join("terraform")).unwrap();
+    std::fs::write(out.join("terraform/main.tf"), "# hand-written\n").unwrap();
+    let (code, _, stderr) = amlfw(&[
+        "generate",
+        "examples/minimal.yaml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        std::fs::read_to_string(out.join("terraform/main.tf")).unwrap(),
+        "# hand-written\n"
+    );
+    assert!(
+        !out.join("terraform/variables.tf").exists(),
+        "something was written"
+    );
+    check_golden(
+        "generate-foreign-file.txt",
+        &stderr.replace(out.to_str().unwrap(), "OUT"),
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn generate_refuses_outputs_it_cannot_use() {
+    // A file as the output directory.
+    let (code, _, stderr) = amlfw(&[
+        "generate",
+        "examples/minimal.yaml",
+        "--out",
+        "examples/minimal.yaml",
+    ]);
+    assert_eq!(code, 2);
+    check_golden("generate-not-a-directory.txt", &stderr);
+    // A directory nobody can create, root included.
+    let (code, _, stderr) = amlfw(&[
+        "generate",
+        "examples/minimal.yaml",
+        "--out",
+        "/proc/amlfw-out",
+    ]);
+    assert_eq!(code, 2);
+    check_golden("generate-write-failed.txt", &stderr);
+    // An invalid scenario writes nothing.
+    let out = temp_dir("invalid");
+    let (code, _, _) = amlfw(&[
+        "generate",
+        "golden/err-missing-compute-subnets/scenario.yaml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(std::fs::read_dir(&out).unwrap().next().is_none());
+    let _ = std::fs::remove_dir_all(&out);
 }

@@ -3,7 +3,8 @@
 //!
 //! - A normal case holds `scenario.yaml` and what `amlfw plan` prints for it:
 //!   `plan.txt` (text), `plan.json` (`--format json`) and `warnings.txt` (stderr, only
-//!   when there are warnings).
+//!   when there are warnings), plus exactly what `amlfw generate --out golden/<case>`
+//!   writes: `terraform/*`.
 //! - An `err-*` case holds `scenario.yaml` and `stderr.txt`, the diagnostics exactly as
 //!   printed; the command must exit with code 2.
 //! - `golden/<example>/scenario.yaml` is a copy of `examples/<example>.yaml`, so every
@@ -22,7 +23,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use amlfw::catalog::Catalog;
-use amlfw::cli::{Format, plan_output};
+use amlfw::cli::{Format, generate_files, plan_output};
+use amlfw::render::Target;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -71,25 +73,38 @@ fn expected_files(case: &str, catalog: &Catalog) -> Result<BTreeMap<String, Stri
     if !text.stderr.is_empty() {
         files.insert("warnings.txt".to_owned(), text.stderr);
     }
+    let (generated, _) = generate_files(&bytes, &display, catalog, Target::Terraform)
+        .map_err(|outcome| format!("{case}: generate failed:\n{}", outcome.stderr))?;
+    files.extend(generated);
     Ok(files)
 }
 
+/// Every file under the case directory except `scenario.yaml`, by relative path.
 fn actual_files(dir: &Path) -> BTreeMap<String, String> {
-    fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|entry| entry.path().is_file() && entry.file_name() != "scenario.yaml")
-                .map(|entry| {
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    let text = fs::read_to_string(entry.path())
-                        .unwrap_or_default()
-                        .replace("\r\n", "\n");
-                    (name, text)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if entry.file_name() != "scenario.yaml" {
+                let relative = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let text = fs::read_to_string(&path)
+                    .unwrap_or_default()
+                    .replace("\r\n", "\n");
+                out.insert(relative, text);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
 }
 
 fn diff(path: &str, expected: &str, actual: &str) -> String {
@@ -159,7 +174,11 @@ fn golden_cases_match() {
                 Some(on_disk) if on_disk == text => {}
                 Some(on_disk) if !update => failures.push(diff(&path, text, on_disk)),
                 None if !update => failures.push(format!("missing: {path}")),
-                _ => fs::write(dir.join(name), text).expect("write golden file"),
+                _ => {
+                    let path = dir.join(name);
+                    fs::create_dir_all(path.parent().unwrap()).unwrap();
+                    fs::write(path, text).expect("write golden file");
+                }
             }
         }
         for name in actual.keys().filter(|name| !expected.contains_key(*name)) {

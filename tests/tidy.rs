@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use amlfw::catalog::{Catalog, EMBEDDED_FILES};
 use amlfw::diagnostic::Code;
+use amlfw::render::TEMPLATES;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -182,4 +183,38 @@ fn readme_documents_every_scenario_field_and_feature() {
         missing.is_empty(),
         "README.md does not mention: {missing:?}"
     );
+}
+
+/// Every file under `templates/` is registered, and every registered template produces a
+/// file in at least one golden case.
+#[test]
+fn every_template_is_registered_and_used() {
+    let mut on_disk = Vec::new();
+    files_under(&root().join("templates"), "tera", &mut on_disk);
+    let on_disk: BTreeSet<String> = on_disk
+        .iter()
+        .map(|p| {
+            p.strip_prefix(root().join("templates"))
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+                .trim_end_matches(".tera")
+                .to_owned()
+        })
+        .collect();
+    let registered: BTreeSet<String> = TEMPLATES
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+    assert_eq!(
+        on_disk, registered,
+        "templates/ and render::TEMPLATES differ"
+    );
+    for name in &registered {
+        let used = fs::read_dir(root().join("golden"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|case| case.path().join(name).is_file());
+        assert!(used, "no golden case produces {name}");
+    }
 }

@@ -224,7 +224,10 @@ impl Concern {
     /// The concern's position in [`Concern::ALL`], which fixes its priority band.
     #[must_use]
     pub fn index(self) -> u32 {
-        Concern::ALL.iter().position(|c| *c == self).map_or(0, |i| u32::try_from(i).unwrap_or(0))
+        Concern::ALL
+            .iter()
+            .position(|c| *c == self)
+            .map_or(0, |i| u32::try_from(i).unwrap_or(0))
     }
 
     /// Kebab-case name.
@@ -901,19 +904,29 @@ impl Loader<'_> {
         }
         let per_revision = |raw_text: &RawPerRevision| -> Option<BTreeMap<String, String>> {
             let map: BTreeMap<String, String> = match raw_text {
-                RawPerRevision::Same(text) => raw.revisions.iter().map(|r| (r.clone(), text.clone())).collect(),
+                RawPerRevision::Same(text) => raw
+                    .revisions
+                    .iter()
+                    .map(|r| (r.clone(), text.clone()))
+                    .collect(),
                 RawPerRevision::PerRevision(map) => map.clone(),
             };
             let listed: BTreeSet<&String> = raw.revisions.iter().collect();
             let valid = map.keys().collect::<BTreeSet<_>>() == listed
-                && map.values().all(|text| !text.trim().is_empty() && !text.chars().any(char::is_control));
+                && map
+                    .values()
+                    .all(|text| !text.trim().is_empty() && !text.chars().any(char::is_control));
             valid.then_some(map)
         };
         let sections = per_revision(&raw.section).unwrap_or_default();
         let quotes = per_revision(&raw.quote).unwrap_or_default();
         for (field, map) in [("section", &sections), ("quote", &quotes)] {
             if map.is_empty() {
-                fail(self, field, "give one line, or one non-empty line for each of its revisions".to_owned());
+                fail(
+                    self,
+                    field,
+                    "give one line, or one non-empty line for each of its revisions".to_owned(),
+                );
             }
         }
         let when = match Condition::parse(&raw.when) {

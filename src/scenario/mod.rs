@@ -1055,7 +1055,11 @@ impl Decoder<'_> {
         let mut compute_subnet_ids = Vec::new();
         if let Some(node) = fields.get("compute_subnet_ids") {
             let ids_path = format!("{path}.compute_subnet_ids");
-            for (index, item) in self.list(node, &ids_path, "subnet resource IDs").iter().enumerate() {
+            for (index, item) in self
+                .list(node, &ids_path, "subnet resource IDs")
+                .iter()
+                .enumerate()
+            {
                 let item_path = format!("{ids_path}[{index}]");
                 let Some(text) = self.string(item, &item_path, "a subnet resource ID") else {
                     continue;
@@ -1227,20 +1231,25 @@ impl Decoder<'_> {
     fn extra_fqdn(&mut self, node: &Node, path: &str) -> Option<ExtraFqdn> {
         let fields = self.fields(node, path, "an extra host", EXTRA_FQDN_FIELDS)?;
         let fqdn_node = self.required(&fields, "fqdn", "the extra host");
-        let reason = self.required(&fields, "reason", "the extra host").and_then(|node| {
-            let reason = self.string(node, &format!("{path}.reason"), "a reason")?;
-            if reason.trim().is_empty() || reason.chars().any(char::is_control) {
-                self.report(
-                    Code::InvalidValue,
-                    node,
-                    &format!("{path}.reason"),
-                    "the reason must be one non-empty line of text".to_owned(),
-                    Some("it becomes the rule's description and a comment in the generated code".to_owned()),
-                );
-                return None;
-            }
-            Some(reason.to_owned())
-        });
+        let reason = self
+            .required(&fields, "reason", "the extra host")
+            .and_then(|node| {
+                let reason = self.string(node, &format!("{path}.reason"), "a reason")?;
+                if reason.trim().is_empty() || reason.chars().any(char::is_control) {
+                    self.report(
+                        Code::InvalidValue,
+                        node,
+                        &format!("{path}.reason"),
+                        "the reason must be one non-empty line of text".to_owned(),
+                        Some(
+                            "it becomes the rule's description and a comment in the generated code"
+                                .to_owned(),
+                        ),
+                    );
+                    return None;
+                }
+                Some(reason.to_owned())
+            });
         let mut ports = Vec::new();
         match self.required(&fields, "ports", "the extra host") {
             None => {}
@@ -1340,7 +1349,12 @@ fn quoted_list(names: &[&str]) -> String {
 /// segment names compared case-insensitively as Azure does.
 fn is_subnet_id(text: &str) -> bool {
     let parts: Vec<&str> = text.split('/').collect();
-    let name_ok = |name: &str| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'));
+    let name_ok = |name: &str| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'))
+    };
     parts.len() == 11
         && parts[0].is_empty()
         && parts[1].eq_ignore_ascii_case("subscriptions")

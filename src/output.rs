@@ -1,0 +1,262 @@
+//! Writing generated files without ever losing a file amlfw did not write.
+//!
+//! The rule: a file whose first line carries the generated header ([`GENERATED_MARKER`]) is
+//! amlfw's; every other file is the user's and is never modified or deleted. `write`
+//! checks every target before touching anything, writes each new file to a temporary
+//! sibling, and only renames them into place once all were written, so a failure leaves
+//! the previous module as it was. Generated files the new plan no longer produces are
+//! removed (a stale `main.nsg.tf` would otherwise keep deploying an NSG).
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Code, Diagnostic, Location};
+use crate::render::{GENERATED_MARKER, RenderedFiles};
+
+/// What `write` did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WriteReport {
+    /// Files created or changed.
+    pub written: Vec<PathBuf>,
+    /// Files already up to date (left untouched).
+    pub unchanged: Vec<PathBuf>,
+    /// Generated files no longer produced, removed.
+    pub removed: Vec<PathBuf>,
+}
+
+/// True when `text` starts with amlfw's generated header.
+#[must_use]
+pub fn is_generated(text: &str) -> bool {
+    let first = text.lines().next().unwrap_or("");
+    (first.starts_with("# ") || first.starts_with("<!-- ") || first.starts_with("// "))
+        && first.contains(GENERATED_MARKER)
+}
+
+/// Writes `files` under `out`. The subdirectories the files live in (`terraform/`) are
+/// owned by amlfw only as far as generated files go.
+pub fn write(out: &Path, files: &RenderedFiles) -> Result<WriteReport, Vec<Diagnostic>> {
+    if out.exists() && !out.is_dir() {
+        return Err(vec![error(
+            Code::OutputNotADirectory,
+            out,
+            format!("`{}` exists and is not a directory", out.display()),
+            "give --out a directory (it is created if missing)",
+        )]);
+    }
+    // 1. Check every target, and find stale generated files, before writing anything.
+    let mut problems = Vec::new();
+    let mut pending: Vec<(PathBuf, &str)> = Vec::new();
+    let mut report = WriteReport::default();
+    for (relative, text) in files {
+        let path = out.join(relative);
+        match fs::read(&path) {
+            Ok(existing) if existing == text.as_bytes() => report.unchanged.push(path),
+            Ok(existing) if is_generated(&String::from_utf8_lossy(&existing)) => pending.push((path, text)),
+            Ok(_) => problems.push(error(
+                Code::ForeignFile,
+                &path,
+                format!("`{}` was not written by amlfw; it would be overwritten", path.display()),
+                "move it away, or choose another --out directory; amlfw never overwrites a file without its header",
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => pending.push((path, text)),
+            Err(e) => problems.push(io_error(&path, "read", &e)),
+        }
+    }
+    let stale = stale_files(out, files, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    // 2. Write every changed file to a temporary sibling.
+    let mut temporaries: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for (path, text) in &pending {
+        let temporary = temporary_sibling(path);
+        let result = path
+            .parent()
+            .map_or(Ok(()), fs::create_dir_all)
+            .and_then(|()| fs::File::create(&temporary))
+            .and_then(|mut file| {
+                file.write_all(text.as_bytes())
+                    .and_then(|()| file.sync_all())
+            });
+        if let Err(e) = result {
+            for (temporary, _) in &temporaries {
+                let _ = fs::remove_file(temporary);
+            }
+            let _ = fs::remove_file(&temporary);
+            return Err(vec![io_error(path, "write", &e)]);
+        }
+        temporaries.push((temporary, path.clone()));
+    }
+    // 3. Move them into place, then remove the stale generated files.
+    for (temporary, path) in temporaries {
+        if let Err(e) = fs::rename(&temporary, &path) {
+            let _ = fs::remove_file(&temporary);
+            return Err(vec![io_error(&path, "write", &e)]);
+        }
+        report.written.push(path);
+    }
+    for path in stale {
+        fs::remove_file(&path).map_err(|e| vec![io_error(&path, "remove", &e)])?;
+        report.removed.push(path);
+    }
+    Ok(report)
+}
+
+/// Generated files in the target directories that `files` no longer contains.
+fn stale_files(out: &Path, files: &RenderedFiles, problems: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let mut directories: Vec<PathBuf> = files
+        .keys()
+        .filter_map(|r| out.join(r).parent().map(Path::to_path_buf))
+        .collect();
+    directories.sort();
+    directories.dedup();
+    let mut stale = Vec::new();
+    for directory in directories {
+        let Ok(entries) = fs::read_dir(&directory) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        paths.sort();
+        for path in paths {
+            let relative = path
+                .strip_prefix(out)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if files.contains_key(&relative) {
+                continue;
+            }
+            match fs::read(&path) {
+                Ok(bytes) if is_generated(&String::from_utf8_lossy(&bytes)) => stale.push(path),
+                Ok(_) => {}
+                Err(e) => problems.push(io_error(&path, "read", &e)),
+            }
+        }
+    }
+    stale
+}
+
+fn temporary_sibling(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.amlfw-{}.tmp", std::process::id()))
+}
+
+fn error(code: Code, path: &Path, message: String, help: &str) -> Diagnostic {
+    Diagnostic::error(code, message)
+        .at(Location {
+            file: path.display().to_string(),
+            path: String::new(),
+            position: None,
+        })
+        .help(help)
+}
+
+fn io_error(path: &Path, action: &str, e: &std::io::Error) -> Diagnostic {
+    let reason = match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string().to_lowercase(),
+    };
+    error(
+        Code::WriteFailed,
+        path,
+        format!("cannot {action} `{}`: {reason}", path.display()),
+        "check that the --out directory is writable; files already there are unchanged",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("amlfw-output-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn files(entries: &[(&str, &str)]) -> RenderedFiles {
+        entries
+            .iter()
+            .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+            .collect()
+    }
+
+    const GENERATED: &str = "# Code generated by amlfw from s.yaml (catalog x); DO NOT EDIT.\n";
+
+    #[test]
+    fn writes_skips_unchanged_and_removes_stale_generated_files() {
+        let out = temp_dir("write");
+        let first = files(&[("terraform/a.tf", GENERATED), ("terraform/b.tf", GENERATED)]);
+        let report = write(&out, &first).unwrap();
+        assert_eq!(report.written.len(), 2);
+        fs::write(out.join("terraform/notes.txt"), "mine").unwrap();
+        let second = files(&[("terraform/a.tf", GENERATED)]);
+        let report = write(&out, &second).unwrap();
+        assert_eq!(
+            (
+                report.written.len(),
+                report.unchanged.len(),
+                report.removed.len()
+            ),
+            (0, 1, 1)
+        );
+        assert!(!out.join("terraform/b.tf").exists());
+        assert_eq!(
+            fs::read_to_string(out.join("terraform/notes.txt")).unwrap(),
+            "mine"
+        );
+        let _ = fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn never_overwrites_a_file_without_the_header_and_writes_nothing_then() {
+        let out = temp_dir("foreign");
+        fs::create_dir_all(out.join("terraform")).unwrap();
+        fs::write(out.join("terraform/main.tf"), "# my own\n").unwrap();
+        let new = files(&[
+            ("terraform/a.tf", GENERATED),
+            ("terraform/main.tf", GENERATED),
+        ]);
+        let problems = write(&out, &new).unwrap_err();
+        assert_eq!(problems[0].code, Code::ForeignFile);
+        assert_eq!(
+            fs::read_to_string(out.join("terraform/main.tf")).unwrap(),
+            "# my own\n"
+        );
+        assert!(!out.join("terraform/a.tf").exists());
+        let _ = fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn an_output_path_that_is_a_file_is_refused() {
+        let out = temp_dir("file");
+        let path = out.join("x");
+        fs::write(&path, "x").unwrap();
+        assert_eq!(
+            write(&path, &files(&[("terraform/a.tf", GENERATED)])).unwrap_err()[0].code,
+            Code::OutputNotADirectory
+        );
+        let _ = fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn the_header_is_recognized_in_every_comment_style() {
+        assert!(is_generated(GENERATED));
+        assert!(is_generated(
+            "<!-- Code generated by amlfw from s.yaml; DO NOT EDIT. -->\n"
+        ));
+        assert!(!is_generated(
+            "resource \"x\" \"y\" {} # Code generated by amlfw\n"
+        ));
+        assert!(!is_generated(""));
+    }
+}

@@ -1,0 +1,573 @@
+//! The Terraform target: a module for azurerm 4.x, built from a plan.
+//!
+//! Layout (Azure Verified Modules conventions): `terraform.tf`, `variables.tf`,
+//! `locals.tf` (only with subnet associations), `main.tf` (the rule collection group),
+//! `main.nsg.tf`, `main.route_table.tf` (when asked for), `outputs.tf` and a `README.md`
+//! listing every rule. No provider block: the caller configures providers.
+//!
+//! Everything structural is decided here: collections grouped by concern with fixed
+//! priority bands (a new rule changes one collection), rule names from requirement ids,
+//! NSG priorities per concern band, resource addresses from rule ids (so Terraform state
+//! keys never depend on positions). [`TerraformModel`]'s fields are read by the templates;
+//! renaming one is a template change.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::catalog::{Concern, Direction};
+use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
+use crate::render::filters::{align_hcl, comment, hcl_string};
+use crate::render::{GENERATED_MARKER, RenderError, RenderedFiles, engine, render_template};
+
+/// The name of the variable holding each workspace's compute subnet prefixes.
+const PREFIXES_VARIABLE: &str = "compute_subnet_address_prefixes";
+/// Azure caps NSG rule descriptions at 140 characters; amlfw caps every description so.
+const DESCRIPTION_LIMIT: usize = 140;
+
+/// Everything the Terraform templates print.
+#[derive(Debug, Serialize)]
+pub struct TerraformModel {
+    /// The first line of every `.tf` file.
+    pub header: String,
+    /// The first line of the README.
+    pub markdown_header: String,
+    /// Scenario file name.
+    pub scenario: String,
+    /// Catalog revision.
+    pub catalog: String,
+    /// Cloud.
+    pub cloud: String,
+    /// Rule collection group name.
+    pub rule_collection_group_name: String,
+    /// Rule collection group priority.
+    pub rule_collection_group_priority: u32,
+    /// Network rule collections, in band order.
+    pub network_collections: Vec<CollectionView>,
+    /// Application rule collections, in band order.
+    pub application_collections: Vec<CollectionView>,
+    /// Workspaces and their compute subnet prefixes (the prefixes variable's default).
+    pub workspaces: Vec<WorkspaceView>,
+    /// Workspace names, for the prefixes variable's validation.
+    pub workspace_names: Vec<String>,
+    /// All regions of the scenario.
+    pub regions: Vec<String>,
+    /// The NSGs, when asked for.
+    pub nsg: Option<NsgView>,
+    /// The route tables, when asked for.
+    pub route_table: Option<RouteTableView>,
+    /// Whether the module associates NSGs or route tables with subnets.
+    pub associate_subnets: bool,
+    /// Whether NSGs or route tables are created (so a resource group is needed).
+    pub needs_resource_group: bool,
+    /// One row per rule for the README.
+    pub readme_rows: Vec<ReadmeRow>,
+    /// Warnings of the plan, for the README.
+    pub warnings: Vec<String>,
+    /// Requirements that apply but produced no rule, for the README.
+    pub skipped: Vec<String>,
+}
+
+/// A workspace's entry in the variables.
+#[derive(Debug, Serialize)]
+pub struct WorkspaceView {
+    /// Workspace name.
+    pub name: String,
+    /// Region.
+    pub region: String,
+    /// Compute subnet prefixes.
+    pub prefixes: Vec<String>,
+    /// Compute subnet resource IDs.
+    pub subnet_ids: Vec<String>,
+}
+
+/// A firewall rule collection.
+#[derive(Debug, Serialize)]
+pub struct CollectionView {
+    /// Collection name.
+    pub name: String,
+    /// Collection priority (fixed per kind and concern).
+    pub priority: u32,
+    /// Its rules, sorted by id.
+    pub rules: Vec<FirewallRuleView>,
+}
+
+/// One firewall rule.
+#[derive(Debug, Serialize)]
+pub struct FirewallRuleView {
+    /// Rule name (the plan's rule id).
+    pub name: String,
+    /// The comment line above the rule: requirements and article sections.
+    pub comment: String,
+    /// Description (purpose), at most 140 characters.
+    pub description: String,
+    /// Network rules: `TCP`, `UDP`, `Any`.
+    pub protocols: Vec<String>,
+    /// The HCL expression of the source addresses.
+    pub source_expression: String,
+    /// `destination_addresses`, `destination_fqdns` or `destination_urls`.
+    pub destination_field: String,
+    /// Destinations.
+    pub destinations: Vec<String>,
+    /// Network rules: destination ports.
+    pub ports: Vec<String>,
+    /// Application rules: protocol blocks.
+    pub application_protocols: Vec<ProtocolView>,
+    /// Application rules with URLs: TLS inspection.
+    pub terminate_tls: bool,
+}
+
+/// An application rule `protocols` block.
+#[derive(Debug, Serialize)]
+pub struct ProtocolView {
+    /// `Http` or `Https`.
+    pub kind: String,
+    /// Port.
+    pub port: u16,
+}
+
+/// The network security groups, one per region.
+#[derive(Debug, Serialize)]
+pub struct NsgView {
+    /// Regions that get an NSG.
+    pub regions: Vec<String>,
+    /// The rules, one resource each.
+    pub rules: Vec<NsgRuleView>,
+}
+
+/// One NSG rule resource.
+#[derive(Debug, Serialize)]
+pub struct NsgRuleView {
+    /// Terraform resource name (snake case of the rule id).
+    pub resource: String,
+    /// Rule name (the plan's rule id).
+    pub name: String,
+    /// The comment line above the resource.
+    pub comment: String,
+    /// Description, at most 140 characters.
+    pub description: String,
+    /// Region of the NSG.
+    pub region: String,
+    /// Priority, unique per NSG and direction.
+    pub priority: u32,
+    /// `Inbound` or `Outbound`.
+    pub direction: String,
+    /// `Tcp`, `Udp` or `*`.
+    pub protocol: String,
+    /// `source_address_prefix` (one tag) or `source_address_prefixes` (CIDRs).
+    pub source_field: String,
+    /// The HCL expression of the source.
+    pub source_expression: String,
+    /// `destination_address_prefix` or `destination_address_prefixes`.
+    pub destination_field: String,
+    /// The HCL expression of the destination.
+    pub destination_expression: String,
+    /// `destination_port_range` or `destination_port_ranges`.
+    pub port_field: String,
+    /// The HCL expression of the ports.
+    pub port_expression: String,
+}
+
+/// The route tables, one per region.
+#[derive(Debug, Serialize)]
+pub struct RouteTableView {
+    /// Regions that get a route table.
+    pub regions: Vec<String>,
+    /// The routes, one resource each.
+    pub routes: Vec<RouteView>,
+    /// The firewall's private IP (the variable's default).
+    pub firewall_private_ip: String,
+}
+
+/// One route resource.
+#[derive(Debug, Serialize)]
+pub struct RouteView {
+    /// Terraform resource name.
+    pub resource: String,
+    /// Route name (the plan's rule id).
+    pub name: String,
+    /// The comment line above the resource.
+    pub comment: String,
+    /// Region of the route table.
+    pub region: String,
+    /// Address prefix: a CIDR or a service tag.
+    pub address_prefix: String,
+    /// `Internet` or `VirtualAppliance`.
+    pub next_hop_type: String,
+    /// Whether the next hop is the firewall's IP.
+    pub via_firewall: bool,
+}
+
+/// One README table row.
+#[derive(Debug, Serialize)]
+pub struct ReadmeRow {
+    /// Rule id.
+    pub id: String,
+    /// Where it lands: `network rule`, `application rule`, `NSG rule`, `route`.
+    pub kind: String,
+    /// Protocols and ports, or the next hop.
+    pub traffic: String,
+    /// Sources.
+    pub sources: String,
+    /// Destinations.
+    pub destinations: String,
+    /// Requirements with their article sections.
+    pub why: String,
+    /// Purpose.
+    pub purpose: String,
+}
+
+/// Renders the Terraform module files of `plan`.
+pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, RenderError> {
+    let model = TerraformModel::new(plan, scenario_name)?;
+    let tera = engine();
+    let mut files = RenderedFiles::new();
+    let wanted = [
+        ("terraform/terraform.tf", true),
+        ("terraform/variables.tf", true),
+        ("terraform/locals.tf", model.associate_subnets),
+        ("terraform/main.tf", true),
+        ("terraform/main.nsg.tf", model.nsg.is_some()),
+        ("terraform/main.route_table.tf", model.route_table.is_some()),
+        ("terraform/outputs.tf", true),
+        ("terraform/README.md", true),
+    ];
+    for (template, is_wanted) in wanted {
+        if !is_wanted {
+            continue;
+        }
+        let text = render_template(&tera, template, &model)?;
+        let text = if template.ends_with(".tf") {
+            align_hcl(&text)
+        } else {
+            text
+        };
+        files.insert(template.to_owned(), text);
+    }
+    Ok(files)
+}
+
+impl TerraformModel {
+    /// Builds the model; fails only if the plan breaks an invariant (an amlfw bug).
+    pub fn new(plan: &Plan, scenario_name: &str) -> Result<TerraformModel, RenderError> {
+        let origin = comment(&format!("from {scenario_name} (catalog {})", plan.catalog));
+        let workspaces: Vec<WorkspaceView> = plan
+            .workspaces
+            .iter()
+            .map(|workspace| WorkspaceView {
+                name: workspace.name.clone(),
+                region: workspace.region.clone(),
+                prefixes: workspace.compute_subnets.clone(),
+                subnet_ids: workspace.compute_subnet_ids.clone(),
+            })
+            .collect();
+        let has_subnet_ids = workspaces.iter().any(|w| !w.subnet_ids.is_empty());
+        let nsg = plan.outputs.nsg.then(|| nsg_view(plan)).transpose()?;
+        let route_table = match (plan.outputs.route_table, &plan.outputs.firewall_private_ip) {
+            (true, Some(ip)) => Some(route_table_view(plan, ip)),
+            _ => None,
+        };
+        Ok(TerraformModel {
+            header: format!("# {GENERATED_MARKER} {origin}; DO NOT EDIT."),
+            markdown_header: format!("<!-- {GENERATED_MARKER} {origin}; DO NOT EDIT. -->"),
+            scenario: scenario_name.to_owned(),
+            catalog: plan.catalog.clone(),
+            cloud: plan.cloud.as_str().to_owned(),
+            rule_collection_group_name: plan.firewall.rule_collection_group.clone(),
+            rule_collection_group_priority: plan.firewall.priority,
+            network_collections: collections(plan, RuleKind::FirewallNetwork),
+            application_collections: collections(plan, RuleKind::FirewallApplication),
+            workspace_names: workspaces.iter().map(|w| w.name.clone()).collect(),
+            workspaces,
+            regions: plan.regions(),
+            associate_subnets: has_subnet_ids && (nsg.is_some() || route_table.is_some()),
+            needs_resource_group: nsg.is_some() || route_table.is_some(),
+            nsg,
+            route_table,
+            readme_rows: plan.rules.iter().map(readme_row).collect(),
+            warnings: plan
+                .warnings
+                .iter()
+                .map(|w| format!("`{}`: {}", w.code, w.message))
+                .collect(),
+            skipped: plan
+                .skipped
+                .iter()
+                .map(|s| {
+                    format!(
+                        "`{}` ({}): {}",
+                        s.requirement,
+                        s.workspaces.join(", "),
+                        s.reason
+                    )
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Firewall rules grouped by concern; band `base + 100 * (concern + 1)`.
+fn collections(plan: &Plan, kind: RuleKind) -> Vec<CollectionView> {
+    let (label, base) = match kind {
+        RuleKind::FirewallNetwork => ("network", 1000),
+        _ => ("application", 5000),
+    };
+    let mut by_concern: BTreeMap<Concern, Vec<FirewallRuleView>> = BTreeMap::new();
+    for rule in plan.rules.iter().filter(|r| r.kind == kind) {
+        by_concern
+            .entry(rule.concern)
+            .or_default()
+            .push(firewall_rule(rule));
+    }
+    by_concern
+        .into_iter()
+        .map(|(concern, rules)| CollectionView {
+            name: format!(
+                "{}-{label}-{}",
+                plan.firewall.rule_collection_group,
+                concern.as_str()
+            ),
+            priority: base + 100 * (concern.index() + 1),
+            rules,
+        })
+        .collect()
+}
+
+fn firewall_rule(rule: &PlannedRule) -> FirewallRuleView {
+    let destination_field = match rule.destination_type {
+        DestinationType::Fqdns => "destination_fqdns",
+        DestinationType::Urls => "destination_urls",
+        DestinationType::ServiceTags | DestinationType::Addresses => "destination_addresses",
+    };
+    let application_protocols = rule
+        .application_protocols
+        .iter()
+        .filter_map(|pair| {
+            let (kind, port) = pair.split_once(':')?;
+            Some(ProtocolView {
+                kind: kind.to_owned(),
+                port: port.parse().ok()?,
+            })
+        })
+        .collect();
+    FirewallRuleView {
+        name: rule.id.clone(),
+        comment: rule_comment(rule),
+        description: description(&rule.purpose),
+        protocols: rule.protocols.clone(),
+        source_expression: sources_expression(&rule.workspaces),
+        destination_field: destination_field.to_owned(),
+        destinations: rule.destinations.clone(),
+        ports: rule.ports.clone(),
+        application_protocols,
+        terminate_tls: rule.terminate_tls,
+    }
+}
+
+/// `var.compute_subnet_address_prefixes["w"]`, or the distinct union for several workspaces.
+fn sources_expression(workspaces: &[String]) -> String {
+    let references: Vec<String> = workspaces
+        .iter()
+        .map(|name| format!("var.{PREFIXES_VARIABLE}[{}]", quote(name)))
+        .collect();
+    match references.as_slice() {
+        [single] => single.clone(),
+        _ => format!("distinct(concat({}))", references.join(", ")),
+    }
+}
+
+fn nsg_view(plan: &Plan) -> Result<NsgView, RenderError> {
+    let mut rules = Vec::new();
+    // Priorities: one band of 200 per concern, 10 apart inside it, counted per region and
+    // direction, so a new rule moves only the later rules of its own concern.
+    let mut positions: BTreeMap<(String, Direction, Concern), u32> = BTreeMap::new();
+    for rule in plan.rules.iter().filter(|r| r.kind == RuleKind::Nsg) {
+        let region = rule.region.clone().unwrap_or_default();
+        let position = positions
+            .entry((region.clone(), rule.direction, rule.concern))
+            .or_insert(0);
+        let priority = 100 + 200 * rule.concern.index() + 10 * *position;
+        *position += 1;
+        if *position > 20 || priority > 4096 {
+            return Err(RenderError {
+                template: "terraform/main.nsg.tf".to_owned(),
+                cause: format!(
+                    "NSG priority band of concern `{}` overflows at rule `{}`",
+                    rule.concern.as_str(),
+                    rule.id
+                ),
+            });
+        }
+        let (source_field, source_expression) = match rule.direction {
+            Direction::Inbound => (
+                "source_address_prefix",
+                quote(rule.sources.first().map_or("*", String::as_str)),
+            ),
+            Direction::Outbound => (
+                "source_address_prefixes",
+                sources_expression(&rule.workspaces),
+            ),
+        };
+        let destination = rule.destinations.first().map_or("*", String::as_str);
+        let (port_field, port_expression) = match rule.ports.as_slice() {
+            [single] => ("destination_port_range", quote(single)),
+            ports => ("destination_port_ranges", list(ports)),
+        };
+        rules.push(NsgRuleView {
+            resource: resource_name(&rule.id),
+            name: rule.id.clone(),
+            comment: rule_comment(rule),
+            description: description(&rule.purpose),
+            region,
+            priority,
+            direction: match rule.direction {
+                Direction::Inbound => "Inbound",
+                Direction::Outbound => "Outbound",
+            }
+            .to_owned(),
+            protocol: match rule.protocols.first().map(String::as_str) {
+                Some("UDP") => "Udp",
+                Some("Any") => "*",
+                _ => "Tcp",
+            }
+            .to_owned(),
+            source_field: source_field.to_owned(),
+            source_expression,
+            destination_field: "destination_address_prefix".to_owned(),
+            destination_expression: quote(destination),
+            port_field: port_field.to_owned(),
+            port_expression,
+        });
+    }
+    Ok(NsgView {
+        regions: plan.regions(),
+        rules,
+    })
+}
+
+fn route_table_view(plan: &Plan, firewall_private_ip: &str) -> RouteTableView {
+    let routes = plan
+        .rules
+        .iter()
+        .filter(|r| r.kind == RuleKind::Route)
+        .map(|rule| RouteView {
+            resource: resource_name(&rule.id),
+            name: rule.id.clone(),
+            comment: rule_comment(rule),
+            region: rule.region.clone().unwrap_or_default(),
+            address_prefix: rule.destinations.first().cloned().unwrap_or_default(),
+            next_hop_type: rule.next_hop.clone().unwrap_or_default(),
+            via_firewall: rule.next_hop_ip.is_some(),
+        })
+        .collect();
+    RouteTableView {
+        regions: plan.regions(),
+        routes,
+        firewall_private_ip: firewall_private_ip.to_owned(),
+    }
+}
+
+fn readme_row(rule: &PlannedRule) -> ReadmeRow {
+    let kind = match rule.kind {
+        RuleKind::FirewallNetwork => "network rule",
+        RuleKind::FirewallApplication => "application rule",
+        RuleKind::Nsg => "NSG rule",
+        RuleKind::Route => "route",
+    };
+    let traffic = match rule.kind {
+        RuleKind::Route => format!("next hop {}", rule.next_hop.as_deref().unwrap_or("")),
+        RuleKind::FirewallApplication => rule.application_protocols.join(", "),
+        _ => format!("{} {}", rule.protocols.join(", "), rule.ports.join(", ")),
+    };
+    let tls = if rule.terminate_tls {
+        " (TLS inspection)"
+    } else {
+        ""
+    };
+    ReadmeRow {
+        id: rule.id.clone(),
+        kind: format!("{kind}, {}", rule.direction.as_str()),
+        traffic: format!("{traffic}{tls}"),
+        sources: if rule.sources.is_empty() {
+            "-".to_owned()
+        } else {
+            rule.sources.join(", ")
+        },
+        destinations: rule.destinations.join(", "),
+        why: rule
+            .requirements
+            .iter()
+            .zip(&rule.sections)
+            .map(|(id, section)| format!("{id} ({section})"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        purpose: rule.purpose.clone(),
+    }
+}
+
+/// `requirement (section); requirement (section)` for the comment above a rule.
+fn rule_comment(rule: &PlannedRule) -> String {
+    let why: Vec<String> = rule
+        .requirements
+        .iter()
+        .zip(&rule.sections)
+        .map(|(id, section)| format!("{id}: {section}"))
+        .collect();
+    comment(&why.join("; "))
+}
+
+/// The purpose, cut to Azure's 140-character description limit.
+fn description(purpose: &str) -> String {
+    let purpose = comment(purpose);
+    if purpose.chars().count() <= DESCRIPTION_LIMIT {
+        return purpose;
+    }
+    let mut cut: String = purpose.chars().take(DESCRIPTION_LIMIT - 3).collect();
+    cut.push_str("...");
+    cut
+}
+
+/// A Terraform resource name from a rule id: `inbound-x-eastus2` -> `inbound_x_eastus2`.
+fn resource_name(id: &str) -> String {
+    id.replace('-', "_")
+}
+
+/// An HCL string literal of text amlfw has validated (names, ids, tags, prefixes).
+fn quote(text: &str) -> String {
+    hcl_string(&comment(text)).unwrap_or_else(|_| String::from("\"\""))
+}
+
+fn list(items: &[String]) -> String {
+    format!(
+        "[{}]",
+        items
+            .iter()
+            .map(|item| quote(item))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_of_merged_rules_are_the_distinct_union() {
+        assert_eq!(
+            sources_expression(&["a".into()]),
+            r#"var.compute_subnet_address_prefixes["a"]"#
+        );
+        assert_eq!(
+            sources_expression(&["a".into(), "b".into()]),
+            r#"distinct(concat(var.compute_subnet_address_prefixes["a"], var.compute_subnet_address_prefixes["b"]))"#
+        );
+    }
+
+    #[test]
+    fn descriptions_fit_azure_limits() {
+        let long = "x".repeat(200);
+        assert_eq!(description(&long).chars().count(), 140);
+        assert_eq!(description("short"), "short");
+    }
+}

@@ -1,0 +1,132 @@
+//! The Terraform module holds exactly the plan's rules, parses as HCL, and changes
+//! locally when the scenario changes.
+
+// Test helpers may panic on unexpected I/O failures: that is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::fs;
+use std::path::PathBuf;
+
+use amlfw::catalog::Catalog;
+use amlfw::plan::Plan;
+use amlfw::render::{RenderedFiles, Target, render};
+use amlfw::{planner, scenario};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn plan_and_module(text: &str, catalog: &Catalog) -> (Plan, RenderedFiles) {
+    let scenario = scenario::load(text, "scenario.yaml", catalog).unwrap();
+    let plan = planner::plan(&scenario, catalog).unwrap();
+    let files = render(&plan, Target::Terraform, "scenario.yaml").unwrap();
+    (plan, files)
+}
+
+fn golden_cases() -> Vec<String> {
+    let mut cases: Vec<String> = fs::read_dir(root().join("golden"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('_') && !name.starts_with("err-"))
+        .collect();
+    cases.sort();
+    cases
+}
+
+#[test]
+fn every_golden_module_holds_exactly_the_plan_rules() {
+    let catalog = Catalog::embedded();
+    let mut failures = String::new();
+    for case in golden_cases() {
+        let text =
+            fs::read_to_string(root().join("golden").join(&case).join("scenario.yaml")).unwrap();
+        let (plan, files) = plan_and_module(&text, &catalog);
+        let difference =
+            support::difference(&support::plan_facts(&plan), &support::module_facts(&files));
+        if !difference.is_empty() {
+            failures.push_str(&format!("{case}:\n{difference}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
+}
+
+#[test]
+fn every_golden_tf_file_on_disk_parses() {
+    let mut count = 0;
+    for case in golden_cases() {
+        let dir = root().join("golden").join(&case).join("terraform");
+        for entry in fs::read_dir(&dir).unwrap().filter_map(Result::ok) {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "tf") {
+                let text = fs::read_to_string(&path).unwrap();
+                hcl::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                count += 1;
+            }
+        }
+    }
+    assert!(count > 50, "only {count} .tf files found");
+}
+
+#[test]
+fn the_comparison_notices_a_rule_the_module_lost() {
+    let catalog = Catalog::embedded();
+    let text = fs::read_to_string(root().join("examples/full-public.yaml")).unwrap();
+    let (plan, mut files) = plan_and_module(&text, &catalog);
+    let main = files.get_mut("terraform/main.tf").unwrap();
+    // Drop the first rule block of the file, as a template bug would.
+    let start = main.find("    rule {").unwrap();
+    let end = start + main[start..].find("\n    }\n").unwrap() + "\n    }\n".len();
+    main.replace_range(start..end, "");
+    let difference =
+        support::difference(&support::plan_facts(&plan), &support::module_facts(&files));
+    assert!(
+        difference.contains("in the plan, not in the module")
+            && difference.contains("aad-service-tag"),
+        "{difference}"
+    );
+}
+
+#[test]
+fn adding_one_feature_changes_only_that_features_collection() {
+    let catalog = Catalog::embedded();
+    let base = "version: 1\ncloud: public\nworkspaces:\n  - name: mlw\n    region: eastus2\n    storage_account: stml\n    compute_subnets: [10.0.1.0/24]\n    compute: { instances: true, clusters: true }\n    features: [python, vscode]\noutputs:\n  nsg: true\n  route_table: { firewall_private_ip: 10.0.0.4 }\n";
+    let (_, before) = plan_and_module(base, &catalog);
+    let (_, after) = plan_and_module(
+        &base.replace("[python, vscode]", "[python, vscode, r]"),
+        &catalog,
+    );
+    for (path, text) in &after {
+        if path != "terraform/main.tf" && path != "terraform/README.md" {
+            assert_eq!(before.get(path), Some(text), "{path} changed");
+        }
+    }
+    let old = &before["terraform/main.tf"];
+    let new = &after["terraform/main.tf"];
+    let diff = similar::TextDiff::from_lines(old, new);
+    let mut changed_collections = std::collections::BTreeSet::new();
+    let new_lines: Vec<&str> = new.lines().collect();
+    for change in diff.iter_all_changes() {
+        match change.tag() {
+            similar::ChangeTag::Equal => {}
+            similar::ChangeTag::Delete => panic!("a line was removed: {change}"),
+            similar::ChangeTag::Insert => {
+                let index = change.new_index().unwrap();
+                // The collection a changed line belongs to: the nearest `name` line under a
+                // collection header above it.
+                let collection = new_lines[..index]
+                    .iter()
+                    .rposition(|line| line.ends_with("_rule_collection {"))
+                    .map(|header| new_lines[header + 1].trim().to_owned())
+                    .unwrap();
+                changed_collections.insert(collection);
+            }
+        }
+    }
+    assert_eq!(
+        changed_collections.into_iter().collect::<Vec<_>>(),
+        [r#"name     = "rcg-azureml-application-packages""#]
+    );
+}
