@@ -6,6 +6,7 @@
 //! `hcl_string` / `hcl_list` filters, which escape and refuse control characters.
 
 pub mod filters;
+mod layout;
 pub mod terraform;
 
 use std::collections::{BTreeMap, HashMap};

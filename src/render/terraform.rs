@@ -11,19 +11,16 @@
 //! keys never depend on positions). [`TerraformModel`]'s fields are read by the templates;
 //! renaming one is a template change.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
-use crate::catalog::{Concern, Direction};
+use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
 use crate::render::filters::{align_hcl, comment, hcl_string};
+use crate::render::layout::{self, Documentation, description, documentation, rule_comment};
 use crate::render::{GENERATED_MARKER, RenderError, RenderedFiles, engine, render_template};
 
 /// The name of the variable holding each workspace's compute subnet prefixes.
 const PREFIXES_VARIABLE: &str = "compute_subnet_address_prefixes";
-/// Azure caps NSG rule descriptions at 140 characters; amlfw caps every description so.
-const DESCRIPTION_LIMIT: usize = 140;
 
 /// Everything the Terraform templates print.
 #[derive(Debug, Serialize)]
@@ -60,12 +57,8 @@ pub struct TerraformModel {
     pub associate_subnets: bool,
     /// Whether NSGs or route tables are created (so a resource group is needed).
     pub needs_resource_group: bool,
-    /// One row per rule for the README.
-    pub readme_rows: Vec<ReadmeRow>,
-    /// Warnings of the plan, for the README.
-    pub warnings: Vec<String>,
-    /// Requirements that apply but produced no rule, for the README.
-    pub skipped: Vec<String>,
+    /// What the README says about the rules.
+    pub docs: Documentation,
 }
 
 /// A workspace's entry in the variables.
@@ -198,25 +191,6 @@ pub struct RouteView {
     pub via_firewall: bool,
 }
 
-/// One README table row.
-#[derive(Debug, Serialize)]
-pub struct ReadmeRow {
-    /// Rule id.
-    pub id: String,
-    /// Where it lands: `network rule`, `application rule`, `NSG rule`, `route`.
-    pub kind: String,
-    /// Protocols and ports, or the next hop.
-    pub traffic: String,
-    /// Sources.
-    pub sources: String,
-    /// Destinations.
-    pub destinations: String,
-    /// Requirements with their article sections.
-    pub why: String,
-    /// Purpose.
-    pub purpose: String,
-}
-
 /// Renders the Terraform module files of `plan`.
 pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, RenderError> {
     let model = TerraformModel::new(plan, scenario_name)?;
@@ -284,51 +258,18 @@ impl TerraformModel {
             needs_resource_group: nsg.is_some() || route_table.is_some(),
             nsg,
             route_table,
-            readme_rows: plan.rules.iter().map(readme_row).collect(),
-            warnings: plan
-                .warnings
-                .iter()
-                .map(|w| format!("`{}`: {}", w.code, w.message))
-                .collect(),
-            skipped: plan
-                .skipped
-                .iter()
-                .map(|s| {
-                    format!(
-                        "`{}` ({}): {}",
-                        s.requirement,
-                        s.workspaces.join(", "),
-                        s.reason
-                    )
-                })
-                .collect(),
+            docs: documentation(plan),
         })
     }
 }
 
-/// Firewall rules grouped by concern; band `base + 100 * (concern + 1)`.
 fn collections(plan: &Plan, kind: RuleKind) -> Vec<CollectionView> {
-    let (label, base) = match kind {
-        RuleKind::FirewallNetwork => ("network", 1000),
-        _ => ("application", 5000),
-    };
-    let mut by_concern: BTreeMap<Concern, Vec<FirewallRuleView>> = BTreeMap::new();
-    for rule in plan.rules.iter().filter(|r| r.kind == kind) {
-        by_concern
-            .entry(rule.concern)
-            .or_default()
-            .push(firewall_rule(rule));
-    }
-    by_concern
+    layout::collections(plan, kind)
         .into_iter()
-        .map(|(concern, rules)| CollectionView {
-            name: format!(
-                "{}-{label}-{}",
-                plan.firewall.rule_collection_group,
-                concern.as_str()
-            ),
-            priority: base + 100 * (concern.index() + 1),
-            rules,
+        .map(|collection| CollectionView {
+            name: collection.name,
+            priority: collection.priority,
+            rules: collection.rules.into_iter().map(firewall_rule).collect(),
         })
         .collect()
 }
@@ -378,26 +319,7 @@ fn sources_expression(workspaces: &[String]) -> String {
 
 fn nsg_view(plan: &Plan) -> Result<NsgView, RenderError> {
     let mut rules = Vec::new();
-    // Priorities: one band of 200 per concern, 10 apart inside it, counted per region and
-    // direction, so a new rule moves only the later rules of its own concern.
-    let mut positions: BTreeMap<(String, Direction, Concern), u32> = BTreeMap::new();
-    for rule in plan.rules.iter().filter(|r| r.kind == RuleKind::Nsg) {
-        let region = rule.region.clone().unwrap_or_default();
-        let position = positions
-            .entry((region.clone(), rule.direction, rule.concern))
-            .or_insert(0);
-        let priority = 100 + 200 * rule.concern.index() + 10 * *position;
-        *position += 1;
-        if *position > 20 || priority > 4096 {
-            return Err(RenderError {
-                template: "terraform/main.nsg.tf".to_owned(),
-                cause: format!(
-                    "NSG priority band of concern `{}` overflows at rule `{}`",
-                    rule.concern.as_str(),
-                    rule.id
-                ),
-            });
-        }
+    for (rule, priority) in layout::nsg_rules(plan)? {
         let (source_field, source_expression) = match rule.direction {
             Direction::Inbound => (
                 "source_address_prefix",
@@ -418,19 +340,14 @@ fn nsg_view(plan: &Plan) -> Result<NsgView, RenderError> {
             name: rule.id.clone(),
             comment: rule_comment(rule),
             description: description(&rule.purpose),
-            region,
+            region: rule.region.clone().unwrap_or_default(),
             priority,
             direction: match rule.direction {
                 Direction::Inbound => "Inbound",
                 Direction::Outbound => "Outbound",
             }
             .to_owned(),
-            protocol: match rule.protocols.first().map(String::as_str) {
-                Some("UDP") => "Udp",
-                Some("Any") => "*",
-                _ => "Tcp",
-            }
-            .to_owned(),
+            protocol: nsg_protocol(rule).to_owned(),
             source_field: source_field.to_owned(),
             source_expression,
             destination_field: "destination_address_prefix".to_owned(),
@@ -446,10 +363,8 @@ fn nsg_view(plan: &Plan) -> Result<NsgView, RenderError> {
 }
 
 fn route_table_view(plan: &Plan, firewall_private_ip: &str) -> RouteTableView {
-    let routes = plan
-        .rules
-        .iter()
-        .filter(|r| r.kind == RuleKind::Route)
+    let routes = layout::routes(plan)
+        .into_iter()
         .map(|rule| RouteView {
             resource: resource_name(&rule.id),
             name: rule.id.clone(),
@@ -467,64 +382,13 @@ fn route_table_view(plan: &Plan, firewall_private_ip: &str) -> RouteTableView {
     }
 }
 
-fn readme_row(rule: &PlannedRule) -> ReadmeRow {
-    let kind = match rule.kind {
-        RuleKind::FirewallNetwork => "network rule",
-        RuleKind::FirewallApplication => "application rule",
-        RuleKind::Nsg => "NSG rule",
-        RuleKind::Route => "route",
-    };
-    let traffic = match rule.kind {
-        RuleKind::Route => format!("next hop {}", rule.next_hop.as_deref().unwrap_or("")),
-        RuleKind::FirewallApplication => rule.application_protocols.join(", "),
-        _ => format!("{} {}", rule.protocols.join(", "), rule.ports.join(", ")),
-    };
-    let tls = if rule.terminate_tls {
-        " (TLS inspection)"
-    } else {
-        ""
-    };
-    ReadmeRow {
-        id: rule.id.clone(),
-        kind: format!("{kind}, {}", rule.direction.as_str()),
-        traffic: format!("{traffic}{tls}"),
-        sources: if rule.sources.is_empty() {
-            "-".to_owned()
-        } else {
-            rule.sources.join(", ")
-        },
-        destinations: rule.destinations.join(", "),
-        why: rule
-            .requirements
-            .iter()
-            .zip(&rule.sections)
-            .map(|(id, section)| format!("{id} ({section})"))
-            .collect::<Vec<_>>()
-            .join("; "),
-        purpose: rule.purpose.clone(),
+/// The NSG protocol of a rule: `Tcp`, `Udp` or `*`.
+pub(crate) fn nsg_protocol(rule: &PlannedRule) -> &'static str {
+    match rule.protocols.first().map(String::as_str) {
+        Some("UDP") => "Udp",
+        Some("Any") => "*",
+        _ => "Tcp",
     }
-}
-
-/// `requirement (section); requirement (section)` for the comment above a rule.
-fn rule_comment(rule: &PlannedRule) -> String {
-    let why: Vec<String> = rule
-        .requirements
-        .iter()
-        .zip(&rule.sections)
-        .map(|(id, section)| format!("{id}: {section}"))
-        .collect();
-    comment(&why.join("; "))
-}
-
-/// The purpose, cut to Azure's 140-character description limit.
-fn description(purpose: &str) -> String {
-    let purpose = comment(purpose);
-    if purpose.chars().count() <= DESCRIPTION_LIMIT {
-        return purpose;
-    }
-    let mut cut: String = purpose.chars().take(DESCRIPTION_LIMIT - 3).collect();
-    cut.push_str("...");
-    cut
 }
 
 /// A Terraform resource name from a rule id: `inbound-x-eastus2` -> `inbound_x_eastus2`.
@@ -562,12 +426,5 @@ mod tests {
             sources_expression(&["a".into(), "b".into()]),
             r#"distinct(concat(var.compute_subnet_address_prefixes["a"], var.compute_subnet_address_prefixes["b"]))"#
         );
-    }
-
-    #[test]
-    fn descriptions_fit_azure_limits() {
-        let long = "x".repeat(200);
-        assert_eq!(description(&long).chars().count(), 140);
-        assert_eq!(description("short"), "short");
     }
 }
