@@ -38,7 +38,7 @@ pub enum Command {
     /// Print the rules a scenario needs, each with the requirements and article sections
     /// behind it. Example: `amlfw plan examples/full-public.yaml --format json`.
     Plan(PlanArgs),
-    /// Write the rules as a Terraform module into `--out`. Example:
+    /// Write the rules as a Terraform and a Bicep module into `--out`. Example:
     /// `amlfw generate examples/full-public.yaml --out infra/azureml-firewall`.
     Generate(GenerateArgs),
 }
@@ -48,12 +48,12 @@ pub enum Command {
 pub struct GenerateArgs {
     /// The scenario file (YAML).
     pub scenario: PathBuf,
-    /// The output directory; the module goes to `<DIR>/terraform/`. Files amlfw did not
-    /// write are never changed; generated files no longer produced are removed.
+    /// The output directory; modules go to `<DIR>/terraform/` and `<DIR>/bicep/`. Files
+    /// amlfw did not write are never changed; generated files no longer produced are removed.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// What to generate.
-    #[arg(long, value_enum, default_value_t = TargetArg::Terraform)]
+    #[arg(long, value_enum, default_value_t = TargetArg::All)]
     pub target: TargetArg,
     /// Use the catalog in this directory instead of the built-in one.
     #[arg(long, value_name = "DIR")]
@@ -63,14 +63,20 @@ pub struct GenerateArgs {
 /// Targets of `amlfw generate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TargetArg {
-    /// A Terraform module for azurerm 4.x.
+    /// A Terraform module for azurerm 4.x, in `<DIR>/terraform/`.
     Terraform,
+    /// A Bicep module, in `<DIR>/bicep/`.
+    Bicep,
+    /// Both.
+    All,
 }
 
 impl From<TargetArg> for Target {
     fn from(target: TargetArg) -> Target {
         match target {
             TargetArg::Terraform => Target::Terraform,
+            TargetArg::Bicep => Target::Bicep,
+            TargetArg::All => Target::All,
         }
     }
 }

@@ -190,7 +190,7 @@ fn generate_writes_the_golden_module_and_is_idempotent() {
     assert!(stdout.is_empty());
     assert!(
         stderr.ends_with(&format!(
-            "amlfw: 8 file(s) written, 0 unchanged, 0 stale removed in {out_arg}\n"
+            "amlfw: 12 file(s) written, 0 unchanged, 0 stale removed in {out_arg}\n"
         )),
         "{stderr}"
     );
@@ -214,7 +214,7 @@ fn generate_writes_the_golden_module_and_is_idempotent() {
     assert_eq!(code, 0);
     assert!(
         stderr.ends_with(&format!(
-            "0 file(s) written, 8 unchanged, 0 stale removed in {out_arg}\n"
+            "0 file(s) written, 12 unchanged, 0 stale removed in {out_arg}\n"
         )),
         "{stderr}"
     );

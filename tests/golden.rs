@@ -4,7 +4,7 @@
 //! - A normal case holds `scenario.yaml` and what `amlfw plan` prints for it:
 //!   `plan.txt` (text), `plan.json` (`--format json`) and `warnings.txt` (stderr, only
 //!   when there are warnings), plus exactly what `amlfw generate --out golden/<case>`
-//!   writes: `terraform/*`.
+//!   writes: `terraform/*` and `bicep/*`.
 //! - An `err-*` case holds `scenario.yaml` and `stderr.txt`, the diagnostics exactly as
 //!   printed; the command must exit with code 2.
 //! - `golden/<example>/scenario.yaml` is a copy of `examples/<example>.yaml`, so every
@@ -73,7 +73,7 @@ fn expected_files(case: &str, catalog: &Catalog) -> Result<BTreeMap<String, Stri
     if !text.stderr.is_empty() {
         files.insert("warnings.txt".to_owned(), text.stderr);
     }
-    let (generated, _) = generate_files(&bytes, &display, catalog, Target::Terraform)
+    let (generated, _) = generate_files(&bytes, &display, catalog, Target::All)
         .map_err(|outcome| format!("{case}: generate failed:\n{}", outcome.stderr))?;
     files.extend(generated);
     Ok(files)

@@ -36,6 +36,30 @@ pub fn hcl_string(text: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// Quotes `text` as a Bicep string literal: escapes `\`, `'` and the `$` of `${`, so no
+/// interpolation can be injected. Control characters are refused, as for HCL.
+pub fn bicep_string(text: &str) -> Result<String, String> {
+    if let Some(bad) = text.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "control character U+{:04X} in a generated string",
+            u32::from(bad)
+        ));
+    }
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            _ => out.push(c),
+        }
+    }
+    out.push('\'');
+    Ok(out)
+}
+
 /// A list of HCL strings on one line: `["a", "b"]`.
 pub fn hcl_list(items: &[String]) -> Result<String, String> {
     let quoted: Result<Vec<String>, String> = items.iter().map(|item| hcl_string(item)).collect();
@@ -174,6 +198,24 @@ mod tests {
         );
         assert!(hcl_string("two\nlines").is_err());
         assert!(hcl_string("tab\there").is_err());
+    }
+
+    #[test]
+    fn bicep_strings_are_escaped_against_injection() {
+        assert_eq!(bicep_string("plain").unwrap(), "'plain'");
+        assert_eq!(
+            bicep_string(r"it's a \ path").unwrap(),
+            r"'it\'s a \\ path'"
+        );
+        assert_eq!(
+            bicep_string("${param} and $5").unwrap(),
+            r"'\${param} and $5'"
+        );
+        assert_eq!(
+            bicep_string("\"quoted\" */ # //").unwrap(),
+            "'\"quoted\" */ # //'"
+        );
+        assert!(bicep_string("two\nlines").is_err());
     }
 
     #[test]

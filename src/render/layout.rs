@@ -103,7 +103,7 @@ pub(crate) fn description(purpose: &str) -> String {
 }
 
 /// What a generated README says about the rules, the same for every target.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Documentation {
     /// One row per rule.
     pub rows: Vec<ReadmeRow>,
@@ -114,7 +114,7 @@ pub struct Documentation {
 }
 
 /// One README table row.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ReadmeRow {
     /// Rule id.
     pub id: String,

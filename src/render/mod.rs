@@ -5,6 +5,7 @@
 //! Autoescaping is off on purpose (nothing here is HTML); quoting is explicit through the
 //! `hcl_string` / `hcl_list` filters, which escape and refuse control characters.
 
+pub mod bicep;
 pub mod filters;
 mod layout;
 pub mod terraform;
@@ -55,6 +56,22 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "terraform/README.md",
         include_str!("../../templates/terraform/README.md.tera"),
     ),
+    (
+        "bicep/main.bicep",
+        include_str!("../../templates/bicep/main.bicep.tera"),
+    ),
+    (
+        "bicep/modules/rule-collection-group.bicep",
+        include_str!("../../templates/bicep/modules/rule-collection-group.bicep.tera"),
+    ),
+    (
+        "bicep/main.bicepparam",
+        include_str!("../../templates/bicep/main.bicepparam.tera"),
+    ),
+    (
+        "bicep/README.md",
+        include_str!("../../templates/bicep/README.md.tera"),
+    ),
 ];
 
 /// What to generate.
@@ -62,6 +79,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 pub enum Target {
     /// A Terraform module (azurerm 4.x) under `terraform/`.
     Terraform,
+    /// A Bicep module under `bicep/`.
+    Bicep,
+    /// Both.
+    All,
 }
 
 /// Generated files: path relative to the output directory -> text (LF, one final newline).
@@ -86,12 +107,24 @@ pub fn render(
 ) -> Result<RenderedFiles, RenderError> {
     match target {
         Target::Terraform => terraform::render(plan, scenario_name),
+        Target::Bicep => bicep::render(plan, scenario_name),
+        Target::All => {
+            let mut files = terraform::render(plan, scenario_name)?;
+            files.extend(bicep::render(plan, scenario_name)?);
+            Ok(files)
+        }
     }
 }
 
-/// The template engine with amlfw's filters and every embedded template.
+/// The template engine with amlfw's filters and every embedded template, built once per
+/// process (parsing the templates is most of a render's cost).
+fn engine() -> &'static Tera {
+    static ENGINE: std::sync::OnceLock<Tera> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(build_engine)
+}
+
 #[allow(clippy::expect_used)]
-fn engine() -> Tera {
+fn build_engine() -> Tera {
     let mut tera = Tera::default();
     // Nothing amlfw writes is HTML: values are quoted by explicit filters instead.
     tera.autoescape_on(Vec::new());
@@ -118,6 +151,17 @@ fn engine() -> Tera {
             .map(Value::String)
             .map_err(tera::Error::msg)
     });
+    tera.register_filter(
+        "bicep_string",
+        |value: &Value, _: &HashMap<String, Value>| {
+            let text = value
+                .as_str()
+                .ok_or_else(|| tera::Error::msg("bicep_string takes a string"))?;
+            filters::bicep_string(text)
+                .map(Value::String)
+                .map_err(tera::Error::msg)
+        },
+    );
     tera.register_filter(
         "markdown_cell",
         |value: &Value, _: &HashMap<String, Value>| {

@@ -210,7 +210,7 @@ pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, 
         if !is_wanted {
             continue;
         }
-        let text = render_template(&tera, template, &model)?;
+        let text = render_template(tera, template, &model)?;
         let text = if template.ends_with(".tf") {
             align_hcl(&text)
         } else {

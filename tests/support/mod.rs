@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
+pub mod bicep;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use amlfw::plan::{Plan, PlannedRule, RuleKind};
@@ -24,7 +26,7 @@ pub struct RuleFacts {
     pub region: String,
 }
 
-fn sorted(mut items: Vec<String>) -> Vec<String> {
+pub(crate) fn sorted(mut items: Vec<String>) -> Vec<String> {
     items.sort();
     items.dedup();
     items

@@ -1,0 +1,423 @@
+//! The Bicep target: the same rules as the Terraform module, as a Bicep module.
+//!
+//! Layout: `main.bicep` (deployed to the resource group of the compute network: NSGs and
+//! route tables, inline rules and routes), `modules/rule-collection-group.bicep` (the rule
+//! collection group, deployed by `main.bicep` into the firewall policy's own resource
+//! group, which is usually in the hub subscription), `main.bicepparam` (an example) and a
+//! `README.md`. Collections, names and priorities come from the same layout as Terraform's,
+//! so both targets carry identical rules (`tests/parity.rs` proves it).
+//!
+//! [`BicepModel`]'s fields are read by the templates; renaming one is a template change.
+
+use serde::Serialize;
+
+use crate::catalog::Direction;
+use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
+use crate::render::filters::{bicep_string, comment};
+use crate::render::layout::{self, Documentation, description, documentation, rule_comment};
+use crate::render::terraform::nsg_protocol;
+use crate::render::{GENERATED_MARKER, RenderError, RenderedFiles, engine, render_template};
+
+/// Resource API version of every Microsoft.Network resource the module declares: a
+/// current stable version, old enough to be available in Azure Government and China.
+pub const API_VERSION: &str = "2025-05-01";
+/// The parameter holding each workspace's compute subnet prefixes.
+const PREFIXES_PARAMETER: &str = "computeSubnetAddressPrefixes";
+
+/// Everything the Bicep templates print.
+#[derive(Debug, Clone, Serialize)]
+pub struct BicepModel {
+    /// The first line of every Bicep file.
+    pub header: String,
+    /// The first line of the README.
+    pub markdown_header: String,
+    /// Scenario file name.
+    pub scenario: String,
+    /// Catalog revision.
+    pub catalog: String,
+    /// Cloud.
+    pub cloud: String,
+    /// API version of the Microsoft.Network resources.
+    pub api_version: String,
+    /// Rule collection group name.
+    pub rule_collection_group_name: String,
+    /// Rule collection group priority.
+    pub rule_collection_group_priority: u32,
+    /// Rule collections: network ones, then application ones, each in band order.
+    pub collections: Vec<CollectionView>,
+    /// Workspaces and their compute subnet prefixes (the parameter's default).
+    pub workspaces: Vec<WorkspaceView>,
+    /// One NSG per region, when asked for.
+    pub nsgs: Vec<NsgView>,
+    /// One route table per region, when asked for.
+    pub route_tables: Vec<RouteTableView>,
+    /// The firewall's private IP, when route tables are asked for.
+    pub firewall_private_ip: Option<String>,
+    /// Whether any NSG or route table is declared.
+    pub has_network_resources: bool,
+    /// What the README says about the rules.
+    pub docs: Documentation,
+}
+
+/// A workspace's entry in the prefixes parameter.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkspaceView {
+    /// Workspace name.
+    pub name: String,
+    /// Compute subnet prefixes.
+    pub prefixes: Vec<String>,
+}
+
+/// A firewall rule collection.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectionView {
+    /// Collection name.
+    pub name: String,
+    /// Collection priority.
+    pub priority: u32,
+    /// Rules, sorted by id.
+    pub rules: Vec<RuleView>,
+}
+
+/// One firewall rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleView {
+    /// `NetworkRule` or `ApplicationRule`.
+    pub rule_type: String,
+    /// Rule name (the plan's rule id).
+    pub name: String,
+    /// The comment line above the rule.
+    pub comment: String,
+    /// Description, at most 140 characters.
+    pub description: String,
+    /// Network rules: `TCP`, `UDP`, `Any`.
+    pub ip_protocols: Vec<String>,
+    /// Application rules: protocol and port pairs.
+    pub protocols: Vec<ProtocolView>,
+    /// The Bicep expression of the source addresses.
+    pub source_expression: String,
+    /// `destinationAddresses`, `destinationFqdns`, `targetFqdns` or `targetUrls`.
+    pub destination_field: String,
+    /// Destinations.
+    pub destinations: Vec<String>,
+    /// Network rules: destination ports.
+    pub ports: Vec<String>,
+    /// Application rules with URLs: TLS inspection.
+    pub terminate_tls: bool,
+}
+
+/// An application rule protocol.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProtocolView {
+    /// `Http` or `Https`.
+    pub kind: String,
+    /// Port.
+    pub port: u16,
+}
+
+/// One network security group.
+#[derive(Debug, Clone, Serialize)]
+pub struct NsgView {
+    /// Bicep symbol.
+    pub symbol: String,
+    /// Region (also the name suffix).
+    pub region: String,
+    /// Inline security rules.
+    pub rules: Vec<NsgRuleView>,
+}
+
+/// One NSG security rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct NsgRuleView {
+    /// Rule name (the plan's rule id).
+    pub name: String,
+    /// The comment line above the rule.
+    pub comment: String,
+    /// Description, at most 140 characters.
+    pub description: String,
+    /// Priority, unique per NSG and direction.
+    pub priority: u32,
+    /// `Inbound` or `Outbound`.
+    pub direction: String,
+    /// `Tcp`, `Udp` or `*`.
+    pub protocol: String,
+    /// `sourceAddressPrefix` (one tag) or `sourceAddressPrefixes` (CIDRs).
+    pub source_field: String,
+    /// The Bicep expression of the source.
+    pub source_expression: String,
+    /// The destination prefix (one tag).
+    pub destination: String,
+    /// `destinationPortRange` or `destinationPortRanges`.
+    pub port_field: String,
+    /// Ports.
+    pub ports: Vec<String>,
+}
+
+/// One route table.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteTableView {
+    /// Bicep symbol.
+    pub symbol: String,
+    /// Region.
+    pub region: String,
+    /// Inline routes.
+    pub routes: Vec<RouteView>,
+}
+
+/// One route.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteView {
+    /// Route name (the plan's rule id).
+    pub name: String,
+    /// The comment line above the route.
+    pub comment: String,
+    /// A CIDR or a service tag.
+    pub address_prefix: String,
+    /// `Internet` or `VirtualAppliance`.
+    pub next_hop_type: String,
+    /// Whether the next hop is the firewall's IP.
+    pub via_firewall: bool,
+}
+
+/// Renders the Bicep files of `plan`.
+pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, RenderError> {
+    render_model(&BicepModel::new(plan, scenario_name)?)
+}
+
+/// Renders a Bicep model. Public so tests can render a deliberately broken model.
+pub fn render_model(model: &BicepModel) -> Result<RenderedFiles, RenderError> {
+    let tera = engine();
+    let mut files = RenderedFiles::new();
+    for template in [
+        "bicep/main.bicep",
+        "bicep/modules/rule-collection-group.bicep",
+        "bicep/main.bicepparam",
+        "bicep/README.md",
+    ] {
+        files.insert(template.to_owned(), render_template(tera, template, model)?);
+    }
+    Ok(files)
+}
+
+impl BicepModel {
+    /// Builds the model; fails only if the plan breaks an invariant (an amlfw bug).
+    pub fn new(plan: &Plan, scenario_name: &str) -> Result<BicepModel, RenderError> {
+        let origin = comment(&format!("from {scenario_name} (catalog {})", plan.catalog));
+        let mut collections = Vec::new();
+        for kind in [RuleKind::FirewallNetwork, RuleKind::FirewallApplication] {
+            for collection in layout::collections(plan, kind) {
+                collections.push(CollectionView {
+                    name: collection.name,
+                    priority: collection.priority,
+                    rules: collection.rules.into_iter().map(rule_view).collect(),
+                });
+            }
+        }
+        let nsgs = if plan.outputs.nsg {
+            nsg_views(plan)?
+        } else {
+            Vec::new()
+        };
+        let route_tables = if plan.outputs.route_table {
+            route_table_views(plan)
+        } else {
+            Vec::new()
+        };
+        Ok(BicepModel {
+            header: format!("// {GENERATED_MARKER} {origin}; DO NOT EDIT."),
+            markdown_header: format!("<!-- {GENERATED_MARKER} {origin}; DO NOT EDIT. -->"),
+            scenario: scenario_name.to_owned(),
+            catalog: plan.catalog.clone(),
+            cloud: plan.cloud.as_str().to_owned(),
+            api_version: API_VERSION.to_owned(),
+            rule_collection_group_name: plan.firewall.rule_collection_group.clone(),
+            rule_collection_group_priority: plan.firewall.priority,
+            collections,
+            workspaces: plan
+                .workspaces
+                .iter()
+                .map(|w| WorkspaceView {
+                    name: w.name.clone(),
+                    prefixes: w.compute_subnets.clone(),
+                })
+                .collect(),
+            has_network_resources: !nsgs.is_empty() || !route_tables.is_empty(),
+            nsgs,
+            route_tables,
+            firewall_private_ip: plan
+                .outputs
+                .firewall_private_ip
+                .clone()
+                .filter(|_| plan.outputs.route_table),
+            docs: documentation(plan),
+        })
+    }
+}
+
+fn rule_view(rule: &PlannedRule) -> RuleView {
+    let network = rule.kind == RuleKind::FirewallNetwork;
+    let destination_field = match (rule.destination_type, network) {
+        (DestinationType::Fqdns, true) => "destinationFqdns",
+        (DestinationType::Fqdns, false) => "targetFqdns",
+        (DestinationType::Urls, _) => "targetUrls",
+        (DestinationType::ServiceTags | DestinationType::Addresses, _) => "destinationAddresses",
+    };
+    RuleView {
+        rule_type: if network {
+            "NetworkRule"
+        } else {
+            "ApplicationRule"
+        }
+        .to_owned(),
+        name: rule.id.clone(),
+        comment: rule_comment(rule),
+        description: description(&rule.purpose),
+        ip_protocols: if network {
+            rule.protocols.clone()
+        } else {
+            Vec::new()
+        },
+        protocols: rule
+            .application_protocols
+            .iter()
+            .filter_map(|pair| {
+                let (kind, port) = pair.split_once(':')?;
+                Some(ProtocolView {
+                    kind: kind.to_owned(),
+                    port: port.parse().ok()?,
+                })
+            })
+            .collect(),
+        source_expression: sources_expression(&rule.workspaces),
+        destination_field: destination_field.to_owned(),
+        destinations: rule.destinations.clone(),
+        ports: if network {
+            rule.ports.clone()
+        } else {
+            Vec::new()
+        },
+        terminate_tls: rule.terminate_tls,
+    }
+}
+
+/// `computeSubnetAddressPrefixes['w']`, or the `union` (which drops duplicates) for several.
+fn sources_expression(workspaces: &[String]) -> String {
+    let references: Vec<String> = workspaces
+        .iter()
+        .map(|name| format!("{PREFIXES_PARAMETER}[{}]", quote(name)))
+        .collect();
+    match references.as_slice() {
+        [single] => single.clone(),
+        _ => format!("union({})", references.join(", ")),
+    }
+}
+
+fn nsg_views(plan: &Plan) -> Result<Vec<NsgView>, RenderError> {
+    let rules = layout::nsg_rules(plan)?;
+    Ok(plan
+        .regions()
+        .into_iter()
+        .map(|region| NsgView {
+            symbol: format!("networkSecurityGroup{}", symbol_suffix(&region)),
+            rules: rules
+                .iter()
+                .filter(|(rule, _)| rule.region.as_deref() == Some(region.as_str()))
+                .map(|(rule, priority)| nsg_rule_view(rule, *priority))
+                .collect(),
+            region,
+        })
+        .collect())
+}
+
+fn nsg_rule_view(rule: &PlannedRule, priority: u32) -> NsgRuleView {
+    let (source_field, source_expression) = match rule.direction {
+        Direction::Inbound => (
+            "sourceAddressPrefix",
+            quote(rule.sources.first().map_or("*", String::as_str)),
+        ),
+        Direction::Outbound => (
+            "sourceAddressPrefixes",
+            sources_expression(&rule.workspaces),
+        ),
+    };
+    NsgRuleView {
+        name: rule.id.clone(),
+        comment: rule_comment(rule),
+        description: description(&rule.purpose),
+        priority,
+        direction: match rule.direction {
+            Direction::Inbound => "Inbound",
+            Direction::Outbound => "Outbound",
+        }
+        .to_owned(),
+        protocol: nsg_protocol(rule).to_owned(),
+        source_field: source_field.to_owned(),
+        source_expression,
+        destination: rule
+            .destinations
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "*".to_owned()),
+        port_field: if rule.ports.len() == 1 {
+            "destinationPortRange"
+        } else {
+            "destinationPortRanges"
+        }
+        .to_owned(),
+        ports: rule.ports.clone(),
+    }
+}
+
+fn route_table_views(plan: &Plan) -> Vec<RouteTableView> {
+    let routes = layout::routes(plan);
+    plan.regions()
+        .into_iter()
+        .map(|region| RouteTableView {
+            symbol: format!("routeTable{}", symbol_suffix(&region)),
+            routes: routes
+                .iter()
+                .filter(|rule| rule.region.as_deref() == Some(region.as_str()))
+                .map(|rule| RouteView {
+                    name: rule.id.clone(),
+                    comment: rule_comment(rule),
+                    address_prefix: rule.destinations.first().cloned().unwrap_or_default(),
+                    next_hop_type: rule.next_hop.clone().unwrap_or_default(),
+                    via_firewall: rule.next_hop_ip.is_some(),
+                })
+                .collect(),
+            region,
+        })
+        .collect()
+}
+
+/// `eastus2` -> `Eastus2`, for lowerCamelCase symbols such as `routeTableEastus2`.
+fn symbol_suffix(region: &str) -> String {
+    let mut chars = region.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// A Bicep string literal of text amlfw has validated (names, ids, tags, prefixes).
+fn quote(text: &str) -> String {
+    bicep_string(&comment(text)).unwrap_or_else(|_| String::from("''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_of_merged_rules_are_the_union() {
+        assert_eq!(
+            sources_expression(&["a".into()]),
+            "computeSubnetAddressPrefixes['a']"
+        );
+        assert_eq!(
+            sources_expression(&["a".into(), "b".into()]),
+            "union(computeSubnetAddressPrefixes['a'], computeSubnetAddressPrefixes['b'])"
+        );
+        assert_eq!(symbol_suffix("eastus2"), "Eastus2");
+    }
+}

@@ -1,0 +1,342 @@
+//! A small reader for the Bicep amlfw emits: objects and arrays one item per line,
+//! single-quoted strings, numbers, booleans and simple expressions. It reads the rules
+//! back out of a generated Bicep module so tests can compare them with the plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use amlfw::render::RenderedFiles;
+
+use super::{RuleFacts, sorted};
+
+/// A Bicep value of the emitted subset.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    String(String),
+    Number(String),
+    Bool(bool),
+    Object(Vec<(String, Value)>),
+    Array(Vec<Value>),
+    /// Anything else, as written (`computeSubnetAddressPrefixes['x']`, `union(a, b)`).
+    Expression(String),
+}
+
+impl Value {
+    fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+struct Reader<'t> {
+    text: &'t [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn skip(&mut self) {
+        loop {
+            while self.at < self.text.len() && self.text[self.at].is_ascii_whitespace() {
+                self.at += 1;
+            }
+            if self.text[self.at..].starts_with(b"//") {
+                while self.at < self.text.len() && self.text[self.at] != b'\n' {
+                    self.at += 1;
+                }
+            } else {
+                return;
+            }
+        }
+    }
+
+    fn value(&mut self) -> Value {
+        self.skip();
+        match self.text[self.at] {
+            b'\'' => Value::String(self.string()),
+            b'{' => {
+                self.at += 1;
+                let mut entries = Vec::new();
+                loop {
+                    self.skip();
+                    if self.text[self.at] == b'}' {
+                        self.at += 1;
+                        return Value::Object(entries);
+                    }
+                    let key = if self.text[self.at] == b'\'' {
+                        self.string()
+                    } else {
+                        let start = self.at;
+                        while self.text[self.at] != b':' {
+                            self.at += 1;
+                        }
+                        String::from_utf8_lossy(&self.text[start..self.at])
+                            .trim()
+                            .to_owned()
+                    };
+                    self.skip();
+                    assert_eq!(self.text[self.at], b':', "expected `:` after key {key}");
+                    self.at += 1;
+                    let value = self.value();
+                    entries.push((key, value));
+                }
+            }
+            b'[' => {
+                self.at += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.skip();
+                    if self.text[self.at] == b']' {
+                        self.at += 1;
+                        return Value::Array(items);
+                    }
+                    items.push(self.value());
+                }
+            }
+            _ => {
+                let start = self.at;
+                while self.at < self.text.len() && self.text[self.at] != b'\n' {
+                    self.at += 1;
+                }
+                let raw = String::from_utf8_lossy(&self.text[start..self.at])
+                    .trim()
+                    .to_owned();
+                match raw.as_str() {
+                    "true" => Value::Bool(true),
+                    "false" => Value::Bool(false),
+                    number if number.chars().all(|c| c.is_ascii_digit()) => Value::Number(raw),
+                    _ => Value::Expression(raw),
+                }
+            }
+        }
+    }
+
+    fn string(&mut self) -> String {
+        self.at += 1;
+        let mut out = String::new();
+        loop {
+            let c = self.text[self.at];
+            self.at += 1;
+            match c {
+                b'\\' => {
+                    out.push(self.text[self.at] as char);
+                    self.at += 1;
+                }
+                b'\'' => return out,
+                _ => out.push(c as char),
+            }
+        }
+    }
+}
+
+/// The declarations of a Bicep file: (keyword, name, type or '', value after `=`).
+pub fn declarations(text: &str) -> Vec<(String, String, String, Value)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_end();
+        let keyword = ["param ", "resource ", "module ", "output "]
+            .into_iter()
+            .find(|k| trimmed.starts_with(k));
+        if let (Some(keyword), Some(equals)) = (keyword, trimmed.find(" = ")) {
+            let head: Vec<&str> = trimmed[..equals].split_whitespace().collect();
+            let mut reader = Reader {
+                text: text.as_bytes(),
+                at: offset + equals + 3,
+            };
+            let value = reader.value();
+            out.push((
+                keyword.trim().to_owned(),
+                head[1].to_owned(),
+                head.get(2)
+                    .copied()
+                    .unwrap_or("")
+                    .trim_matches('\'')
+                    .to_owned(),
+                value,
+            ));
+        }
+        offset += line.len();
+    }
+    out
+}
+
+fn strings(value: &Value, params: &BTreeMap<String, Value>) -> Vec<String> {
+    match value {
+        Value::String(s) | Value::Number(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().flat_map(|i| strings(i, params)).collect(),
+        Value::Expression(expr) => {
+            if let Some(inner) = expr
+                .strip_prefix("union(")
+                .and_then(|e| e.strip_suffix(')'))
+            {
+                return inner
+                    .split(", ")
+                    .flat_map(|part| strings(&Value::Expression(part.to_owned()), params))
+                    .collect();
+            }
+            if let Some((name, key)) = expr.split_once("['") {
+                let key = key.trim_end_matches("']");
+                let object = params
+                    .get(name)
+                    .unwrap_or_else(|| panic!("no parameter {name}"));
+                return strings(
+                    object
+                        .get(key)
+                        .unwrap_or_else(|| panic!("no key {key} in {name}")),
+                    params,
+                );
+            }
+            strings(
+                params
+                    .get(expr.as_str())
+                    .unwrap_or_else(|| panic!("unknown expression {expr}")),
+                params,
+            )
+        }
+        Value::Bool(_) | Value::Object(_) => panic!("not a string: {value:?}"),
+    }
+}
+
+fn field(object: &Value, keys: &[&str], params: &BTreeMap<String, Value>) -> Vec<String> {
+    sorted(
+        keys.iter()
+            .filter_map(|k| object.get(k))
+            .flat_map(|v| strings(v, params))
+            .collect(),
+    )
+}
+
+/// The facts of every rule a rendered Bicep module declares.
+pub fn module_facts(files: &RenderedFiles) -> BTreeSet<RuleFacts> {
+    let main = declarations(&files["bicep/main.bicep"]);
+    let module = declarations(&files["bicep/modules/rule-collection-group.bicep"]);
+    // Parameters with defaults come from main.bicep, which passes them to the module.
+    let params: BTreeMap<String, Value> = main
+        .iter()
+        .filter(|(keyword, ..)| keyword == "param")
+        .map(|(_, name, _, value)| (name.clone(), value.clone()))
+        .collect();
+    let mut facts = BTreeSet::new();
+    for (keyword, _, kind, value) in module.iter().chain(main.iter()) {
+        if keyword != "resource" {
+            continue;
+        }
+        let properties = value.get("properties");
+        if kind.starts_with("Microsoft.Network/firewallPolicies/ruleCollectionGroups@") {
+            let Some(Value::Array(collections)) = properties.and_then(|p| p.get("ruleCollections"))
+            else {
+                continue;
+            };
+            for collection in collections {
+                let Some(Value::Array(rules)) = collection.get("rules") else {
+                    continue;
+                };
+                for rule in rules {
+                    let network =
+                        rule.get("ruleType") == Some(&Value::String("NetworkRule".into()));
+                    let protocols = if network {
+                        field(rule, &["ipProtocols"], &params)
+                    } else {
+                        let Some(Value::Array(protocols)) = rule.get("protocols") else {
+                            panic!("no protocols")
+                        };
+                        sorted(
+                            protocols
+                                .iter()
+                                .map(|p| {
+                                    format!(
+                                        "{}:{}",
+                                        strings(p.get("protocolType").unwrap(), &params)[0],
+                                        strings(p.get("port").unwrap(), &params)[0]
+                                    )
+                                })
+                                .collect(),
+                        )
+                    };
+                    facts.insert(RuleFacts {
+                        kind: if network { "network" } else { "application" },
+                        name: strings(rule.get("name").unwrap(), &params)[0].clone(),
+                        protocols,
+                        ports: field(rule, &["destinationPorts"], &params),
+                        sources: field(rule, &["sourceAddresses"], &params),
+                        destinations: field(
+                            rule,
+                            &[
+                                "destinationAddresses",
+                                "destinationFqdns",
+                                "targetFqdns",
+                                "targetUrls",
+                            ],
+                            &params,
+                        ),
+                        terminate_tls: rule.get("terminateTLS") == Some(&Value::Bool(true)),
+                        next_hop: String::new(),
+                        region: String::new(),
+                    });
+                }
+            }
+        } else if kind.starts_with("Microsoft.Network/networkSecurityGroups@") {
+            let region = strings(value.get("location").unwrap(), &params)[0].clone();
+            let Some(Value::Array(rules)) = properties.and_then(|p| p.get("securityRules")) else {
+                continue;
+            };
+            for rule in rules {
+                let p = rule.get("properties").unwrap();
+                let protocol = match strings(p.get("protocol").unwrap(), &params)[0].as_str() {
+                    "Tcp" => "TCP",
+                    "Udp" => "UDP",
+                    _ => "Any",
+                };
+                facts.insert(RuleFacts {
+                    kind: "nsg",
+                    name: strings(rule.get("name").unwrap(), &params)[0].clone(),
+                    protocols: vec![protocol.to_owned()],
+                    ports: field(
+                        p,
+                        &["destinationPortRange", "destinationPortRanges"],
+                        &params,
+                    ),
+                    sources: field(
+                        p,
+                        &["sourceAddressPrefix", "sourceAddressPrefixes"],
+                        &params,
+                    ),
+                    destinations: field(
+                        p,
+                        &["destinationAddressPrefix", "destinationAddressPrefixes"],
+                        &params,
+                    ),
+                    terminate_tls: false,
+                    next_hop: String::new(),
+                    region: region.clone(),
+                });
+            }
+        } else if kind.starts_with("Microsoft.Network/routeTables@") {
+            let region = strings(value.get("location").unwrap(), &params)[0].clone();
+            let Some(Value::Array(routes)) = properties.and_then(|p| p.get("routes")) else {
+                continue;
+            };
+            for route in routes {
+                let p = route.get("properties").unwrap();
+                let hop = strings(p.get("nextHopType").unwrap(), &params)[0].clone();
+                let next_hop = match p.get("nextHopIpAddress") {
+                    Some(ip) => format!("{hop} {}", strings(ip, &params)[0]),
+                    None => hop,
+                };
+                facts.insert(RuleFacts {
+                    kind: "route",
+                    name: strings(route.get("name").unwrap(), &params)[0].clone(),
+                    protocols: Vec::new(),
+                    ports: Vec::new(),
+                    sources: Vec::new(),
+                    destinations: field(p, &["addressPrefix"], &params),
+                    terminate_tls: false,
+                    next_hop,
+                    region: region.clone(),
+                });
+            }
+        }
+    }
+    facts
+}
