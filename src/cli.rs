@@ -1,35 +1,56 @@
 //! The command line: argument parsing, reading files, printing. The only module that
 //! touches the filesystem, the environment or the terminal.
 //!
-//! Exit codes: 0 success; 2 the user must fix something (invalid scenario or catalog,
-//! unreadable file, usage error); 101 an amlfw bug (panic).
+//! Exit codes: 0 success; 1 `generate --check` found drift; 2 the user must fix
+//! something (invalid scenario or catalog, unreadable file, usage error); 101 an amlfw
+//! bug (panic).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::catalog::Catalog;
-use crate::diagnostic::{Code, Diagnostic, Location, render_all};
+use crate::catalog::{Catalog, Cloud, CloudEndpoints, Endpoint, Requirement};
+use crate::diagnostic::{Code, Diagnostic, Location, did_you_mean, render_all};
+use crate::diff::{CatalogDiff, PlanDiff, requirement_traffic};
+use crate::plan::Plan;
 use crate::render::{RenderedFiles, Target};
 use crate::{output, planner, render, scenario};
 
 /// Exit code for input the user must fix.
 pub const EXIT_INPUT: u8 = 2;
+/// Exit code of `generate --check` when the modules on disk differ from the plan.
+pub const EXIT_DRIFT: u8 = 1;
 /// Exit code for an amlfw bug (as a panic's).
 pub const EXIT_BUG: u8 = 101;
 
 /// amlfw: the exact firewall, NSG and route rules an Azure Machine Learning workspace
 /// needs, from a short scenario file.
 ///
-/// Exit codes: 0 success, 2 invalid input (every problem is listed on stderr),
-/// 101 an amlfw bug. Data goes to stdout, diagnostics and warnings to stderr.
+/// Exit codes: 0 success (and `generate --check` found no drift), 1 `generate --check`
+/// found drift, 2 invalid input or usage (every problem is listed on stderr), 101 an amlfw
+/// bug. Data goes to stdout; diagnostics, warnings and progress go to stderr.
 #[derive(Debug, Parser)]
 #[command(name = "amlfw", version, max_term_width = 100)]
 pub struct Cli {
+    /// Colour diffs: `auto` (when stdout is a terminal and NO_COLOR is unset), `always`
+    /// or `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// When stdout is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// The subcommands.
@@ -38,9 +59,43 @@ pub enum Command {
     /// Print the rules a scenario needs, each with the requirements and article sections
     /// behind it. Example: `amlfw plan examples/full-public.yaml --format json`.
     Plan(PlanArgs),
-    /// Write the rules as a Terraform and a Bicep module into `--out`. Example:
-    /// `amlfw generate examples/full-public.yaml --out infra/azureml-firewall`.
+    /// Write the rules as a Terraform and a Bicep module into `--out`, or with `--check`
+    /// show how the modules there differ from what would be written. Example:
+    /// `amlfw generate examples/full-public.yaml --out infra/azureml-firewall --check`.
     Generate(GenerateArgs),
+    /// Compare the plans of two scenarios, or of one scenario under two catalog revisions.
+    /// Example: `amlfw diff old.yaml new.yaml --format markdown`, or
+    /// `amlfw diff scenario.yaml --catalog-from 2022-09 --catalog-to latest`.
+    Diff(DiffArgs),
+    /// Browse the rule catalog: `list`, `show ID`, `diff REV_A REV_B`. Example:
+    /// `amlfw catalog diff 2022-09 latest`.
+    Catalog(CatalogArgs),
+}
+
+/// Arguments of `amlfw plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The scenario file (YAML).
+    pub scenario: PathBuf,
+    /// Output format: `text` (a table), `json` (the machine-readable contract) or
+    /// `markdown` (the rule table of the generated READMEs, for pull requests).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Use the catalog in this directory instead of the built-in one
+    /// (revisions.yaml, regions.yaml, service-tags.yaml, requirements/*.yaml).
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Plain text, one item a line.
+    Text,
+    /// JSON (for `plan`, the contract in README).
+    Json,
+    /// A Markdown table, for pull-request comments.
+    Markdown,
 }
 
 /// Arguments of `amlfw generate`.
@@ -55,6 +110,10 @@ pub struct GenerateArgs {
     /// What to generate.
     #[arg(long, value_enum, default_value_t = TargetArg::All)]
     pub target: TargetArg,
+    /// Write nothing: print a unified diff of every changed, missing or stale file on
+    /// stdout and exit 1 if there is any (0 when up to date).
+    #[arg(long)]
+    pub check: bool,
     /// Use the catalog in this directory instead of the built-in one.
     #[arg(long, value_name = "DIR")]
     pub catalog: Option<PathBuf>,
@@ -81,27 +140,66 @@ impl From<TargetArg> for Target {
     }
 }
 
-/// Arguments of `amlfw plan`.
+/// Arguments of `amlfw diff`.
 #[derive(Debug, clap::Args)]
-pub struct PlanArgs {
-    /// The scenario file (YAML).
-    pub scenario: PathBuf,
-    /// Output format: `text` (a table) or `json` (the machine-readable contract).
+pub struct DiffArgs {
+    /// The old scenario (or the only one, with `--catalog-from`/`--catalog-to`).
+    pub old: PathBuf,
+    /// The new scenario; when absent, OLD is compared with itself under two revisions.
+    pub new: Option<PathBuf>,
+    /// Plan the old side with this catalog revision (`2022-09`, `2026-03`, `latest`)
+    /// instead of its scenario's.
+    #[arg(long, value_name = "REVISION")]
+    pub catalog_from: Option<String>,
+    /// Plan the new side with this catalog revision instead of its scenario's.
+    #[arg(long, value_name = "REVISION")]
+    pub catalog_to: Option<String>,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Use the catalog in this directory instead of the built-in one
-    /// (revisions.yaml, regions.yaml, service-tags.yaml, requirements/*.yaml).
+    /// Use the catalog in this directory instead of the built-in one.
     #[arg(long, value_name = "DIR")]
     pub catalog: Option<PathBuf>,
 }
 
-/// Output formats of `amlfw plan`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// One rule a line, with the requirements behind it.
-    Text,
-    /// The JSON contract (see README).
-    Json,
+/// Arguments of `amlfw catalog`.
+#[derive(Debug, clap::Args)]
+pub struct CatalogArgs {
+    /// What to show.
+    #[command(subcommand)]
+    pub command: CatalogCommand,
+    /// Use the catalog in this directory instead of the built-in one.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub catalog: Option<PathBuf>,
+}
+
+/// The catalog subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// One line per requirement: id, revisions, concern, purpose.
+    List {
+        /// Only the requirements of this revision (`2022-09`, `2026-03`, `latest`).
+        #[arg(long, value_name = "REVISION")]
+        revision: Option<String>,
+        /// Output format (`text` or `json`).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Everything the catalog says about one requirement, in every revision.
+    Show {
+        /// The requirement id, for example `storage-service-tag`.
+        id: String,
+    },
+    /// Requirements added, removed and changed between two revisions.
+    Diff {
+        /// The old revision.
+        from: String,
+        /// The new revision.
+        to: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 /// Parses the process arguments, runs the command, prints, and returns the exit code.
@@ -115,13 +213,38 @@ pub fn run() -> u8 {
             return if error.use_stderr() { EXIT_INPUT } else { 0 };
         }
     };
+    let color = match cli.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
     match cli.command {
         Command::Plan(args) => plan(&args),
-        Command::Generate(args) => generate(&args),
+        Command::Generate(args) => generate(&args, color),
+        Command::Diff(args) => diff(&args),
+        Command::Catalog(args) => catalog(&args),
     }
 }
 
-fn generate(args: &GenerateArgs) -> u8 {
+fn plan(args: &PlanArgs) -> u8 {
+    let catalog = match load_catalog(args.catalog.as_deref()) {
+        Ok(catalog) => catalog,
+        Err(diagnostics) => return fail(&diagnostics, "the catalog"),
+    };
+    let display = args.scenario.display().to_string();
+    let bytes = match std::fs::read(&args.scenario) {
+        Ok(bytes) => bytes,
+        Err(error) => return fail(&[read_error(&display, &error)], "the scenario"),
+    };
+    let outcome = plan_output(&bytes, &display, &catalog, args.format);
+    eprint!("{}", outcome.stderr);
+    if outcome.code != 0 {
+        return outcome.code;
+    }
+    print_stdout(&outcome.stdout)
+}
+
+fn generate(args: &GenerateArgs, color: bool) -> u8 {
     let catalog = match load_catalog(args.catalog.as_deref()) {
         Ok(catalog) => catalog,
         Err(diagnostics) => return fail(&diagnostics, "the catalog"),
@@ -139,6 +262,33 @@ fn generate(args: &GenerateArgs) -> u8 {
         }
     };
     eprint!("{warnings}");
+    if args.check {
+        return match output::check(&args.out, &files) {
+            Ok(drifts) if drifts.is_empty() => {
+                eprintln!(
+                    "amlfw: {} is up to date ({} files)",
+                    args.out.display(),
+                    files.len()
+                );
+                0
+            }
+            Ok(drifts) => {
+                let text: String = drifts
+                    .iter()
+                    .map(|drift| drift.unified_diff(color))
+                    .collect();
+                let code = print_stdout(&text);
+                eprintln!(
+                    "amlfw: {} of {} generated file(s) in {} differ; run `amlfw generate` without --check to update them",
+                    drifts.len(),
+                    files.len(),
+                    args.out.display()
+                );
+                if code == 0 { EXIT_DRIFT } else { code }
+            }
+            Err(diagnostics) => fail(&diagnostics, "the output directory"),
+        };
+    }
     match output::write(&args.out, &files) {
         Ok(report) => {
             eprintln!(
@@ -152,6 +302,258 @@ fn generate(args: &GenerateArgs) -> u8 {
         }
         Err(diagnostics) => fail(&diagnostics, "the output directory"),
     }
+}
+
+fn diff(args: &DiffArgs) -> u8 {
+    let catalog = match load_catalog(args.catalog.as_deref()) {
+        Ok(catalog) => catalog,
+        Err(diagnostics) => return fail(&diagnostics, "the catalog"),
+    };
+    if args.new.is_none() && (args.catalog_from.is_none() || args.catalog_to.is_none()) {
+        eprintln!(
+            "error: `amlfw diff` needs two scenarios, or one scenario with --catalog-from and --catalog-to\n  = help: amlfw diff old.yaml new.yaml, or amlfw diff scenario.yaml --catalog-from 2022-09 --catalog-to latest"
+        );
+        return EXIT_INPUT;
+    }
+    let new_path = args.new.as_deref().unwrap_or(&args.old);
+    let (old_plan, old_label) = match load_plan(
+        &args.old,
+        &catalog,
+        args.catalog_from.as_deref(),
+        "--catalog-from",
+    ) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let (new_plan, new_label) = match load_plan(
+        new_path,
+        &catalog,
+        args.catalog_to.as_deref(),
+        "--catalog-to",
+    ) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let plan_diff = PlanDiff::new(&old_label, &old_plan, &new_label, &new_plan);
+    print_stdout(&match args.format {
+        Format::Text => plan_diff.to_text(),
+        Format::Json => plan_diff.to_json(),
+        Format::Markdown => plan_diff.to_markdown(),
+    })
+}
+
+/// Loads and plans a scenario file, optionally under another catalog revision; prints any
+/// diagnostics and returns the exit code on failure.
+fn load_plan(
+    path: &Path,
+    catalog: &Catalog,
+    revision: Option<&str>,
+    flag: &str,
+) -> Result<(Plan, String), u8> {
+    let display = path.display().to_string();
+    let bytes = std::fs::read(path)
+        .map_err(|error| fail(&[read_error(&display, &error)], "the scenario"))?;
+    let mut scenario =
+        scenario::load_bytes(&bytes, &display, catalog).map_err(|d| fail(&d, "the scenario"))?;
+    if let Some(revision) = revision {
+        let Some(resolved) = catalog.resolve_revision(revision) else {
+            return Err(fail(
+                &[unknown_revision(catalog, revision, flag)],
+                "the command line",
+            ));
+        };
+        scenario.catalog_requested = revision.to_owned();
+        scenario.catalog_revision = resolved.to_owned();
+    }
+    let plan = planner::plan(&scenario, catalog).map_err(|d| fail(&d, "the scenario"))?;
+    Ok((
+        plan,
+        format!("{display} (catalog {})", scenario.catalog_revision),
+    ))
+}
+
+fn unknown_revision(catalog: &Catalog, revision: &str, flag: &str) -> Diagnostic {
+    let mut names = vec!["latest"];
+    names.extend(catalog.revisions.iter().map(|r| r.id.as_str()));
+    Diagnostic::error(
+        Code::UnknownCatalogRevision,
+        format!("unknown catalog revision `{revision}` in {flag}"),
+    )
+    .help(format!(
+        "use one of {}",
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+fn catalog(args: &CatalogArgs) -> u8 {
+    let catalog = match load_catalog(args.catalog.as_deref()) {
+        Ok(catalog) => catalog,
+        Err(diagnostics) => return fail(&diagnostics, "the catalog"),
+    };
+    let resolve = |revision: &str, flag: &str| -> Result<String, u8> {
+        catalog
+            .resolve_revision(revision)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                fail(
+                    &[unknown_revision(&catalog, revision, flag)],
+                    "the command line",
+                )
+            })
+    };
+    match &args.command {
+        CatalogCommand::List { revision, format } => {
+            let revision = match revision
+                .as_deref()
+                .map(|r| resolve(r, "--revision"))
+                .transpose()
+            {
+                Ok(revision) => revision,
+                Err(code) => return code,
+            };
+            print_stdout(&catalog_list(&catalog, revision.as_deref(), *format))
+        }
+        CatalogCommand::Show { id } => match catalog_show(&catalog, id) {
+            Ok(text) => print_stdout(&text),
+            Err(diagnostic) => fail(&[*diagnostic], "the command line"),
+        },
+        CatalogCommand::Diff { from, to, format } => {
+            let (from, to) = match (
+                resolve(from, "the old revision"),
+                resolve(to, "the new revision"),
+            ) {
+                (Ok(from), Ok(to)) => (from, to),
+                (Err(code), _) | (_, Err(code)) => return code,
+            };
+            let catalog_diff = CatalogDiff::new(&catalog, &from, &to);
+            print_stdout(&match format {
+                Format::Text => catalog_diff.to_text(),
+                Format::Json => catalog_diff.to_json(),
+                Format::Markdown => catalog_diff.to_markdown(),
+            })
+        }
+    }
+}
+
+/// `amlfw catalog list`.
+#[must_use]
+pub fn catalog_list(catalog: &Catalog, revision: Option<&str>, format: Format) -> String {
+    let mut rows: Vec<(String, Vec<String>, String, String)> = Vec::new();
+    for requirement in &catalog.requirements {
+        if revision.is_some_and(|r| !requirement.revisions.iter().any(|x| x == r)) {
+            continue;
+        }
+        match rows.iter_mut().find(|row| row.0 == requirement.id) {
+            Some(row) => row.1.extend(requirement.revisions.iter().cloned()),
+            None => rows.push((
+                requirement.id.clone(),
+                requirement.revisions.clone(),
+                requirement.concern.as_str().to_owned(),
+                requirement.purpose.clone(),
+            )),
+        }
+    }
+    rows.sort();
+    match format {
+        Format::Json => {
+            let items: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(id, revisions, concern, purpose)| serde_json::json!({ "id": id, "revisions": revisions, "concern": concern, "purpose": purpose }))
+                .collect();
+            let mut text = serde_json::to_string_pretty(&items).unwrap_or_default();
+            text.push('\n');
+            text
+        }
+        Format::Text | Format::Markdown => {
+            let width = rows.iter().map(|row| row.0.len()).max().unwrap_or(0);
+            rows.iter()
+                .map(|(id, revisions, concern, purpose)| {
+                    format!(
+                        "{id:<width$}  {:<17}  {concern:<10}  {purpose}\n",
+                        revisions.join(",")
+                    )
+                })
+                .collect()
+        }
+    }
+}
+
+/// `amlfw catalog show ID`.
+pub fn catalog_show(catalog: &Catalog, id: &str) -> Result<String, Box<Diagnostic>> {
+    let variants: Vec<&Requirement> = catalog.requirements.iter().filter(|r| r.id == id).collect();
+    if variants.is_empty() {
+        let ids: Vec<&str> = catalog.requirements.iter().map(|r| r.id.as_str()).collect();
+        let help = did_you_mean(id, ids.iter().copied()).map_or_else(
+            || "`amlfw catalog list` shows every id".to_owned(),
+            |s| format!("did you mean `{s}`?"),
+        );
+        return Err(Box::new(
+            Diagnostic::error(
+                Code::UnknownRequirement,
+                format!("the catalog has no requirement `{id}`"),
+            )
+            .help(help),
+        ));
+    }
+    let mut out = String::new();
+    for requirement in variants {
+        out.push_str(&format!(
+            "{} ({})\n",
+            requirement.id,
+            requirement.revisions.join(", ")
+        ));
+        out.push_str(&format!(
+            "  purpose: {}\n  concern: {}\n  when: {}\n",
+            requirement.purpose,
+            requirement.concern.as_str(),
+            requirement.when
+        ));
+        out.push_str(&format!(
+            "  modes: {}\n",
+            requirement
+                .modes
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        out.push_str(&format!(
+            "  traffic: {}\n",
+            requirement_traffic(requirement)
+        ));
+        for cloud in Cloud::ALL {
+            if let Some(destinations) = &requirement.destinations {
+                let text = match destinations.get(cloud) {
+                    CloudEndpoints::Endpoints(list) => list
+                        .iter()
+                        .map(Endpoint::text)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    CloudEndpoints::NotNeeded(reason) => format!("not needed: {reason}"),
+                    CloudEndpoints::NotAvailable(reason) => format!("not available: {reason}"),
+                };
+                out.push_str(&format!("  {cloud}: {text}\n"));
+            }
+        }
+        for (revision, section) in &requirement.sections {
+            out.push_str(&format!("  section ({revision}): {section}\n"));
+        }
+        for (revision, quote) in &requirement.quotes {
+            out.push_str(&format!("  quote ({revision}): {quote}\n"));
+        }
+        if let Some(note) = &requirement.note {
+            out.push_str(&format!("  note: {note}\n"));
+        }
+        if let Some(manual) = &requirement.manual {
+            out.push_str(&format!("  advice: {manual}\n"));
+        }
+        out.push_str(&format!("  file: catalog/{}\n", requirement.file));
+    }
+    Ok(out)
 }
 
 /// `amlfw generate` without the writing: the files for `target` and the warnings text, or
@@ -178,24 +580,6 @@ pub fn generate_files(
         code: EXIT_BUG,
     })?;
     Ok((files, plan.warnings_text()))
-}
-
-fn plan(args: &PlanArgs) -> u8 {
-    let catalog = match load_catalog(args.catalog.as_deref()) {
-        Ok(catalog) => catalog,
-        Err(diagnostics) => return fail(&diagnostics, "the catalog"),
-    };
-    let display = args.scenario.display().to_string();
-    let bytes = match std::fs::read(&args.scenario) {
-        Ok(bytes) => bytes,
-        Err(error) => return fail(&[read_error(&display, &error)], "the scenario"),
-    };
-    let outcome = plan_output(&bytes, &display, &catalog, args.format);
-    eprint!("{}", outcome.stderr);
-    if outcome.code != 0 {
-        return outcome.code;
-    }
-    print_stdout(&outcome.stdout)
 }
 
 /// What a command prints and returns, without printing it: the CLI prints it, and the
@@ -230,6 +614,7 @@ pub fn plan_output(bytes: &[u8], display: &str, catalog: &Catalog, format: Forma
         stdout: match format {
             Format::Text => plan.to_string(),
             Format::Json => plan.to_json(),
+            Format::Markdown => render::plan_markdown(&plan),
         },
         stderr: plan.warnings_text(),
         code: 0,

@@ -82,6 +82,8 @@ codes! {
     OutputNotADirectory => "output-not-a-directory": "The --out path exists and is not a directory.",
     ForeignFile => "foreign-file": "A file amlfw would write exists and was not written by amlfw.",
     WriteFailed => "write-failed": "A file cannot be written, renamed or removed.",
+    // Command line.
+    UnknownRequirement => "unknown-requirement": "`amlfw catalog show` was given an id the catalog does not have.",
     // Catalog problems (only with --catalog, or an amlfw bug).
     InvalidCatalog => "invalid-catalog": "The rule catalog is malformed.",
     // Warnings.

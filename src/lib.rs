@@ -8,15 +8,18 @@
 //! 3. [`planner`]: pure selection and realization of rules, no I/O;
 //! 4. [`plan`]: the result, printed as text or JSON;
 //! 5. [`render`]: the plan as generated files (Terraform), through embedded templates;
-//! 6. [`output`]: writing them without touching files amlfw did not write;
+//! 6. [`output`]: writing them without touching files amlfw did not write, or comparing
+//!    them with what is on disk (`generate --check`);
 //! 7. [`cli`]: the command line, the only module that reads files, env vars or prints.
 //!
-//! [`diagnostic`] is how every stage reports problems. (rustfmt sorts the `mod` lines
+//! [`diagnostic`] is how every stage reports problems; [`diff`] compares plans and
+//! catalog revisions for reviewers. (rustfmt sorts the `mod` lines
 //! below alphabetically; the list above is the reading order.)
 
 pub mod catalog;
 pub mod cli;
 pub mod diagnostic;
+pub mod diff;
 pub mod output;
 pub mod plan;
 pub mod planner;

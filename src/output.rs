@@ -25,6 +25,129 @@ pub struct WriteReport {
     pub removed: Vec<PathBuf>,
 }
 
+/// How a file on disk differs from what would be generated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drift {
+    /// The file exists with other content.
+    Changed {
+        /// Path.
+        path: PathBuf,
+        /// What is on disk.
+        on_disk: String,
+        /// What would be written.
+        generated: String,
+    },
+    /// The file would be created.
+    Missing {
+        /// Path.
+        path: PathBuf,
+        /// What would be written.
+        generated: String,
+    },
+    /// A generated file the plan no longer produces; `generate` would remove it.
+    Stale {
+        /// Path.
+        path: PathBuf,
+        /// What is on disk.
+        on_disk: String,
+    },
+}
+
+impl Drift {
+    /// The file concerned.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        match self {
+            Drift::Changed { path, .. }
+            | Drift::Missing { path, .. }
+            | Drift::Stale { path, .. } => path,
+        }
+    }
+
+    /// A unified diff from what is on disk to what would be generated.
+    #[must_use]
+    pub fn unified_diff(&self, color: bool) -> String {
+        let path = self.path().display().to_string();
+        let (old, new, label) = match self {
+            Drift::Changed {
+                on_disk, generated, ..
+            } => (on_disk.as_str(), generated.as_str(), "changed"),
+            Drift::Missing { generated, .. } => ("", generated.as_str(), "missing"),
+            Drift::Stale { on_disk, .. } => (on_disk.as_str(), "", "stale, would be removed"),
+        };
+        let diff = similar::TextDiff::configure()
+            .algorithm(similar::Algorithm::Patience)
+            .timeout(std::time::Duration::from_secs(2))
+            .diff_lines(old, new);
+        let text = format!(
+            "--- {path} (on disk)\n+++ {path} (generated)\n{}",
+            diff.unified_diff().context_radius(3)
+        );
+        let text = format!("# {path}: {label}\n{text}");
+        if color { colorize(&text) } else { text }
+    }
+}
+
+fn colorize(diff: &str) -> String {
+    diff.lines()
+        .map(|line| {
+            let code =
+                if line.starts_with("+++") || line.starts_with("---") || line.starts_with('#') {
+                    "1"
+                } else if line.starts_with('+') {
+                    "32"
+                } else if line.starts_with('-') {
+                    "31"
+                } else if line.starts_with("@@") {
+                    "36"
+                } else {
+                    return format!("{line}\n");
+                };
+            format!("\x1b[{code}m{line}\x1b[0m\n")
+        })
+        .collect()
+}
+
+/// Compares what `generate` would write under `out` with what is there: changed and
+/// missing files, and stale generated files. Writes nothing.
+pub fn check(out: &Path, files: &RenderedFiles) -> Result<Vec<Drift>, Vec<Diagnostic>> {
+    if out.exists() && !out.is_dir() {
+        return Err(vec![error(
+            Code::OutputNotADirectory,
+            out,
+            format!("`{}` exists and is not a directory", out.display()),
+            "give --out the directory the modules were generated into",
+        )]);
+    }
+    let mut problems = Vec::new();
+    let mut drifts = Vec::new();
+    for (relative, text) in files {
+        let path = out.join(relative);
+        match fs::read(&path) {
+            Ok(existing) if existing == text.as_bytes() => {}
+            Ok(existing) => drifts.push(Drift::Changed {
+                path,
+                on_disk: String::from_utf8_lossy(&existing).replace("\r\n", "\n"),
+                generated: text.clone(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => drifts.push(Drift::Missing {
+                path,
+                generated: text.clone(),
+            }),
+            Err(e) => problems.push(io_error(&path, "read", &e)),
+        }
+    }
+    for path in stale_files(out, files, &mut problems) {
+        let on_disk = fs::read_to_string(&path).unwrap_or_default();
+        drifts.push(Drift::Stale { path, on_disk });
+    }
+    if problems.is_empty() {
+        Ok(drifts)
+    } else {
+        Err(problems)
+    }
+}
+
 /// True when `text` starts with amlfw's generated header.
 #[must_use]
 pub fn is_generated(text: &str) -> bool {
@@ -245,6 +368,32 @@ mod tests {
             write(&path, &files(&[("terraform/a.tf", GENERATED)])).unwrap_err()[0].code,
             Code::OutputNotADirectory
         );
+        let _ = fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn check_reports_changed_missing_and_stale_files_and_writes_nothing() {
+        let out = temp_dir("check");
+        write(
+            &out,
+            &files(&[("terraform/a.tf", GENERATED), ("terraform/b.tf", GENERATED)]),
+        )
+        .unwrap();
+        fs::write(out.join("terraform/a.tf"), format!("{GENERATED}# edited\n")).unwrap();
+        let wanted = files(&[("terraform/a.tf", GENERATED), ("terraform/c.tf", GENERATED)]);
+        let drifts = check(&out, &wanted).unwrap();
+        let kinds: Vec<&str> = drifts
+            .iter()
+            .map(|d| match d {
+                Drift::Changed { .. } => "changed",
+                Drift::Missing { .. } => "missing",
+                Drift::Stale { .. } => "stale",
+            })
+            .collect();
+        assert_eq!(kinds, ["changed", "missing", "stale"]);
+        assert!(drifts[0].unified_diff(false).contains("-# edited"));
+        assert!(!out.join("terraform/c.tf").exists());
+        assert!(out.join("terraform/b.tf").exists());
         let _ = fs::remove_dir_all(&out);
     }
 

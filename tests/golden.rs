@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use amlfw::catalog::Catalog;
 use amlfw::cli::{Format, generate_files, plan_output};
+use amlfw::output;
 use amlfw::render::Target;
 
 fn root() -> PathBuf {
@@ -107,16 +108,6 @@ fn actual_files(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
-fn diff(path: &str, expected: &str, actual: &str) -> String {
-    let diff = similar::TextDiff::configure()
-        .algorithm(similar::Algorithm::Patience)
-        .diff_lines(actual, expected);
-    format!(
-        "--- {path} (on disk)\n+++ {path} (generated)\n{}",
-        diff.unified_diff().context_radius(3)
-    )
-}
-
 #[test]
 fn golden_cases_match() {
     let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
@@ -167,21 +158,38 @@ fn golden_cases_match() {
                 continue;
             }
         };
-        let actual = actual_files(&dir);
-        for (name, text) in &expected {
-            let path = format!("golden/{case}/{name}");
-            match actual.get(name) {
-                Some(on_disk) if on_disk == text => {}
-                Some(on_disk) if !update => failures.push(diff(&path, text, on_disk)),
-                None if !update => failures.push(format!("missing: {path}")),
-                _ => {
-                    let path = dir.join(name);
+        // The comparison is `amlfw generate --check`'s own (output::check), so what this
+        // test accepts is exactly what the drift gate accepts.
+        let drifts = match output::check(&dir, &expected) {
+            Ok(drifts) => drifts,
+            Err(problems) => {
+                failures.push(format!("{case}: {problems:?}"));
+                continue;
+            }
+        };
+        for drift in drifts {
+            if !update {
+                failures.push(drift.unified_diff(false));
+                continue;
+            }
+            match drift {
+                output::Drift::Changed {
+                    path, generated, ..
+                }
+                | output::Drift::Missing { path, generated } => {
                     fs::create_dir_all(path.parent().unwrap()).unwrap();
-                    fs::write(path, text).expect("write golden file");
+                    fs::write(path, generated).expect("write golden file");
+                }
+                output::Drift::Stale { path, .. } => {
+                    fs::remove_file(path).expect("remove stale golden file")
                 }
             }
         }
-        for name in actual.keys().filter(|name| !expected.contains_key(*name)) {
+        // Files without the generated header (plan.txt, warnings.txt) that are no longer produced.
+        for name in actual_files(&dir)
+            .keys()
+            .filter(|name| !expected.contains_key(*name))
+        {
             if update {
                 fs::remove_file(dir.join(name)).expect("remove stale golden file");
             } else {

@@ -140,6 +140,21 @@ pub enum Protocol {
     HttpHttps,
 }
 
+impl Protocol {
+    /// The catalog spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Any => "any",
+            Protocol::Http => "http",
+            Protocol::Https => "https",
+            Protocol::HttpHttps => "http-https",
+        }
+    }
+}
+
 /// How the firewall names destinations; the article has one table for each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::catalog::{Concern, Direction};
 use crate::plan::{Plan, PlannedRule, RuleKind};
 use crate::render::RenderError;
-use crate::render::filters::comment;
+use crate::render::filters::{comment, markdown_cell};
 
 /// Azure caps NSG rule descriptions at 140 characters; amlfw caps every description so.
 const DESCRIPTION_LIMIT: usize = 140;
@@ -105,8 +105,8 @@ pub(crate) fn description(purpose: &str) -> String {
 /// What a generated README says about the rules, the same for every target.
 #[derive(Debug, Clone, Serialize)]
 pub struct Documentation {
-    /// One row per rule.
-    pub rows: Vec<ReadmeRow>,
+    /// The rule table (Markdown), as `amlfw plan --format markdown` prints it.
+    pub table: String,
     /// The plan's warnings.
     pub warnings: Vec<String>,
     /// Requirements that apply but produced no rule.
@@ -114,28 +114,27 @@ pub struct Documentation {
 }
 
 /// One README table row.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReadmeRow {
+struct ReadmeRow {
     /// Rule id.
-    pub id: String,
+    id: String,
     /// Where it lands: `network rule`, `application rule`, `NSG rule`, `route`.
-    pub kind: String,
+    kind: String,
     /// Protocols and ports, or the next hop.
-    pub traffic: String,
+    traffic: String,
     /// Sources.
-    pub sources: String,
+    sources: String,
     /// Destinations.
-    pub destinations: String,
+    destinations: String,
     /// Requirements with their article sections.
-    pub why: String,
+    why: String,
     /// Purpose.
-    pub purpose: String,
+    purpose: String,
 }
 
 /// The README content of `plan`.
 pub(crate) fn documentation(plan: &Plan) -> Documentation {
     Documentation {
-        rows: plan.rules.iter().map(readme_row).collect(),
+        table: rules_table(plan).trim_end().to_owned(),
         warnings: plan
             .warnings
             .iter()
@@ -154,6 +153,27 @@ pub(crate) fn documentation(plan: &Plan) -> Documentation {
             })
             .collect(),
     }
+}
+
+/// The Markdown table of every rule: id, kind, traffic, sources, destinations, the
+/// requirements with their article sections, and the purpose.
+pub(crate) fn rules_table(plan: &Plan) -> String {
+    let mut out = String::from(
+        "| rule | kind | traffic | sources | destinations | requirements (article section) | purpose |\n|---|---|---|---|---|---|---|\n",
+    );
+    for row in plan.rules.iter().map(readme_row) {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            row.id,
+            markdown_cell(&row.kind),
+            markdown_cell(&row.traffic),
+            markdown_cell(&row.sources),
+            markdown_cell(&row.destinations),
+            markdown_cell(&row.why),
+            markdown_cell(&row.purpose)
+        ));
+    }
+    out
 }
 
 fn readme_row(rule: &PlannedRule) -> ReadmeRow {

@@ -116,6 +116,28 @@ pub fn render(
     }
 }
 
+/// `amlfw plan --format markdown`: a summary for reviewers and the rule table the
+/// generated READMEs also show.
+#[must_use]
+pub fn plan_markdown(plan: &Plan) -> String {
+    let docs = layout::documentation(plan);
+    let mut out = format!(
+        "**amlfw plan** `{}`: catalog `{}`, cloud `{}`, {} rules\n\n{}\n",
+        filters::markdown_cell(&plan.scenario),
+        plan.catalog,
+        plan.cloud,
+        plan.rules.len(),
+        docs.table
+    );
+    if !docs.warnings.is_empty() {
+        out.push_str("\n**Warnings**\n\n");
+        for warning in &docs.warnings {
+            out.push_str(&format!("- {}\n", filters::markdown_cell(warning)));
+        }
+    }
+    out
+}
+
 /// The template engine with amlfw's filters and every embedded template, built once per
 /// process (parsing the templates is most of a render's cost).
 fn engine() -> &'static Tera {
