@@ -14,7 +14,9 @@ use crate::catalog::{Catalog, Cloud, CloudEndpoints, Endpoint, Requirement};
 use crate::diagnostic::{Code, Diagnostic, Location, did_you_mean, render_all};
 use crate::diff::{CatalogDiff, PlanDiff, requirement_traffic};
 use crate::plan::Plan;
+use crate::planner::AddressOptions;
 use crate::render::{RenderedFiles, Target};
+use crate::service_tags::{ServiceTagError, ServiceTagFile};
 use crate::{output, planner, render, scenario};
 
 /// Exit code for input the user must fix.
@@ -85,6 +87,24 @@ pub struct PlanArgs {
     /// (revisions.yaml, regions.yaml, service-tags.yaml, requirements/*.yaml).
     #[arg(long, value_name = "DIR")]
     pub catalog: Option<PathBuf>,
+    /// Microsoft's service tag file (ServiceTags_Public_<date>.json and the Government and
+    /// China ones), for `ip-addresses` modes; its change number is reported.
+    #[command(flatten)]
+    pub addresses: AddressArgs,
+}
+
+/// Where addresses of service tags come from.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AddressArgs {
+    /// Microsoft's service tag file (download 56519 public, 57063 Government, 57062 China):
+    /// the addresses behind `route_table.mode: ip-addresses` and
+    /// `firewall.destinations: ip-addresses`.
+    #[arg(long, value_name = "FILE")]
+    pub service_tags: Option<PathBuf>,
+    /// Where a regional tag is missing from the service tag file, use the global tag's
+    /// addresses (with a warning) instead of stopping.
+    #[arg(long)]
+    pub allow_global_tags: bool,
 }
 
 /// Output formats.
@@ -117,6 +137,9 @@ pub struct GenerateArgs {
     /// Use the catalog in this directory instead of the built-in one.
     #[arg(long, value_name = "DIR")]
     pub catalog: Option<PathBuf>,
+    /// Service tag file options.
+    #[command(flatten)]
+    pub addresses: AddressArgs,
 }
 
 /// Targets of `amlfw generate`.
@@ -236,7 +259,19 @@ fn plan(args: &PlanArgs) -> u8 {
         Ok(bytes) => bytes,
         Err(error) => return fail(&[read_error(&display, &error)], "the scenario"),
     };
-    let outcome = plan_output(&bytes, &display, &catalog, args.format);
+    let tag_bytes = match read_service_tags(&args.addresses) {
+        Ok(bytes) => bytes,
+        Err(code) => return code,
+    };
+    let tag_file = match parse_service_tags(&args.addresses, tag_bytes.as_deref()) {
+        Ok(file) => file,
+        Err(code) => return code,
+    };
+    let options = AddressOptions {
+        service_tags: tag_file.as_ref(),
+        allow_global_tags: args.addresses.allow_global_tags,
+    };
+    let outcome = plan_output(&bytes, &display, &catalog, options, args.format);
     eprint!("{}", outcome.stderr);
     if outcome.code != 0 {
         return outcome.code;
@@ -254,13 +289,26 @@ fn generate(args: &GenerateArgs, color: bool) -> u8 {
         Ok(bytes) => bytes,
         Err(error) => return fail(&[read_error(&display, &error)], "the scenario"),
     };
-    let (files, warnings) = match generate_files(&bytes, &display, &catalog, args.target.into()) {
-        Ok(generated) => generated,
-        Err(outcome) => {
-            eprint!("{}", outcome.stderr);
-            return outcome.code;
-        }
+    let tag_bytes = match read_service_tags(&args.addresses) {
+        Ok(bytes) => bytes,
+        Err(code) => return code,
     };
+    let tag_file = match parse_service_tags(&args.addresses, tag_bytes.as_deref()) {
+        Ok(file) => file,
+        Err(code) => return code,
+    };
+    let options = AddressOptions {
+        service_tags: tag_file.as_ref(),
+        allow_global_tags: args.addresses.allow_global_tags,
+    };
+    let (files, warnings) =
+        match generate_files(&bytes, &display, &catalog, options, args.target.into()) {
+            Ok(generated) => generated,
+            Err(outcome) => {
+                eprint!("{}", outcome.stderr);
+                return outcome.code;
+            }
+        };
     eprint!("{warnings}");
     if args.check {
         return match output::check(&args.out, &files) {
@@ -562,6 +610,7 @@ pub fn generate_files(
     bytes: &[u8],
     display: &str,
     catalog: &Catalog,
+    options: AddressOptions<'_>,
     target: Target,
 ) -> Result<(RenderedFiles, String), Outcome> {
     let failure = |diagnostics: &[Diagnostic]| Outcome {
@@ -570,7 +619,7 @@ pub fn generate_files(
         code: EXIT_INPUT,
     };
     let scenario = scenario::load_bytes(bytes, display, catalog).map_err(|d| failure(&d))?;
-    let plan = planner::plan(&scenario, catalog).map_err(|d| failure(&d))?;
+    let plan = planner::plan_with(&scenario, catalog, options).map_err(|d| failure(&d))?;
     let scenario_name = Path::new(display)
         .file_name()
         .map_or_else(|| display.to_owned(), |n| n.to_string_lossy().into_owned());
@@ -596,7 +645,13 @@ pub struct Outcome {
 
 /// `amlfw plan` on the bytes of a scenario file named `display`.
 #[must_use]
-pub fn plan_output(bytes: &[u8], display: &str, catalog: &Catalog, format: Format) -> Outcome {
+pub fn plan_output(
+    bytes: &[u8],
+    display: &str,
+    catalog: &Catalog,
+    options: AddressOptions<'_>,
+    format: Format,
+) -> Outcome {
     let failure = |diagnostics: &[Diagnostic]| Outcome {
         stdout: String::new(),
         stderr: render_all(diagnostics, "the scenario"),
@@ -606,7 +661,7 @@ pub fn plan_output(bytes: &[u8], display: &str, catalog: &Catalog, format: Forma
         Ok(scenario) => scenario,
         Err(diagnostics) => return failure(&diagnostics),
     };
-    let plan = match planner::plan(&scenario, catalog) {
+    let plan = match planner::plan_with(&scenario, catalog, options) {
         Ok(plan) => plan,
         Err(diagnostics) => return failure(&diagnostics),
     };
@@ -640,6 +695,50 @@ fn print_stdout(text: &str) -> u8 {
 fn fail(diagnostics: &[Diagnostic], what: &str) -> u8 {
     eprint!("{}", render_all(diagnostics, what));
     EXIT_INPUT
+}
+
+/// The bytes of the `--service-tags` file, if one was given.
+fn read_service_tags(args: &AddressArgs) -> Result<Option<Vec<u8>>, u8> {
+    let Some(path) = &args.service_tags else {
+        return Ok(None);
+    };
+    std::fs::read(path).map(Some).map_err(|error| {
+        fail(
+            &[read_error(&path.display().to_string(), &error)],
+            "the service tag file",
+        )
+    })
+}
+
+/// Parses the `--service-tags` file; its name (not path) labels plans and headers.
+fn parse_service_tags<'b>(
+    args: &AddressArgs,
+    bytes: Option<&'b [u8]>,
+) -> Result<Option<ServiceTagFile<'b>>, u8> {
+    let (Some(path), Some(bytes)) = (&args.service_tags, bytes) else {
+        return Ok(None);
+    };
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    ServiceTagFile::parse(bytes, &name).map(Some).map_err(|error| {
+        let message = match error {
+            ServiceTagError::Invalid(reason) => format!("`{}` is not a service tag file: {reason}", path.display()),
+            ServiceTagError::UnknownCloud(cloud) => format!("`{}` names an unknown cloud `{cloud}`", path.display()),
+            ServiceTagError::BadPrefix { tag, prefix } => format!("`{}`: tag `{tag}` has an invalid prefix `{prefix}`", path.display()),
+        };
+        fail(
+            &[Diagnostic::error(Code::InvalidServiceTags, message)
+                .at(Location {
+                    file: path.display().to_string(),
+                    path: String::new(),
+                    position: None,
+                })
+                .help("give Microsoft's \"Azure IP Ranges and Service Tags\" JSON file as downloaded")],
+            "the service tag file",
+        )
+    })
 }
 
 fn read_error(display: &str, error: &std::io::Error) -> Diagnostic {

@@ -78,6 +78,13 @@ codes! {
     NoWorkspaces => "no-workspaces": "The scenario lists no workspace.",
     MissingComputeSubnets => "missing-compute-subnets": "Firewall rules are needed but the workspace names no compute subnet to use as their source.",
     MissingPlaceholderValue => "missing-placeholder-value": "A selected requirement needs a value (storage account, registry, workspace ID) the workspace does not give.",
+    // Service tag files (addresses instead of tags).
+    ServiceTagsRequired => "service-tags-required": "The scenario asks for IP addresses but no --service-tags file was given.",
+    ServiceTagsCloudMismatch => "service-tags-cloud-mismatch": "The service tag file is of another cloud than the scenario.",
+    InvalidServiceTags => "invalid-service-tags": "The service tag file is not Microsoft's JSON format.",
+    MissingRegionalTag => "missing-regional-tag": "A regional tag the plan needs is not in the service tag file.",
+    RouteLimitExceeded => "route-limit-exceeded": "A route table would hold more than 400 routes.",
+    IpGroupLimitExceeded => "ip-group-limit-exceeded": "An IP group would hold more than 5,000 prefixes, or a firewall more than 200 IP groups.",
     // Writing output.
     OutputNotADirectory => "output-not-a-directory": "The --out path exists and is not a directory.",
     ForeignFile => "foreign-file": "A file amlfw would write exists and was not written by amlfw.",
@@ -95,6 +102,7 @@ codes! {
     DnsProxyRequired => "dns-proxy-required": "A network rule uses FQDNs, which needs DNS proxy enabled on the firewall policy.",
     RestrictedRegion => "restricted-region": "The region is restricted, retired or a canary/stage region.",
     ManualStep => "manual-step": "The article asks for something amlfw cannot express as a rule; do it by hand.",
+    Ipv6LeftOut => "ipv6-left-out": "IPv6 prefixes of service tags are left out of IP groups (Azure Firewall filters IPv4).",
     NotRealized => "not-realized": "A requirement applies but the scenario turned off the output that would carry it.",
 }
 

@@ -25,3 +25,4 @@ pub mod plan;
 pub mod planner;
 pub mod render;
 pub mod scenario;
+pub mod service_tags;

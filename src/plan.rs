@@ -28,6 +28,9 @@ pub struct Plan {
     pub firewall: PlanFirewall,
     /// The service tag file the tag checks used.
     pub service_tag_data: Option<TagSource>,
+    /// The service tag file the user gave (`--service-tags`), when there was one: the
+    /// source of every address the plan holds instead of a tag.
+    pub address_source: Option<TagSource>,
     /// The workspaces, in scenario order: where the rules' sources come from.
     pub workspaces: Vec<PlanWorkspace>,
     /// Which resources besides the firewall rules the scenario asks for.
@@ -38,6 +41,19 @@ pub struct Plan {
     pub skipped: Vec<Skipped>,
     /// What the user must know.
     pub warnings: Vec<Warning>,
+    /// IP groups (`firewall.destinations: ip-addresses`): a service tag's IPv4 prefixes each.
+    pub ip_groups: Vec<IpGroup>,
+}
+
+/// An IP group holding one service tag's addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IpGroup {
+    /// Group name (`ipg-storage-eastus2`).
+    pub name: String,
+    /// The service tag whose addresses it holds.
+    pub service_tag: String,
+    /// Aggregated IPv4 prefixes (Azure Firewall filters IPv4 only).
+    pub prefixes: Vec<String>,
 }
 
 /// Firewall settings recorded in the plan.
@@ -127,6 +143,8 @@ pub enum DestinationType {
     Urls,
     /// Address prefixes.
     Addresses,
+    /// IP groups (their names).
+    IpGroups,
 }
 
 /// One rule to write.
@@ -170,6 +188,11 @@ pub struct PlannedRule {
     pub purpose: String,
     /// The workspaces that need it.
     pub workspaces: Vec<String>,
+    /// The service tags whose address prefixes the rule carries instead of the tags.
+    pub expanded_from: Vec<String>,
+    /// Hosts the article names that this rule's service tag carries (wildcard hosts on
+    /// ports an application rule cannot take).
+    pub covered_hosts: Vec<String>,
 }
 
 /// A requirement that applies but yields no rule.
@@ -330,6 +353,19 @@ impl fmt::Display for Plan {
         line(&headers.map(str::to_owned))?;
         for row in &rows {
             line(row)?;
+        }
+        if !self.ip_groups.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "# IP groups:")?;
+            for group in &self.ip_groups {
+                writeln!(
+                    f,
+                    "# - {}: {} ({} prefixes)",
+                    group.name,
+                    group.service_tag,
+                    group.prefixes.len()
+                )?;
+            }
         }
         if !self.skipped.is_empty() {
             writeln!(f)?;

@@ -463,3 +463,69 @@ fn plan_markdown_is_the_readme_table() {
     assert!(!table.is_empty() && readme.contains(&table), "{stdout}");
     check_golden("plan-minimal.md", &stdout);
 }
+
+#[test]
+fn service_tag_files_are_checked() {
+    let dir = temp_dir("service-tags");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{ not json").unwrap();
+    let (code, _, stderr) = amlfw(&[
+        "plan",
+        "examples/ip-addresses.yaml",
+        "--service-tags",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    check_golden(
+        "invalid-service-tags.txt",
+        &stderr.replace(dir.to_str().unwrap(), "DIR"),
+    );
+    // A tag with more prefixes than an IP group holds: 5,001 addresses that cannot aggregate.
+    let prefixes: Vec<String> = (0..5001)
+        .map(|i| {
+            format!(
+                "\"10.{}.{}.{}/32\"",
+                i / 128 / 256,
+                (i / 128) % 256,
+                (i % 128) * 2 + 1
+            )
+        })
+        .collect();
+    let large = format!(
+        "{{\"changeNumber\": 1, \"cloud\": \"Public\", \"values\": [{{\"name\": \"AzureActiveDirectory\", \"properties\": {{\"addressPrefixes\": [{}]}}}}]}}",
+        prefixes.join(",")
+    );
+    let large_path = dir.join("large.json");
+    std::fs::write(&large_path, large).unwrap();
+    let (code, _, stderr) = amlfw(&[
+        "plan",
+        "examples/ip-addresses.yaml",
+        "--service-tags",
+        large_path.to_str().unwrap(),
+        "--allow-global-tags",
+    ]);
+    assert_eq!(code, 2);
+    let limit_line = stderr
+        .lines()
+        .find(|line| line.contains("ip-group-limit-exceeded"))
+        .unwrap_or_default();
+    check_golden("ip-group-limit.txt", &format!("{limit_line}\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_ip_address_example_plans_with_the_fixture() {
+    let (code, stdout, stderr) = amlfw(&[
+        "plan",
+        "examples/ip-addresses.yaml",
+        "--service-tags",
+        "tests/fixtures/service-tags/ServiceTags_Public_20251028.fixture.json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(
+        "service tags checked against ServiceTags_Public_20251028.fixture.json (change number 375)"
+    ));
+    let (code, _, stderr) = amlfw(&["plan", "examples/ip-addresses.yaml"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("error[service-tags-required]"), "{stderr}");
+}

@@ -25,7 +25,9 @@ use std::path::{Path, PathBuf};
 use amlfw::catalog::Catalog;
 use amlfw::cli::{Format, generate_files, plan_output};
 use amlfw::output;
+use amlfw::planner::AddressOptions;
 use amlfw::render::Target;
+use amlfw::service_tags::ServiceTagFile;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -50,7 +52,32 @@ fn expected_files(case: &str, catalog: &Catalog) -> Result<BTreeMap<String, Stri
     let bytes =
         fs::read(&scenario).map_err(|e| format!("{case}: cannot read scenario.yaml: {e}"))?;
     let display = format!("golden/{case}/scenario.yaml");
-    let text = plan_output(&bytes, &display, catalog, Format::Text);
+    // A case may name a service tag file (a fixture path relative to the repository) in
+    // `golden/<case>/service-tags`, as `--service-tags` does on the command line.
+    let tag_path = fs::read_to_string(root().join("golden").join(case).join("service-tags")).ok();
+    let tag_bytes = tag_path.as_ref().map(|path| {
+        fs::read(root().join(path.trim())).expect("the fixture named in service-tags exists")
+    });
+    let tag_name = tag_path
+        .as_ref()
+        .and_then(|path| {
+            Path::new(path.trim())
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    let tag_file = tag_bytes
+        .as_deref()
+        .map(|bytes| ServiceTagFile::parse(bytes, &tag_name).expect("fixture parses"));
+    let options = AddressOptions {
+        service_tags: tag_file.as_ref(),
+        allow_global_tags: root()
+            .join("golden")
+            .join(case)
+            .join("allow-global-tags")
+            .exists(),
+    };
+    let text = plan_output(&bytes, &display, catalog, options, Format::Text);
     let mut files = BTreeMap::new();
     if case.starts_with("err-") {
         if text.code != 2 {
@@ -68,13 +95,13 @@ fn expected_files(case: &str, catalog: &Catalog) -> Result<BTreeMap<String, Stri
             text.code, text.stderr
         ));
     }
-    let json = plan_output(&bytes, &display, catalog, Format::Json);
+    let json = plan_output(&bytes, &display, catalog, options, Format::Json);
     files.insert("plan.txt".to_owned(), text.stdout);
     files.insert("plan.json".to_owned(), json.stdout);
     if !text.stderr.is_empty() {
         files.insert("warnings.txt".to_owned(), text.stderr);
     }
-    let (generated, _) = generate_files(&bytes, &display, catalog, Target::All)
+    let (generated, _) = generate_files(&bytes, &display, catalog, options, Target::All)
         .map_err(|outcome| format!("{case}: generate failed:\n{}", outcome.stderr))?;
     files.extend(generated);
     Ok(files)
@@ -90,7 +117,10 @@ fn actual_files(dir: &Path) -> BTreeMap<String, String> {
             let path = entry.path();
             if path.is_dir() {
                 walk(root, &path, out);
-            } else if entry.file_name() != "scenario.yaml" {
+            } else if !matches!(
+                entry.file_name().to_str(),
+                Some("scenario.yaml" | "service-tags" | "allow-global-tags")
+            ) {
                 let relative = path
                     .strip_prefix(root)
                     .unwrap()

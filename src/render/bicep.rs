@@ -55,8 +55,23 @@ pub struct BicepModel {
     pub firewall_private_ip: Option<String>,
     /// Whether any NSG or route table is declared.
     pub has_network_resources: bool,
+    /// IP groups, one per service tag, when the scenario asks for addresses.
+    pub ip_groups: Vec<IpGroupView>,
     /// What the README says about the rules.
     pub docs: Documentation,
+}
+
+/// One IP group resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct IpGroupView {
+    /// Bicep symbol.
+    pub symbol: String,
+    /// Group name.
+    pub name: String,
+    /// The service tag it stands for.
+    pub service_tag: String,
+    /// Its IPv4 prefixes.
+    pub prefixes: Vec<String>,
 }
 
 /// A workspace's entry in the prefixes parameter.
@@ -96,10 +111,11 @@ pub struct RuleView {
     pub protocols: Vec<ProtocolView>,
     /// The Bicep expression of the source addresses.
     pub source_expression: String,
-    /// `destinationAddresses`, `destinationFqdns`, `targetFqdns` or `targetUrls`.
+    /// `destinationAddresses`, `destinationFqdns`, `targetFqdns`, `targetUrls` or
+    /// `destinationIpGroups`.
     pub destination_field: String,
-    /// Destinations.
-    pub destinations: Vec<String>,
+    /// The Bicep expression of each destination (quoted strings, or `ipGroupX.id`).
+    pub destination_expressions: Vec<String>,
     /// Network rules: destination ports.
     pub ports: Vec<String>,
     /// Application rules with URLs: TLS inspection.
@@ -202,7 +218,7 @@ pub fn render_model(model: &BicepModel) -> Result<RenderedFiles, RenderError> {
 impl BicepModel {
     /// Builds the model; fails only if the plan breaks an invariant (an amlfw bug).
     pub fn new(plan: &Plan, scenario_name: &str) -> Result<BicepModel, RenderError> {
-        let origin = comment(&format!("from {scenario_name} (catalog {})", plan.catalog));
+        let origin = comment(&layout::origin(plan, scenario_name));
         let mut collections = Vec::new();
         for kind in [RuleKind::FirewallNetwork, RuleKind::FirewallApplication] {
             for collection in layout::collections(plan, kind) {
@@ -249,6 +265,16 @@ impl BicepModel {
                 .firewall_private_ip
                 .clone()
                 .filter(|_| plan.outputs.route_table),
+            ip_groups: plan
+                .ip_groups
+                .iter()
+                .map(|group| IpGroupView {
+                    symbol: ip_group_symbol(&group.name),
+                    name: group.name.clone(),
+                    service_tag: group.service_tag.clone(),
+                    prefixes: group.prefixes.clone(),
+                })
+                .collect(),
             docs: documentation(plan),
         })
     }
@@ -260,8 +286,20 @@ fn rule_view(rule: &PlannedRule) -> RuleView {
         (DestinationType::Fqdns, true) => "destinationFqdns",
         (DestinationType::Fqdns, false) => "targetFqdns",
         (DestinationType::Urls, _) => "targetUrls",
+        (DestinationType::IpGroups, _) => "destinationIpGroups",
         (DestinationType::ServiceTags | DestinationType::Addresses, _) => "destinationAddresses",
     };
+    let destination_expressions = rule
+        .destinations
+        .iter()
+        .map(|destination| {
+            if rule.destination_type == DestinationType::IpGroups {
+                format!("{}.id", ip_group_symbol(destination))
+            } else {
+                quote(destination)
+            }
+        })
+        .collect();
     RuleView {
         rule_type: if network {
             "NetworkRule"
@@ -290,7 +328,7 @@ fn rule_view(rule: &PlannedRule) -> RuleView {
             .collect(),
         source_expression: sources_expression(&rule.workspaces),
         destination_field: destination_field.to_owned(),
-        destinations: rule.destinations.clone(),
+        destination_expressions,
         ports: if network {
             rule.ports.clone()
         } else {
@@ -388,6 +426,16 @@ fn route_table_views(plan: &Plan) -> Vec<RouteTableView> {
             region,
         })
         .collect()
+}
+
+/// `ipg-storage-eastus2` -> `ipGroupStorageEastus2`.
+fn ip_group_symbol(name: &str) -> String {
+    let words: String = name
+        .trim_start_matches("ipg-")
+        .split('-')
+        .map(symbol_suffix)
+        .collect();
+    format!("ipGroup{words}")
 }
 
 /// `eastus2` -> `Eastus2`, for lowerCamelCase symbols such as `routeTableEastus2`.

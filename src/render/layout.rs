@@ -14,6 +14,18 @@ use crate::render::filters::{comment, markdown_cell};
 /// Azure caps NSG rule descriptions at 140 characters; amlfw caps every description so.
 const DESCRIPTION_LIMIT: usize = 140;
 
+/// `from x.yaml (catalog 2026-03)`, plus the service tag file when addresses come from one:
+/// the middle of every generated header.
+pub(crate) fn origin(plan: &Plan, scenario_name: &str) -> String {
+    match &plan.address_source {
+        Some(source) => format!(
+            "from {scenario_name} (catalog {}, {} change {})",
+            plan.catalog, source.file, source.change_number
+        ),
+        None => format!("from {scenario_name} (catalog {})", plan.catalog),
+    }
+}
+
 /// One firewall rule collection: its name, fixed priority and rules (sorted by id).
 pub(crate) struct Collection<'p> {
     pub(crate) name: String,

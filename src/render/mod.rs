@@ -49,6 +49,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/terraform/main.route_table.tf.tera"),
     ),
     (
+        "terraform/main.ip_groups.tf",
+        include_str!("../../templates/terraform/main.ip_groups.tf.tera"),
+    ),
+    (
         "terraform/outputs.tf",
         include_str!("../../templates/terraform/outputs.tf.tera"),
     ),

@@ -57,8 +57,25 @@ pub struct TerraformModel {
     pub associate_subnets: bool,
     /// Whether NSGs or route tables are created (so a resource group is needed).
     pub needs_resource_group: bool,
+    /// Whether any resource takes the `tags` variable.
+    pub has_tags_variable: bool,
+    /// IP groups, one per service tag, when the scenario asks for addresses.
+    pub ip_groups: Vec<IpGroupView>,
     /// What the README says about the rules.
     pub docs: Documentation,
+}
+
+/// One IP group resource.
+#[derive(Debug, Serialize)]
+pub struct IpGroupView {
+    /// Terraform resource name.
+    pub resource: String,
+    /// Group name.
+    pub name: String,
+    /// The service tag it stands for.
+    pub service_tag: String,
+    /// Its IPv4 prefixes.
+    pub prefixes: Vec<String>,
 }
 
 /// A workspace's entry in the variables.
@@ -98,10 +115,11 @@ pub struct FirewallRuleView {
     pub protocols: Vec<String>,
     /// The HCL expression of the source addresses.
     pub source_expression: String,
-    /// `destination_addresses`, `destination_fqdns` or `destination_urls`.
+    /// `destination_addresses`, `destination_fqdns`, `destination_urls` or
+    /// `destination_ip_groups`.
     pub destination_field: String,
-    /// Destinations.
-    pub destinations: Vec<String>,
+    /// The HCL expression of the destinations.
+    pub destination_expression: String,
     /// Network rules: destination ports.
     pub ports: Vec<String>,
     /// Application rules: protocol blocks.
@@ -203,6 +221,7 @@ pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, 
         ("terraform/main.tf", true),
         ("terraform/main.nsg.tf", model.nsg.is_some()),
         ("terraform/main.route_table.tf", model.route_table.is_some()),
+        ("terraform/main.ip_groups.tf", !model.ip_groups.is_empty()),
         ("terraform/outputs.tf", true),
         ("terraform/README.md", true),
     ];
@@ -224,7 +243,7 @@ pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, 
 impl TerraformModel {
     /// Builds the model; fails only if the plan breaks an invariant (an amlfw bug).
     pub fn new(plan: &Plan, scenario_name: &str) -> Result<TerraformModel, RenderError> {
-        let origin = comment(&format!("from {scenario_name} (catalog {})", plan.catalog));
+        let origin = comment(&layout::origin(plan, scenario_name));
         let workspaces: Vec<WorkspaceView> = plan
             .workspaces
             .iter()
@@ -256,8 +275,19 @@ impl TerraformModel {
             regions: plan.regions(),
             associate_subnets: has_subnet_ids && (nsg.is_some() || route_table.is_some()),
             needs_resource_group: nsg.is_some() || route_table.is_some(),
+            has_tags_variable: nsg.is_some() || route_table.is_some() || !plan.ip_groups.is_empty(),
             nsg,
             route_table,
+            ip_groups: plan
+                .ip_groups
+                .iter()
+                .map(|group| IpGroupView {
+                    resource: resource_name(&group.name),
+                    name: group.name.clone(),
+                    service_tag: group.service_tag.clone(),
+                    prefixes: group.prefixes.clone(),
+                })
+                .collect(),
             docs: documentation(plan),
         })
     }
@@ -278,7 +308,18 @@ fn firewall_rule(rule: &PlannedRule) -> FirewallRuleView {
     let destination_field = match rule.destination_type {
         DestinationType::Fqdns => "destination_fqdns",
         DestinationType::Urls => "destination_urls",
+        DestinationType::IpGroups => "destination_ip_groups",
         DestinationType::ServiceTags | DestinationType::Addresses => "destination_addresses",
+    };
+    let destination_expression = if rule.destination_type == DestinationType::IpGroups {
+        let references: Vec<String> = rule
+            .destinations
+            .iter()
+            .map(|name| format!("azurerm_ip_group.{}.id", resource_name(name)))
+            .collect();
+        format!("[{}]", references.join(", "))
+    } else {
+        list(&rule.destinations)
     };
     let application_protocols = rule
         .application_protocols
@@ -298,7 +339,7 @@ fn firewall_rule(rule: &PlannedRule) -> FirewallRuleView {
         protocols: rule.protocols.clone(),
         source_expression: sources_expression(&rule.workspaces),
         destination_field: destination_field.to_owned(),
-        destinations: rule.destinations.clone(),
+        destination_expression,
         ports: rule.ports.clone(),
         application_protocols,
         terminate_tls: rule.terminate_tls,

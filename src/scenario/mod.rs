@@ -164,7 +164,7 @@ const COMPUTE_FIELDS: &[&str] = &[
 const KUBERNETES_FIELDS: &[&str] = &["training", "inference", "connection"];
 const EXTRA_FQDN_FIELDS: &[&str] = &["fqdn", "ports", "reason"];
 const OUTPUTS_FIELDS: &[&str] = &["nsg", "route_table"];
-const ROUTE_TABLE_FIELDS: &[&str] = &["firewall_private_ip"];
+const ROUTE_TABLE_FIELDS: &[&str] = &["firewall_private_ip", "mode"];
 
 /// Every field name of the format, for the README test.
 pub const ALL_FIELDS: &[&[&str]] = &[
@@ -205,6 +205,9 @@ pub struct Firewall {
     pub sku: Sku,
     /// Service tags (default) or host names only.
     pub destinations: Mode,
+    /// `destinations: ip-addresses`: the service tag rules, with each tag's addresses in
+    /// an IP group instead of the tag (needs a service tag file).
+    pub ip_groups: bool,
     /// The rule collection group amlfw owns in the firewall policy.
     pub rule_collection_group: RuleCollectionGroup,
 }
@@ -319,6 +322,9 @@ pub struct Outputs {
 pub struct RouteTable {
     /// The firewall's private IP, next hop of `0.0.0.0/0`.
     pub firewall_private_ip: IpAddr,
+    /// `mode: ip-addresses`: routes to the service tags' address prefixes instead of the
+    /// tags (needs a service tag file).
+    pub ip_addresses: bool,
 }
 
 impl Workspace {
@@ -780,6 +786,7 @@ impl Decoder<'_> {
         let mut firewall = Firewall {
             sku: Sku::Standard,
             destinations: Mode::ServiceTags,
+            ip_groups: false,
             rule_collection_group: RuleCollectionGroup {
                 name: "rcg-azureml".to_owned(),
                 priority: 500,
@@ -809,11 +816,13 @@ impl Decoder<'_> {
                 node,
                 "firewall.destinations",
                 "destination mode",
-                &["service-tags", "hosts"],
+                &["service-tags", "hosts", "ip-addresses"],
                 Code::InvalidValue,
             );
-            if choice.as_deref() == Some("hosts") {
-                firewall.destinations = Mode::Hosts;
+            match choice.as_deref() {
+                Some("hosts") => firewall.destinations = Mode::Hosts,
+                Some("ip-addresses") => firewall.ip_groups = true,
+                _ => {}
             }
         }
         if let Some(node) = fields.get("rule_collection_group") {
@@ -882,9 +891,23 @@ impl Decoder<'_> {
                     &format!("{path}.firewall_private_ip"),
                     "an IP address",
                 )?;
+                let ip_addresses = match table.get("mode") {
+                    None => false,
+                    Some(mode) => {
+                        let choice = self.choice(
+                            mode,
+                            &format!("{path}.mode"),
+                            "route mode",
+                            &["service-tags", "ip-addresses"],
+                            Code::InvalidValue,
+                        )?;
+                        choice == "ip-addresses"
+                    }
+                };
                 match text.parse::<IpAddr>() {
                     Ok(ip) => Some(RouteTable {
                         firewall_private_ip: ip,
+                        ip_addresses,
                     }),
                     Err(_) => {
                         self.report(

@@ -212,12 +212,28 @@ pub fn module_facts(files: &RenderedFiles) -> BTreeSet<RuleFacts> {
     let main = declarations(&files["bicep/main.bicep"]);
     let module = declarations(&files["bicep/modules/rule-collection-group.bicep"]);
     // Parameters with defaults come from main.bicep, which passes them to the module.
-    let params: BTreeMap<String, Value> = main
+    let mut params: BTreeMap<String, Value> = main
         .iter()
         .filter(|(keyword, ..)| keyword == "param")
         .map(|(_, name, _, value)| (name.clone(), value.clone()))
         .collect();
     let mut facts = BTreeSet::new();
+    // IP groups: `symbol.id` reads back as the group's name.
+    for (keyword, symbol, kind, value) in &module {
+        if keyword == "resource" && kind.starts_with("Microsoft.Network/ipGroups@") {
+            let name = value.get("name").cloned().unwrap();
+            params.insert(format!("{symbol}.id"), name.clone());
+            let addresses = value
+                .get("properties")
+                .and_then(|p| p.get("ipAddresses"))
+                .cloned()
+                .unwrap();
+            facts.insert(super::ip_group_facts(
+                &strings(&name, &params)[0],
+                strings(&addresses, &params),
+            ));
+        }
+    }
     for (keyword, _, kind, value) in module.iter().chain(main.iter()) {
         if keyword != "resource" {
             continue;
@@ -267,6 +283,7 @@ pub fn module_facts(files: &RenderedFiles) -> BTreeSet<RuleFacts> {
                                 "destinationFqdns",
                                 "targetFqdns",
                                 "targetUrls",
+                                "destinationIpGroups",
                             ],
                             &params,
                         ),

@@ -12,6 +12,30 @@ use amlfw::render::RenderedFiles;
 use hcl::expr::{Expression, ObjectKey, TraversalOperator};
 use hcl::{Block, Body};
 
+/// Plans a golden case in-process, with the service tag fixture the case names in
+/// `golden/<case>/service-tags` (and `--allow-global-tags` when the case has that marker).
+pub fn golden_plan(case: &str, catalog: &amlfw::catalog::Catalog) -> Plan {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("golden")
+        .join(case);
+    let text = std::fs::read_to_string(dir.join("scenario.yaml")).unwrap();
+    let scenario = amlfw::scenario::load(&text, "scenario.yaml", catalog).unwrap();
+    let tag_bytes = std::fs::read_to_string(dir.join("service-tags"))
+        .ok()
+        .map(|path| {
+            std::fs::read(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path.trim()))
+                .unwrap()
+        });
+    let tag_file = tag_bytes
+        .as_deref()
+        .map(|bytes| amlfw::service_tags::ServiceTagFile::parse(bytes, "fixture.json").unwrap());
+    let options = amlfw::planner::AddressOptions {
+        service_tags: tag_file.as_ref(),
+        allow_global_tags: dir.join("allow-global-tags").exists(),
+    };
+    amlfw::planner::plan_with(&scenario, catalog, options).unwrap()
+}
+
 /// The facts of one rule that both the plan and the module must agree on.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RuleFacts {
@@ -34,7 +58,26 @@ pub(crate) fn sorted(mut items: Vec<String>) -> Vec<String> {
 
 /// The facts the plan says each rule has.
 pub fn plan_facts(plan: &Plan) -> BTreeSet<RuleFacts> {
-    plan.rules.iter().map(rule_facts).collect()
+    let mut facts: BTreeSet<RuleFacts> = plan.rules.iter().map(rule_facts).collect();
+    for group in &plan.ip_groups {
+        facts.insert(ip_group_facts(&group.name, group.prefixes.clone()));
+    }
+    facts
+}
+
+/// An IP group as facts: its name and prefixes.
+pub fn ip_group_facts(name: &str, prefixes: Vec<String>) -> RuleFacts {
+    RuleFacts {
+        kind: "ip-group",
+        name: name.to_owned(),
+        protocols: Vec::new(),
+        ports: Vec::new(),
+        sources: Vec::new(),
+        destinations: sorted(prefixes),
+        terminate_tls: false,
+        next_hop: String::new(),
+        region: String::new(),
+    }
 }
 
 fn rule_facts(rule: &PlannedRule) -> RuleFacts {
@@ -104,6 +147,12 @@ pub fn module_facts(files: &RenderedFiles) -> BTreeSet<RuleFacts> {
                 Some("azurerm_route") => {
                     facts.insert(route(block, &defaults));
                 }
+                Some("azurerm_ip_group") => {
+                    facts.insert(ip_group_facts(
+                        &string(&block.body, "name", &defaults),
+                        list(&block.body, &["cidrs"], &defaults),
+                    ));
+                }
                 _ => {}
             }
         }
@@ -111,8 +160,22 @@ pub fn module_facts(files: &RenderedFiles) -> BTreeSet<RuleFacts> {
     facts
 }
 
+/// Variable defaults by name, plus `azurerm_ip_group.<name>` -> the group's name, so
+/// references to IP groups read back as their names.
 fn variable_defaults(bodies: &[(String, Body)]) -> BTreeMap<String, Expression> {
     let mut defaults = BTreeMap::new();
+    for (_, body) in bodies {
+        for block in body.blocks().filter(|b| {
+            b.identifier.as_str() == "resource" && b.labels[0].as_str() == "azurerm_ip_group"
+        }) {
+            if let Some(name) = attribute(&block.body, "name") {
+                defaults.insert(
+                    format!("azurerm_ip_group.{}", block.labels[1].as_str()),
+                    name.clone(),
+                );
+            }
+        }
+    }
     for (_, body) in bodies {
         for block in body
             .blocks()
@@ -152,7 +215,20 @@ fn strings(expr: &Expression, defaults: &BTreeMap<String, Expression>) -> Vec<St
             let Expression::Variable(root) = &traversal.expr else {
                 panic!("unexpected traversal {traversal:?}")
             };
-            assert_eq!(root.as_str(), "var", "only variables are read");
+            if root.as_str() == "azurerm_ip_group" {
+                let Some(TraversalOperator::GetAttr(resource)) = traversal.operators.first() else {
+                    panic!("bad ip group reference")
+                };
+                let name = defaults
+                    .get(&format!("azurerm_ip_group.{resource}"))
+                    .unwrap_or_else(|| panic!("no ip group {resource}"));
+                return strings(name, defaults);
+            }
+            assert_eq!(
+                root.as_str(),
+                "var",
+                "only variables and IP groups are read"
+            );
             let mut operators = traversal.operators.iter();
             let Some(TraversalOperator::GetAttr(name)) = operators.next() else {
                 panic!("var without name")
@@ -257,6 +333,7 @@ fn firewall_rules(
                     body,
                     &[
                         "destination_addresses",
+                        "destination_ip_groups",
                         "destination_fqdns",
                         "destination_urls",
                     ],

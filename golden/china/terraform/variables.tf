@@ -62,7 +62,7 @@ variable "route_table_name_prefix" {
 }
 
 variable "tags" {
-  description = "Tags for the network security groups and route tables."
+  description = "Tags for the network security groups, route tables and IP groups."
   type        = map(string)
   default     = {}
 }

@@ -47,7 +47,7 @@ variable "nsg_name_prefix" {
 }
 
 variable "tags" {
-  description = "Tags for the network security groups and route tables."
+  description = "Tags for the network security groups, route tables and IP groups."
   type        = map(string)
   default     = {}
 }

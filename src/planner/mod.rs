@@ -29,9 +29,23 @@ use crate::plan::{
 };
 use crate::scenario::{Scenario, Sku, Workspace};
 
+mod addresses;
+
+pub use addresses::{AddressOptions, IP_GROUP_LIMIT, IP_GROUPS_PER_FIREWALL, ROUTE_LIMIT};
+
 /// Plans the rules of `scenario`. Errors are problems only visible once requirements are
 /// selected, such as a missing storage account name.
 pub fn plan(scenario: &Scenario, catalog: &Catalog) -> Result<Plan, Vec<Diagnostic>> {
+    plan_with(scenario, catalog, AddressOptions::default())
+}
+
+/// Plans with a service tag file, for scenarios that ask for addresses instead of tags
+/// (`route_table.mode: ip-addresses`, `firewall.destinations: ip-addresses`).
+pub fn plan_with(
+    scenario: &Scenario,
+    catalog: &Catalog,
+    options: AddressOptions<'_>,
+) -> Result<Plan, Vec<Diagnostic>> {
     let mut planner = Planner {
         scenario,
         catalog,
@@ -41,6 +55,7 @@ pub fn plan(scenario: &Scenario, catalog: &Catalog) -> Result<Plan, Vec<Diagnost
         skipped: BTreeMap::new(),
         warnings: BTreeSet::new(),
         errors: Vec::new(),
+        global_fallbacks: BTreeSet::new(),
     };
     for workspace in &scenario.workspaces {
         planner.workspace(workspace);
@@ -58,18 +73,23 @@ pub fn plan(scenario: &Scenario, catalog: &Catalog) -> Result<Plan, Vec<Diagnost
             workspaces: workspaces.into_iter().collect(),
         })
         .collect();
-    Ok(Plan {
+    let mut plan = Plan {
         catalog: scenario.catalog_revision.clone(),
         catalog_requested: scenario.catalog_requested.clone(),
         cloud: scenario.cloud,
         scenario: scenario.file.clone(),
         firewall: PlanFirewall {
             sku: scenario.firewall.sku,
-            destinations: scenario.firewall.destinations.as_str().to_owned(),
+            destinations: if scenario.firewall.ip_groups {
+                "ip-addresses".to_owned()
+            } else {
+                scenario.firewall.destinations.as_str().to_owned()
+            },
             rule_collection_group: scenario.firewall.rule_collection_group.name.clone(),
             priority: scenario.firewall.rule_collection_group.priority,
         },
         service_tag_data: catalog.tag_sources.get(&scenario.cloud).cloned(),
+        address_source: None,
         workspaces: scenario
             .workspaces
             .iter()
@@ -96,7 +116,16 @@ pub fn plan(scenario: &Scenario, catalog: &Catalog) -> Result<Plan, Vec<Diagnost
         rules,
         skipped,
         warnings: planner.warnings.into_iter().collect(),
-    })
+        ip_groups: Vec::new(),
+    };
+    addresses::apply(
+        &mut plan,
+        scenario,
+        catalog,
+        options,
+        &planner.global_fallbacks,
+    )?;
+    Ok(plan)
 }
 
 /// A rule before merging: the rule plus the id it would like to have.
@@ -113,6 +142,8 @@ struct Planner<'a> {
     skipped: BTreeMap<(String, String), BTreeSet<String>>,
     warnings: BTreeSet<Warning>,
     errors: Vec<Diagnostic>,
+    /// Regional tags the region lacks, replaced by the global tag.
+    global_fallbacks: BTreeSet<String>,
 }
 
 /// What one requirement contributes for one workspace, before it becomes rules.
@@ -568,6 +599,8 @@ impl<'a> Planner<'a> {
                 sections: vec!["the scenario's extra_fqdns (the article: \"if you need access to a GitHub repository or other host, you must identify and add the required hosts\")".to_owned()],
                 purpose: extra.reason.clone(),
                 workspaces: vec![workspace.name.clone()],
+                expanded_from: Vec::new(),
+                covered_hosts: Vec::new(),
             };
             if web {
                 rule.application_protocols =
@@ -608,6 +641,8 @@ impl<'a> Planner<'a> {
         let (name, features) = match (regional, suffix, regional_features) {
             (true, Some(suffix), Some(features)) => (format!("{base}.{suffix}"), features.to_vec()),
             (true, _, _) => {
+                self.global_fallbacks
+                    .insert(format!("{base}.<{}>", workspace.region));
                 self.warn(
                     Code::NoRegionalTag,
                     format!(
@@ -713,6 +748,8 @@ impl<'a> Planner<'a> {
             sections: vec![context.section.clone()],
             purpose: requirement.purpose.clone(),
             workspaces: vec![workspace.name.clone()],
+            expanded_from: Vec::new(),
+            covered_hosts: Vec::new(),
         }
     }
 
