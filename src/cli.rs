@@ -17,11 +17,12 @@ use crate::plan::Plan;
 use crate::planner::AddressOptions;
 use crate::render::{RenderedFiles, Target};
 use crate::service_tags::{ServiceTagError, ServiceTagFile};
-use crate::{output, planner, render, scenario};
+use crate::{dependencies, output, planner, render, scenario};
 
 /// Exit code for input the user must fix.
 pub const EXIT_INPUT: u8 = 2;
-/// Exit code of `generate --check` when the modules on disk differ from the plan.
+/// Exit code of `generate --check` when the modules on disk differ from the plan, and of
+/// `verify-dependencies` when the plan misses an endpoint the API lists.
 pub const EXIT_DRIFT: u8 = 1;
 /// Exit code for an amlfw bug (as a panic's).
 pub const EXIT_BUG: u8 = 101;
@@ -72,6 +73,25 @@ pub enum Command {
     /// Browse the rule catalog: `list`, `show ID`, `diff REV_A REV_B`. Example:
     /// `amlfw catalog diff 2022-09 latest`.
     Catalog(CatalogArgs),
+    /// Check a saved `outboundNetworkDependenciesEndpoints` API response against the
+    /// scenario's host rules; exit 1 when the plan misses an endpoint the API lists.
+    /// Example: `amlfw verify-dependencies response.json scenario.yaml`.
+    VerifyDependencies(VerifyArgs),
+}
+
+/// Arguments of `amlfw verify-dependencies`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The saved API response (JSON), as `az rest` prints it.
+    pub response: PathBuf,
+    /// The scenario of that workspace.
+    pub scenario: PathBuf,
+    /// Output format (`text` or `json`).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Use the catalog in this directory instead of the built-in one.
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
 }
 
 /// Arguments of `amlfw plan`.
@@ -151,6 +171,9 @@ pub enum TargetArg {
     Bicep,
     /// Both.
     All,
+    /// `<DIR>/allowlist/allowlist.csv` and `allowlist.json`: one row per destination, for
+    /// firewalls and proxies that are not Azure Firewall.
+    Allowlist,
 }
 
 impl From<TargetArg> for Target {
@@ -159,6 +182,7 @@ impl From<TargetArg> for Target {
             TargetArg::Terraform => Target::Terraform,
             TargetArg::Bicep => Target::Bicep,
             TargetArg::All => Target::All,
+            TargetArg::Allowlist => Target::Allowlist,
         }
     }
 }
@@ -246,6 +270,53 @@ pub fn run() -> u8 {
         Command::Generate(args) => generate(&args, color),
         Command::Diff(args) => diff(&args),
         Command::Catalog(args) => catalog(&args),
+        Command::VerifyDependencies(args) => verify_dependencies(&args),
+    }
+}
+
+fn verify_dependencies(args: &VerifyArgs) -> u8 {
+    let catalog = match load_catalog(args.catalog.as_deref()) {
+        Ok(catalog) => catalog,
+        Err(diagnostics) => return fail(&diagnostics, "the catalog"),
+    };
+    let response_display = args.response.display().to_string();
+    let endpoints = match std::fs::read(&args.response) {
+        Err(error) => return fail(&[read_error(&response_display, &error)], "the API response"),
+        Ok(bytes) => match dependencies::parse_response(&bytes) {
+            Ok(endpoints) => endpoints,
+            Err(reason) => {
+                let diagnostic = Diagnostic::error(Code::InvalidDependencies, format!("`{response_display}`: {reason}"))
+                    .help("save the response of `az rest --method GET --url .../outboundNetworkDependenciesEndpoints?api-version=2024-04-01`");
+                return fail(&[diagnostic], "the API response");
+            }
+        },
+    };
+    let display = args.scenario.display().to_string();
+    let bytes = match std::fs::read(&args.scenario) {
+        Ok(bytes) => bytes,
+        Err(error) => return fail(&[read_error(&display, &error)], "the scenario"),
+    };
+    let mut scenario = match scenario::load_bytes(&bytes, &display, &catalog) {
+        Ok(scenario) => scenario,
+        Err(diagnostics) => return fail(&diagnostics, "the scenario"),
+    };
+    // The API lists host names: compare them with the article's host tables.
+    scenario.firewall.destinations = crate::catalog::Mode::Hosts;
+    scenario.firewall.ip_groups = false;
+    let plan = match planner::plan(&scenario, &catalog) {
+        Ok(plan) => plan,
+        Err(diagnostics) => return fail(&diagnostics, "the scenario"),
+    };
+    let verification = dependencies::verify(&plan, &endpoints);
+    let text = match args.format {
+        Format::Json => verification.to_json(),
+        Format::Text | Format::Markdown => verification.to_text(&response_display, &display, &plan),
+    };
+    let code = print_stdout(&text);
+    if code == 0 && !verification.missing.is_empty() {
+        EXIT_DRIFT
+    } else {
+        code
     }
 }
 

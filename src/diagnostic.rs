@@ -85,6 +85,7 @@ codes! {
     MissingRegionalTag => "missing-regional-tag": "A regional tag the plan needs is not in the service tag file.",
     RouteLimitExceeded => "route-limit-exceeded": "A route table would hold more than 400 routes.",
     IpGroupLimitExceeded => "ip-group-limit-exceeded": "An IP group would hold more than 5,000 prefixes, or a firewall more than 200 IP groups.",
+    InvalidDependencies => "invalid-dependencies": "The Dependencies API response is not the expected JSON.",
     // Writing output.
     OutputNotADirectory => "output-not-a-directory": "The --out path exists and is not a directory.",
     ForeignFile => "foreign-file": "A file amlfw would write exists and was not written by amlfw.",

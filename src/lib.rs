@@ -18,6 +18,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod dependencies;
 pub mod diagnostic;
 pub mod diff;
 pub mod output;

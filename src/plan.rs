@@ -43,6 +43,10 @@ pub struct Plan {
     pub warnings: Vec<Warning>,
     /// IP groups (`firewall.destinations: ip-addresses`): a service tag's IPv4 prefixes each.
     pub ip_groups: Vec<IpGroup>,
+    /// With a service tag file: the aggregated prefixes (IPv4, then IPv6) of every service
+    /// tag the rules name, for allow lists of firewalls without service tags.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tag_addresses: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// An IP group holding one service tag's addresses.

@@ -529,3 +529,34 @@ fn the_ip_address_example_plans_with_the_fixture() {
     assert_eq!(code, 2);
     assert!(stderr.contains("error[service-tags-required]"), "{stderr}");
 }
+
+#[test]
+fn verify_dependencies_reports_what_the_plan_misses() {
+    let response =
+        "tests/fixtures/dependencies/outboundNetworkDependenciesEndpoints.eastus2.2025-11-04.json";
+    let (code, stdout, stderr) = amlfw(&[
+        "verify-dependencies",
+        response,
+        "tests/fixtures/dependencies/eastus2.yaml",
+    ]);
+    // The recorded API still lists viennaglobal.azurecr.io, which the article dropped in 2023.
+    assert_eq!(code, 1, "{stderr}");
+    check_golden("verify-dependencies.txt", &stdout);
+    let (code, stdout, _) = amlfw(&[
+        "verify-dependencies",
+        response,
+        "tests/fixtures/dependencies/eastus2.yaml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["missing"][0]["domain"], "viennaglobal.azurecr.io");
+    let (code, _, stderr) = amlfw(&[
+        "verify-dependencies",
+        "examples/minimal.yaml",
+        "tests/fixtures/dependencies/eastus2.yaml",
+    ]);
+    assert_eq!(code, 2);
+    check_golden("verify-dependencies-invalid.txt", &stderr);
+}

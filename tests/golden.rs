@@ -4,7 +4,8 @@
 //! - A normal case holds `scenario.yaml` and what `amlfw plan` prints for it:
 //!   `plan.txt` (text), `plan.json` (`--format json`) and `warnings.txt` (stderr, only
 //!   when there are warnings), plus exactly what `amlfw generate --out golden/<case>`
-//!   writes: `terraform/*` and `bicep/*`.
+//!   writes: `terraform/*` and `bicep/*` (and `allowlist/*` for the cases that have an
+//!   `allowlist/` directory, with `--target allowlist`).
 //! - An `err-*` case holds `scenario.yaml` and `stderr.txt`, the diagnostics exactly as
 //!   printed; the command must exit with code 2.
 //! - `golden/<example>/scenario.yaml` is a copy of `examples/<example>.yaml`, so every
@@ -104,6 +105,12 @@ fn expected_files(case: &str, catalog: &Catalog) -> Result<BTreeMap<String, Stri
     let (generated, _) = generate_files(&bytes, &display, catalog, options, Target::All)
         .map_err(|outcome| format!("{case}: generate failed:\n{}", outcome.stderr))?;
     files.extend(generated);
+    // Cases opt into the allow-list target by having an `allowlist/` directory.
+    if root().join("golden").join(case).join("allowlist").is_dir() {
+        let (allowlist, _) = generate_files(&bytes, &display, catalog, options, Target::Allowlist)
+            .map_err(|outcome| format!("{case}: allowlist failed:\n{}", outcome.stderr))?;
+        files.extend(allowlist);
+    }
     Ok(files)
 }
 

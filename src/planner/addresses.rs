@@ -65,6 +65,9 @@ pub(super) fn apply(
         plan.service_tag_data = Some(file.source());
         plan.address_source = Some(file.source());
     }
+    if let Some(file) = options.service_tags {
+        record_tag_addresses(plan, file);
+    }
     if !by_routes && !by_groups {
         return Ok(());
     }
@@ -107,6 +110,25 @@ pub(super) fn apply(
         Ok(())
     } else {
         Err(expander.errors)
+    }
+}
+
+/// The addresses of every service tag the rules name (destinations and NSG sources), as the
+/// file has them; tags the file lacks are left out (allow lists then show the tag).
+fn record_tag_addresses(plan: &mut Plan, file: &ServiceTagFile<'_>) {
+    let mut tags: BTreeSet<String> = BTreeSet::new();
+    for rule in &plan.rules {
+        if rule.destination_type == DestinationType::ServiceTags {
+            tags.extend(rule.destinations.iter().cloned());
+        }
+        if rule.kind == RuleKind::Nsg && rule.direction == crate::catalog::Direction::Inbound {
+            tags.extend(rule.sources.iter().cloned());
+        }
+    }
+    for tag in tags {
+        if let Some(Ok(prefixes)) = file.expand(&tag) {
+            plan.tag_addresses.insert(tag, prefixes.all());
+        }
     }
 }
 

@@ -117,6 +117,7 @@ pub fn plan_with(
         skipped,
         warnings: planner.warnings.into_iter().collect(),
         ip_groups: Vec::new(),
+        tag_addresses: BTreeMap::new(),
     };
     addresses::apply(
         &mut plan,
@@ -427,8 +428,9 @@ impl<'a> Planner<'a> {
                 .map(|tag| self.tag_name(context.workspace, tag, "FW"))
                 .collect();
             if !tags.is_empty() {
-                let rule =
+                let mut rule =
                     self.network_rule(context, subnets, tags, DestinationType::ServiceTags, "");
+                rule.covered_hosts = wildcards;
                 self.push(rule);
             }
         }

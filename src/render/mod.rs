@@ -5,6 +5,7 @@
 //! Autoescaping is off on purpose (nothing here is HTML); quoting is explicit through the
 //! `hcl_string` / `hcl_list` filters, which escape and refuse control characters.
 
+pub mod allowlist;
 pub mod bicep;
 pub mod filters;
 mod layout;
@@ -87,6 +88,8 @@ pub enum Target {
     Bicep,
     /// Both.
     All,
+    /// CSV and JSON allow lists for other firewalls, under `allowlist/`.
+    Allowlist,
 }
 
 /// Generated files: path relative to the output directory -> text (LF, one final newline).
@@ -112,6 +115,7 @@ pub fn render(
     match target {
         Target::Terraform => terraform::render(plan, scenario_name),
         Target::Bicep => bicep::render(plan, scenario_name),
+        Target::Allowlist => allowlist::render(plan, scenario_name),
         Target::All => {
             let mut files = terraform::render(plan, scenario_name)?;
             files.extend(bicep::render(plan, scenario_name)?);
