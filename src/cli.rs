@@ -107,7 +107,7 @@ pub struct PlanArgs {
     /// (revisions.yaml, regions.yaml, service-tags.yaml, requirements/*.yaml).
     #[arg(long, value_name = "DIR")]
     pub catalog: Option<PathBuf>,
-    /// Microsoft's service tag file (ServiceTags_Public_<date>.json and the Government and
+    /// Microsoft's service tag file (`ServiceTags_Public_<date>.json` and the Government and
     /// China ones), for `ip-addresses` modes; its change number is reported.
     #[command(flatten)]
     pub addresses: AddressArgs,
