@@ -86,6 +86,10 @@ codes! {
     RouteLimitExceeded => "route-limit-exceeded": "A route table would hold more than 400 routes.",
     IpGroupLimitExceeded => "ip-group-limit-exceeded": "An IP group would hold more than 5,000 prefixes, or a firewall more than 200 IP groups.",
     InvalidDependencies => "invalid-dependencies": "The Dependencies API response is not the expected JSON.",
+    // Least privilege (the planner's lint pass).
+    BroadDestination => "broad-destination": "A rule would allow every destination.",
+    AnyPort => "any-port": "A rule would allow every port.",
+    AnySource => "any-source": "A rule would allow every source.",
     // Writing output.
     OutputNotADirectory => "output-not-a-directory": "The --out path exists and is not a directory.",
     ForeignFile => "foreign-file": "A file amlfw would write exists and was not written by amlfw.",

@@ -47,8 +47,28 @@ fn cases() -> Vec<String> {
     names
 }
 
+/// The catalog of a case: the built-in one, plus `golden/<case>/extra-requirements.yaml`
+/// when the case has one (how the lint cases add deliberately broad requirements).
+fn case_catalog(case: &str, builtin: &Catalog) -> Result<Catalog, String> {
+    let Ok(extra) = fs::read_to_string(
+        root()
+            .join("golden")
+            .join(case)
+            .join("extra-requirements.yaml"),
+    ) else {
+        return Ok(builtin.clone());
+    };
+    let mut files: Vec<(String, String)> = amlfw::catalog::EMBEDDED_FILES
+        .iter()
+        .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+        .collect();
+    files.push(("requirements/zz-golden.yaml".to_owned(), extra));
+    Catalog::load(&files, "catalog").map_err(|d| format!("{case}: extra-requirements.yaml: {d:?}"))
+}
+
 /// What the case directory should hold besides `scenario.yaml`.
-fn expected_files(case: &str, catalog: &Catalog) -> Result<BTreeMap<String, String>, String> {
+fn expected_files(case: &str, builtin: &Catalog) -> Result<BTreeMap<String, String>, String> {
+    let catalog = &case_catalog(case, builtin)?;
     let scenario = root().join("golden").join(case).join("scenario.yaml");
     let bytes =
         fs::read(&scenario).map_err(|e| format!("{case}: cannot read scenario.yaml: {e}"))?;
@@ -126,7 +146,12 @@ fn actual_files(dir: &Path) -> BTreeMap<String, String> {
                 walk(root, &path, out);
             } else if !matches!(
                 entry.file_name().to_str(),
-                Some("scenario.yaml" | "service-tags" | "allow-global-tags")
+                Some(
+                    "scenario.yaml"
+                        | "service-tags"
+                        | "allow-global-tags"
+                        | "extra-requirements.yaml"
+                )
             ) {
                 let relative = path
                     .strip_prefix(root)

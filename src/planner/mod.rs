@@ -30,6 +30,7 @@ use crate::plan::{
 use crate::scenario::{Scenario, Sku, Workspace};
 
 mod addresses;
+mod lint;
 
 pub use addresses::{AddressOptions, IP_GROUP_LIMIT, IP_GROUPS_PER_FIREWALL, ROUTE_LIMIT};
 
@@ -126,6 +127,10 @@ pub fn plan_with(
         options,
         &planner.global_fallbacks,
     )?;
+    let findings = lint::lint(&plan);
+    if !findings.is_empty() {
+        return Err(findings);
+    }
     Ok(plan)
 }
 
@@ -306,6 +311,7 @@ impl<'a> Planner<'a> {
             return;
         }
         let mut firewall_tags = Vec::new();
+        let mut prefixes = Vec::new();
         let mut nsg_only_tags = Vec::new();
         let mut hosts = Vec::new();
         let mut urls = Vec::new();
@@ -333,7 +339,7 @@ impl<'a> Planner<'a> {
                         urls.push(url);
                     }
                 }
-                Endpoint::Cidr(net) => firewall_tags.push(net.to_string()),
+                Endpoint::Cidr(net) => prefixes.push(net.to_string()),
             }
         }
         let subnets: Vec<String> = context
@@ -342,6 +348,7 @@ impl<'a> Planner<'a> {
             .iter()
             .map(ToString::to_string)
             .collect();
+        let had_tags = !firewall_tags.is_empty();
         if !firewall_tags.is_empty() {
             let rule = self.network_rule(
                 context,
@@ -349,6 +356,17 @@ impl<'a> Planner<'a> {
                 firewall_tags,
                 DestinationType::ServiceTags,
                 "",
+            );
+            self.push(rule);
+        }
+        if !prefixes.is_empty() {
+            let suffix = if had_tags { "addresses" } else { "" };
+            let rule = self.network_rule(
+                context,
+                subnets.clone(),
+                prefixes,
+                DestinationType::Addresses,
+                suffix,
             );
             self.push(rule);
         }
@@ -930,6 +948,7 @@ fn merge(drafts: Vec<Draft>) -> Vec<PlannedRule> {
         Option<String>,
         Option<String>,
         Option<String>,
+        Vec<String>,
     );
     let mut merged: BTreeMap<Key, PlannedRule> = BTreeMap::new();
     for Draft { rule } in drafts {
@@ -948,6 +967,13 @@ fn merge(drafts: Vec<Draft>) -> Vec<PlannedRule> {
             rule.next_hop.clone(),
             rule.next_hop_ip.clone(),
             rule.region.clone(),
+            // Inbound NSG rules name one service tag as their source; two such rules with
+            // different sources must stay two rules. Other sources (subnets) unite.
+            if rule.kind == RuleKind::Nsg && rule.direction == Direction::Inbound {
+                rule.sources.clone()
+            } else {
+                Vec::new()
+            },
         );
         match merged.get_mut(&key) {
             None => {
