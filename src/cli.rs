@@ -408,6 +408,9 @@ fn generate(args: &GenerateArgs, color: bool) -> u8 {
             Err(diagnostics) => fail(&diagnostics, "the output directory"),
         };
     }
+    if let Err(diagnostics) = output::check_output_directory(&args.out, &args.scenario) {
+        return fail(&diagnostics, "the output directory");
+    }
     match output::write(&args.out, &files) {
         Ok(report) => {
             eprintln!(

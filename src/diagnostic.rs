@@ -94,6 +94,9 @@ codes! {
     OutputNotADirectory => "output-not-a-directory": "The --out path exists and is not a directory.",
     ForeignFile => "foreign-file": "A file amlfw would write exists and was not written by amlfw.",
     WriteFailed => "write-failed": "A file cannot be written, renamed or removed.",
+    UnsafeOutputDirectory => "unsafe-output-directory": "The --out directory is the filesystem root.",
+    ForeignOutputDirectory => "foreign-output-directory": "The --out directory holds other files and nothing amlfw generated.",
+    ScenarioTooLarge => "scenario-too-large": "The scenario file is larger than any scenario needs.",
     // Command line.
     UnknownRequirement => "unknown-requirement": "`amlfw catalog show` was given an id the catalog does not have.",
     // Catalog problems (only with --catalog, or an amlfw bug).

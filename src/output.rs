@@ -159,6 +159,26 @@ pub fn is_generated(text: &str) -> bool {
 /// Writes `files` under `out`. The subdirectories the files live in (`terraform/`) are
 /// owned by amlfw only as far as generated files go.
 pub fn write(out: &Path, files: &RenderedFiles) -> Result<WriteReport, Vec<Diagnostic>> {
+    write_with(out, files, None)
+}
+
+/// Where a test makes `write` fail, to prove a failure leaves the previous files intact.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InjectedFailure {
+    /// While writing the temporary file of the n-th changed file.
+    Temporary(usize),
+    /// While moving the n-th changed file into place.
+    Rename(usize),
+}
+
+/// `write`, with a failure injected for tests.
+#[doc(hidden)]
+pub fn write_with(
+    out: &Path,
+    files: &RenderedFiles,
+    inject: Option<InjectedFailure>,
+) -> Result<WriteReport, Vec<Diagnostic>> {
     if out.exists() && !out.is_dir() {
         return Err(vec![error(
             Code::OutputNotADirectory,
@@ -190,32 +210,73 @@ pub fn write(out: &Path, files: &RenderedFiles) -> Result<WriteReport, Vec<Diagn
     if !problems.is_empty() {
         return Err(problems);
     }
-    // 2. Write every changed file to a temporary sibling.
+    // 2. Write every changed file to a temporary sibling; on failure remove them all.
     let mut temporaries: Vec<(PathBuf, PathBuf)> = Vec::new();
-    for (path, text) in &pending {
-        let temporary = temporary_sibling(path);
-        let result = path
-            .parent()
-            .map_or(Ok(()), fs::create_dir_all)
-            .and_then(|()| fs::File::create(&temporary))
-            .and_then(|mut file| {
-                file.write_all(text.as_bytes())
-                    .and_then(|()| file.sync_all())
-            });
+    for (index, (path, text)) in pending.iter().enumerate() {
+        let temporary = sibling(path, "tmp");
+        let result = if inject == Some(InjectedFailure::Temporary(index)) {
+            Err(std::io::Error::other("injected failure"))
+        } else {
+            path.parent()
+                .map_or(Ok(()), fs::create_dir_all)
+                .and_then(|()| fs::File::create(&temporary))
+                .and_then(|mut file| {
+                    file.write_all(text.as_bytes())
+                        .and_then(|()| file.sync_all())
+                })
+        };
         if let Err(e) = result {
-            for (temporary, _) in &temporaries {
-                let _ = fs::remove_file(temporary);
+            for (written, _) in &temporaries {
+                let _ = fs::remove_file(written);
             }
             let _ = fs::remove_file(&temporary);
             return Err(vec![io_error(path, "write", &e)]);
         }
         temporaries.push((temporary, path.clone()));
     }
-    // 3. Move them into place, then remove the stale generated files.
-    for (temporary, path) in temporaries {
-        if let Err(e) = fs::rename(&temporary, &path) {
-            let _ = fs::remove_file(&temporary);
-            return Err(vec![io_error(&path, "write", &e)]);
+    // 3. Move them into place, keeping each previous file as a backup until all are in
+    //    place, so a failure half-way restores the previous module.
+    let mut moved: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+    for (index, (temporary, path)) in temporaries.iter().enumerate() {
+        let backup = sibling(path, "old");
+        let result = (|| -> std::io::Result<Option<PathBuf>> {
+            let had_previous = path.exists();
+            if had_previous {
+                fs::rename(path, &backup)?;
+            }
+            if inject == Some(InjectedFailure::Rename(index)) {
+                return Err(std::io::Error::other("injected failure"));
+            }
+            fs::rename(temporary, path)?;
+            Ok(had_previous.then(|| backup.clone()))
+        })();
+        match result {
+            Ok(previous) => moved.push((path.clone(), previous)),
+            Err(e) => {
+                // Put back what this file and every file before it replaced.
+                if backup.exists() {
+                    let _ = fs::rename(&backup, path);
+                }
+                for (done, previous) in moved.iter().rev() {
+                    match previous {
+                        Some(previous) => {
+                            let _ = fs::rename(previous, done);
+                        }
+                        None => {
+                            let _ = fs::remove_file(done);
+                        }
+                    }
+                }
+                for (temporary, _) in &temporaries {
+                    let _ = fs::remove_file(temporary);
+                }
+                return Err(vec![io_error(path, "write", &e)]);
+            }
+        }
+    }
+    for (path, previous) in moved {
+        if let Some(previous) = previous {
+            let _ = fs::remove_file(previous);
         }
         report.written.push(path);
     }
@@ -224,6 +285,84 @@ pub fn write(out: &Path, files: &RenderedFiles) -> Result<WriteReport, Vec<Diagn
         report.removed.push(path);
     }
     Ok(report)
+}
+
+/// Refuses output directories amlfw must not write into: the filesystem root, and a
+/// non-empty directory that holds none of amlfw's output (other than `protect`, the
+/// scenario file, which may sit beside the modules, and hidden files such as `.gitkeep`).
+pub fn check_output_directory(out: &Path, protect: &Path) -> Result<(), Vec<Diagnostic>> {
+    let resolved = out.canonicalize().unwrap_or_else(|_| out.to_path_buf());
+    if resolved.parent().is_none() {
+        return Err(vec![error(
+            Code::UnsafeOutputDirectory,
+            out,
+            format!("`{}` is the filesystem root", out.display()),
+            "give --out a directory of its own, for example infra/azureml-firewall",
+        )]);
+    }
+    let protect = protect.canonicalize().ok();
+    if out.exists() && !out.is_dir() {
+        let what = if resolved.canonicalize().ok() == protect {
+            "the scenario file"
+        } else {
+            "a file, not a directory"
+        };
+        return Err(vec![error(
+            Code::OutputNotADirectory,
+            out,
+            format!("`{}` is {what}", out.display()),
+            "give --out a directory of its own, for example infra/azureml-firewall",
+        )]);
+    }
+    let Ok(entries) = fs::read_dir(out) else {
+        return Ok(());
+    };
+    let mut foreign = Vec::new();
+    let mut ours = false;
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if matches!(name.as_str(), "terraform" | "bicep" | "allowlist") && path.is_dir() {
+            ours |= directory_has_generated_file(&path);
+            continue;
+        }
+        if name.starts_with('.') || path.canonicalize().ok() == protect {
+            continue;
+        }
+        foreign.push(name);
+    }
+    if !ours && !foreign.is_empty() {
+        foreign.sort();
+        return Err(vec![error(
+            Code::ForeignOutputDirectory,
+            out,
+            format!(
+                "`{}` holds files amlfw did not write ({}) and no module amlfw generated",
+                out.display(),
+                foreign
+                    .iter()
+                    .take(5)
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "give --out a new or empty directory, or one amlfw generated before",
+        )]);
+    }
+    Ok(())
+}
+
+fn directory_has_generated_file(directory: &Path) -> bool {
+    fs::read_dir(directory).is_ok_and(|entries| {
+        entries.filter_map(Result::ok).any(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                directory_has_generated_file(&path)
+            } else {
+                fs::read(&path).is_ok_and(|bytes| is_generated(&String::from_utf8_lossy(&bytes)))
+            }
+        })
+    })
 }
 
 /// Generated files in the target directories that `files` no longer contains.
@@ -264,12 +403,13 @@ fn stale_files(out: &Path, files: &RenderedFiles, problems: &mut Vec<Diagnostic>
     stale
 }
 
-fn temporary_sibling(path: &Path) -> PathBuf {
+/// `.main.tf.amlfw-<pid>.<kind>` beside `path`: same directory, so renames are atomic.
+fn sibling(path: &Path, kind: &str) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.amlfw-{}.tmp", std::process::id()))
+    path.with_file_name(format!(".{name}.amlfw-{}.{kind}", std::process::id()))
 }
 
 fn error(code: Code, path: &Path, message: String, help: &str) -> Diagnostic {
@@ -394,6 +534,79 @@ mod tests {
         assert!(drifts[0].unified_diff(false).contains("-# edited"));
         assert!(!out.join("terraform/c.tf").exists());
         assert!(out.join("terraform/b.tf").exists());
+        let _ = fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn a_failure_between_files_leaves_the_previous_module_intact() {
+        let old = "# Code generated by amlfw from s.yaml (catalog old); DO NOT EDIT.\n";
+        for inject in [
+            InjectedFailure::Temporary(1),
+            InjectedFailure::Rename(0),
+            InjectedFailure::Rename(1),
+            InjectedFailure::Rename(2),
+        ] {
+            let out = temp_dir("inject");
+            let first = files(&[("terraform/a.tf", old), ("terraform/b.tf", old)]);
+            write(&out, &first).unwrap();
+            let second = files(&[
+                ("terraform/a.tf", GENERATED),
+                ("terraform/b.tf", GENERATED),
+                ("terraform/c.tf", GENERATED),
+            ]);
+            assert!(
+                write_with(&out, &second, Some(inject)).is_err(),
+                "{inject:?}"
+            );
+            let mut names: Vec<String> = fs::read_dir(out.join("terraform"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            assert_eq!(
+                names,
+                ["a.tf", "b.tf"],
+                "{inject:?}: leftovers or a new file"
+            );
+            for name in ["a.tf", "b.tf"] {
+                assert_eq!(
+                    fs::read_to_string(out.join("terraform").join(name)).unwrap(),
+                    old,
+                    "{inject:?}: {name} changed"
+                );
+            }
+            let _ = fs::remove_dir_all(&out);
+        }
+    }
+
+    #[test]
+    fn unsafe_output_directories_are_refused() {
+        let scenario = Path::new("/nonexistent/s.yaml");
+        assert_eq!(
+            check_output_directory(Path::new("/"), scenario).unwrap_err()[0].code,
+            Code::UnsafeOutputDirectory
+        );
+        let out = temp_dir("foreign-dir");
+        assert!(
+            check_output_directory(&out, scenario).is_ok(),
+            "an empty directory is fine"
+        );
+        fs::write(out.join(".gitkeep"), "").unwrap();
+        fs::write(out.join("s.yaml"), "version: 1").unwrap();
+        assert!(
+            check_output_directory(&out, &out.join("s.yaml")).is_ok(),
+            "the scenario and hidden files are fine"
+        );
+        fs::write(out.join("main.go"), "package main").unwrap();
+        assert_eq!(
+            check_output_directory(&out, &out.join("s.yaml")).unwrap_err()[0].code,
+            Code::ForeignOutputDirectory
+        );
+        write(&out, &files(&[("terraform/a.tf", GENERATED)])).unwrap();
+        assert!(
+            check_output_directory(&out, &out.join("s.yaml")).is_ok(),
+            "a directory amlfw generated into"
+        );
         let _ = fs::remove_dir_all(&out);
     }
 

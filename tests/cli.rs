@@ -264,7 +264,8 @@ fn generate_never_overwrites_a_file_it_did_not_write() {
 
 #[test]
 fn generate_refuses_outputs_it_cannot_use() {
-    // A file as the output directory.
+    // A file as the output directory: the scenario itself, refused and left as it was.
+    let before = std::fs::read(root().join("examples/minimal.yaml")).unwrap();
     let (code, _, stderr) = amlfw(&[
         "generate",
         "examples/minimal.yaml",
@@ -272,6 +273,10 @@ fn generate_refuses_outputs_it_cannot_use() {
         "examples/minimal.yaml",
     ]);
     assert_eq!(code, 2);
+    assert_eq!(
+        std::fs::read(root().join("examples/minimal.yaml")).unwrap(),
+        before
+    );
     check_golden("generate-not-a-directory.txt", &stderr);
     // A directory nobody can create, root included.
     let (code, _, stderr) = amlfw(&[
@@ -559,4 +564,81 @@ fn verify_dependencies_reports_what_the_plan_misses() {
     ]);
     assert_eq!(code, 2);
     check_golden("verify-dependencies-invalid.txt", &stderr);
+}
+
+#[test]
+fn generate_refuses_unsafe_output_directories() {
+    let (code, _, stderr) = amlfw(&["generate", "examples/minimal.yaml", "--out", "/"]);
+    assert_eq!(code, 2);
+    check_golden("generate-root.txt", &stderr);
+    // A directory of someone else's files (this repository's src/) is refused untouched.
+    let (code, _, stderr) = amlfw(&["generate", "examples/minimal.yaml", "--out", "src"]);
+    assert_eq!(code, 2);
+    assert!(!root().join("src/terraform").exists());
+    check_golden("generate-foreign-directory.txt", &stderr);
+}
+
+#[test]
+fn large_and_hostile_inputs_end_quickly() {
+    let dir = temp_dir("large");
+    let started = std::time::Instant::now();
+    // 10 MB: refused before parsing.
+    let big = dir.join("big.yaml");
+    std::fs::write(
+        &big,
+        format!("version: 1\n# {}\n", "x".repeat(10 * 1024 * 1024)),
+    )
+    .unwrap();
+    let (code, _, stderr) = amlfw(&["plan", big.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    check_golden(
+        "scenario-too-large.txt",
+        &stderr.replace(dir.to_str().unwrap(), "DIR"),
+    );
+    // Billion laughs: aliases are refused, nothing expands.
+    let mut bomb = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for level in 1..10 {
+        let previous = (b'a' + level - 1) as char;
+        let name = (b'a' + level) as char;
+        bomb.push_str(&format!("{name}: &{name} [*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous}]\n"));
+    }
+    let bomb_path = dir.join("bomb.yaml");
+    std::fs::write(&bomb_path, bomb).unwrap();
+    let (code, _, stderr) = amlfw(&["plan", bomb_path.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("error[yaml-alias]"), "{stderr}");
+    // A thousand workspaces plan and generate.
+    let mut thousand = String::from("version: 1\ncloud: public\nworkspaces:\n");
+    for index in 0..1000 {
+        thousand.push_str(&format!(
+            "  - name: mlw-{index:04}\n    region: {}\n    storage_account: st{index:04}\n    compute_subnets: [10.{}.{}.0/24]\n    compute: {{ instances: true, clusters: true, public_ip: true }}\n    features: [python, notebooks]\n",
+            ["eastus2", "westeurope", "southeastasia", "westus2"][index % 4],
+            index / 250,
+            index % 250
+        ));
+    }
+    thousand.push_str("outputs:\n  nsg: true\n  route_table: { firewall_private_ip: 10.0.0.4 }\n");
+    let thousand_path = dir.join("thousand.yaml");
+    std::fs::write(&thousand_path, thousand).unwrap();
+    let out = dir.join("out");
+    let (code, _, stderr) = amlfw(&[
+        "generate",
+        thousand_path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let variables = std::fs::read_to_string(out.join("terraform/variables.tf")).unwrap();
+    assert!(
+        variables.contains("\"mlw-0999\" = [\"10.3.249.0/24\"]"),
+        "the last workspace is missing"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

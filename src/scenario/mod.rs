@@ -370,12 +370,32 @@ impl Workspace {
     }
 }
 
+/// The largest scenario file amlfw reads: a thousand workspaces take about 400 KB.
+pub const MAX_SCENARIO_BYTES: usize = 2 * 1024 * 1024;
+
 /// Reads a scenario from raw bytes (so non-UTF-8 input gets a proper diagnostic).
 pub fn load_bytes(
     bytes: &[u8],
     file: &str,
     catalog: &Catalog,
 ) -> Result<Scenario, Vec<Diagnostic>> {
+    if bytes.len() > MAX_SCENARIO_BYTES {
+        return Err(vec![
+            Diagnostic::error(
+                Code::ScenarioTooLarge,
+                format!(
+                    "the file has {} bytes; a scenario has at most {MAX_SCENARIO_BYTES}",
+                    bytes.len()
+                ),
+            )
+            .at(Location {
+                file: file.to_owned(),
+                path: String::new(),
+                position: None,
+            })
+            .help("a thousand workspaces take about 400 KB; is this the right file?"),
+        ]);
+    }
     match std::str::from_utf8(bytes) {
         Ok(text) => load(text, file, catalog),
         Err(error) => {

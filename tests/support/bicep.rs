@@ -113,17 +113,18 @@ impl Reader<'_> {
 
     fn string(&mut self) -> String {
         self.at += 1;
-        let mut out = String::new();
+        // Bytes, then UTF-8: a description may hold any printable character.
+        let mut out = Vec::new();
         loop {
             let c = self.text[self.at];
             self.at += 1;
             match c {
                 b'\\' => {
-                    out.push(self.text[self.at] as char);
+                    out.push(self.text[self.at]);
                     self.at += 1;
                 }
-                b'\'' => return out,
-                _ => out.push(c as char),
+                b'\'' => return String::from_utf8(out).expect("bicep strings are UTF-8"),
+                _ => out.push(c),
             }
         }
     }
