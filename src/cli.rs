@@ -77,6 +77,19 @@ pub enum Command {
     /// scenario's host rules; exit 1 when the plan misses an endpoint the API lists.
     /// Example: `amlfw verify-dependencies response.json scenario.yaml`.
     VerifyDependencies(VerifyArgs),
+    /// Print a shell completion script. Example:
+    /// `amlfw completions bash > ~/.local/share/bash-completion/completions/amlfw`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff). Example: `amlfw man > ~/.local/share/man/man1/amlfw.1`.
+    Man,
+}
+
+/// Arguments of `amlfw completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in: `bash`, `zsh`, `fish`, `powershell` or `elvish`.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `amlfw verify-dependencies`.
@@ -223,7 +236,8 @@ pub struct CatalogArgs {
 /// The catalog subcommands.
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {
-    /// One line per requirement: id, revisions, concern, purpose.
+    /// One line per requirement: id, revisions, concern, purpose. Example:
+    /// `amlfw catalog list --revision latest --format json`.
     List {
         /// Only the requirements of this revision (`2022-09`, `2026-03`, `latest`).
         #[arg(long, value_name = "REVISION")]
@@ -232,12 +246,14 @@ pub enum CatalogCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Everything the catalog says about one requirement, in every revision.
+    /// Everything the catalog says about one requirement, in every revision. Example:
+    /// `amlfw catalog show storage-service-tag`.
     Show {
         /// The requirement id, for example `storage-service-tag`.
         id: String,
     },
-    /// Requirements added, removed and changed between two revisions.
+    /// Requirements added, removed and changed between two revisions. Example:
+    /// `amlfw catalog diff 2022-09 latest --format markdown`.
     Diff {
         /// The old revision.
         from: String,
@@ -271,7 +287,33 @@ pub fn run() -> u8 {
         Command::Diff(args) => diff(&args),
         Command::Catalog(args) => catalog(&args),
         Command::VerifyDependencies(args) => verify_dependencies(&args),
+        Command::Completions(args) => completions(args.shell),
+        Command::Man => man_page(),
     }
+}
+
+/// `amlfw completions`: the script clap_complete derives from this very parser.
+fn completions(shell: clap_complete::Shell) -> u8 {
+    let mut script = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut <Cli as clap::CommandFactory>::command(),
+        "amlfw",
+        &mut script,
+    );
+    print_stdout(&String::from_utf8_lossy(&script))
+}
+
+/// `amlfw man`: one page for amlfw with a section per subcommand.
+fn man_page() -> u8 {
+    let mut page = Vec::new();
+    let command = <Cli as clap::CommandFactory>::command();
+    // Writing into a Vec cannot fail.
+    if let Err(error) = clap_mangen::Man::new(command).render(&mut page) {
+        eprintln!("amlfw: bug: man page: {error}");
+        return EXIT_BUG;
+    }
+    print_stdout(&String::from_utf8_lossy(&page))
 }
 
 fn verify_dependencies(args: &VerifyArgs) -> u8 {

@@ -146,12 +146,106 @@ fn usage_errors_exit_2_and_help_exits_0() {
     let (code, stdout, _) = amlfw(&["--help"]);
     assert_eq!(code, 0);
     check_golden("help.txt", &stdout);
-    let (code, stdout, _) = amlfw(&["plan", "--help"]);
+}
+
+/// Every command path (`plan`, `catalog show`, ...) under the parser, in declaration order.
+fn command_paths(
+    command: &clap::Command,
+    prefix: &[String],
+    out: &mut Vec<(Vec<String>, clap::Command)>,
+) {
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+        let mut path = prefix.to_vec();
+        path.push(sub.get_name().to_owned());
+        out.push((path.clone(), sub.clone()));
+        command_paths(sub, &path, out);
+    }
+}
+
+#[test]
+fn every_command_has_golden_help_with_an_example_and_every_flag_is_explained() {
+    let mut paths = Vec::new();
+    command_paths(
+        &<amlfw::cli::Cli as clap::CommandFactory>::command(),
+        &[],
+        &mut paths,
+    );
+    assert!(paths.len() >= 8, "{paths:?}");
+    let mut problems = Vec::new();
+    for (path, command) in &paths {
+        let name = path.join("-");
+        // A leaf command (one that runs) shows an example of its use.
+        let about = command
+            .get_long_about()
+            .or(command.get_about())
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        if command.get_subcommands().next().is_none() && !about.contains("Example") {
+            problems.push(format!(
+                "`amlfw {}` has no example in its help",
+                path.join(" ")
+            ));
+        }
+        for arg in command
+            .get_arguments()
+            .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
+        {
+            if arg
+                .get_help()
+                .is_none_or(|h| h.to_string().trim().is_empty())
+            {
+                problems.push(format!(
+                    "`amlfw {}`: `{}` has no help",
+                    path.join(" "),
+                    arg.get_id()
+                ));
+            }
+        }
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let (code, stdout, stderr) = amlfw(&args);
+        assert_eq!(code, 0, "{name}: {stderr}");
+        check_golden(&format!("help/{name}.txt"), &stdout);
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn completions_and_man_page_cover_every_command() {
+    let mut paths = Vec::new();
+    command_paths(
+        &<amlfw::cli::Cli as clap::CommandFactory>::command(),
+        &[],
+        &mut paths,
+    );
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let (code, stdout, stderr) = amlfw(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}: {stderr}");
+        for (path, _) in &paths {
+            assert!(
+                stdout.contains(path.last().unwrap().as_str()),
+                "{shell} misses {path:?}"
+            );
+        }
+        assert!(
+            stdout.contains("service-tags"),
+            "{shell} misses --service-tags"
+        );
+    }
+    let (code, _, stderr) = amlfw(&["completions", "tcsh"]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, stdout, _) = amlfw(&["man"]);
     assert_eq!(code, 0);
-    check_golden("plan-help.txt", &stdout);
-    let (code, stdout, _) = amlfw(&["generate", "--help"]);
-    assert_eq!(code, 0);
-    check_golden("generate-help.txt", &stdout);
+    assert!(
+        stdout.starts_with(".ie") && stdout.contains(".TH amlfw 1"),
+        "{stdout}"
+    );
+    for (path, _) in paths.iter().filter(|(path, _)| path.len() == 1) {
+        assert!(
+            stdout.contains(&path[0].replace('-', "\\-")),
+            "man page misses {path:?}"
+        );
+    }
 }
 
 #[test]
@@ -641,4 +735,33 @@ fn large_and_hostile_inputs_end_quickly() {
         started.elapsed()
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_example_ci_job_passes_on_fresh_modules_and_fails_on_stale_ones() {
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_amlfw"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let job = |scenario: &str| {
+        Command::new("bash")
+            .arg("examples/ci/check-firewall-rules.sh")
+            .current_dir(root())
+            .env("PATH", &path)
+            .env("SCENARIO", scenario)
+            .env("OUT", "golden/minimal")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .code()
+    };
+    assert_eq!(job("golden/minimal/scenario.yaml"), Some(0));
+    assert_eq!(job("golden/full-public/scenario.yaml"), Some(1));
+    assert_eq!(job("golden/err-duplicate-field/scenario.yaml"), Some(2));
 }
