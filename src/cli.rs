@@ -99,8 +99,9 @@ pub struct VerifyArgs {
 pub struct PlanArgs {
     /// The scenario file (YAML).
     pub scenario: PathBuf,
-    /// Output format: `text` (a table), `json` (the machine-readable contract) or
-    /// `markdown` (the rule table of the generated READMEs, for pull requests).
+    /// Output format: `text` (a table), `json` (the machine-readable contract),
+    /// `markdown` (the rule table of the generated READMEs, for pull requests) or `mermaid`
+    /// (the flowchart of the generated READMEs).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Use the catalog in this directory instead of the built-in one
@@ -136,6 +137,8 @@ pub enum Format {
     Json,
     /// A Markdown table, for pull-request comments.
     Markdown,
+    /// A Mermaid flowchart (`plan` only).
+    Mermaid,
 }
 
 /// Arguments of `amlfw generate`.
@@ -275,6 +278,9 @@ pub fn run() -> u8 {
 }
 
 fn verify_dependencies(args: &VerifyArgs) -> u8 {
+    if let Some(code) = refuse_mermaid(args.format, "verify-dependencies") {
+        return code;
+    }
     let catalog = match load_catalog(args.catalog.as_deref()) {
         Ok(catalog) => catalog,
         Err(diagnostics) => return fail(&diagnostics, "the catalog"),
@@ -310,7 +316,10 @@ fn verify_dependencies(args: &VerifyArgs) -> u8 {
     let verification = dependencies::verify(&plan, &endpoints);
     let text = match args.format {
         Format::Json => verification.to_json(),
-        Format::Text | Format::Markdown => verification.to_text(&response_display, &display, &plan),
+        // Mermaid was refused above; text is the safe reading of it.
+        Format::Text | Format::Markdown | Format::Mermaid => {
+            verification.to_text(&response_display, &display, &plan)
+        }
     };
     let code = print_stdout(&text);
     if code == 0 && !verification.missing.is_empty() {
@@ -427,6 +436,9 @@ fn generate(args: &GenerateArgs, color: bool) -> u8 {
 }
 
 fn diff(args: &DiffArgs) -> u8 {
+    if let Some(code) = refuse_mermaid(args.format, "diff") {
+        return code;
+    }
     let catalog = match load_catalog(args.catalog.as_deref()) {
         Ok(catalog) => catalog,
         Err(diagnostics) => return fail(&diagnostics, "the catalog"),
@@ -458,7 +470,7 @@ fn diff(args: &DiffArgs) -> u8 {
     };
     let plan_diff = PlanDiff::new(&old_label, &old_plan, &new_label, &new_plan);
     print_stdout(&match args.format {
-        Format::Text => plan_diff.to_text(),
+        Format::Text | Format::Mermaid => plan_diff.to_text(),
         Format::Json => plan_diff.to_json(),
         Format::Markdown => plan_diff.to_markdown(),
     })
@@ -529,6 +541,9 @@ fn catalog(args: &CatalogArgs) -> u8 {
     };
     match &args.command {
         CatalogCommand::List { revision, format } => {
+            if let Some(code) = refuse_mermaid(*format, "catalog list") {
+                return code;
+            }
             let revision = match revision
                 .as_deref()
                 .map(|r| resolve(r, "--revision"))
@@ -544,6 +559,9 @@ fn catalog(args: &CatalogArgs) -> u8 {
             Err(diagnostic) => fail(&[*diagnostic], "the command line"),
         },
         CatalogCommand::Diff { from, to, format } => {
+            if let Some(code) = refuse_mermaid(*format, "catalog diff") {
+                return code;
+            }
             let (from, to) = match (
                 resolve(from, "the old revision"),
                 resolve(to, "the new revision"),
@@ -553,7 +571,7 @@ fn catalog(args: &CatalogArgs) -> u8 {
             };
             let catalog_diff = CatalogDiff::new(&catalog, &from, &to);
             print_stdout(&match format {
-                Format::Text => catalog_diff.to_text(),
+                Format::Text | Format::Mermaid => catalog_diff.to_text(),
                 Format::Json => catalog_diff.to_json(),
                 Format::Markdown => catalog_diff.to_markdown(),
             })
@@ -590,7 +608,7 @@ pub fn catalog_list(catalog: &Catalog, revision: Option<&str>, format: Format) -
             text.push('\n');
             text
         }
-        Format::Text | Format::Markdown => {
+        Format::Text | Format::Markdown | Format::Mermaid => {
             let width = rows.iter().map(|row| row.0.len()).max().unwrap_or(0);
             rows.iter()
                 .map(|(id, revisions, concern, purpose)| {
@@ -744,6 +762,7 @@ pub fn plan_output(
             Format::Text => plan.to_string(),
             Format::Json => plan.to_json(),
             Format::Markdown => render::plan_markdown(&plan),
+            Format::Mermaid => render::mermaid::plan_mermaid(&plan),
         },
         stderr: plan.warnings_text(),
         code: 0,
@@ -764,6 +783,17 @@ fn print_stdout(text: &str) -> u8 {
             EXIT_INPUT
         }
     }
+}
+
+/// The commands besides `plan` share [`Format`] but have no diagram to draw: `--format
+/// mermaid` there is a usage error (exit 2), not a silent fallback to text.
+fn refuse_mermaid(format: Format, command: &str) -> Option<u8> {
+    (format == Format::Mermaid).then(|| {
+        eprintln!(
+            "error: `--format mermaid` is only available for `amlfw plan`\n  = help: `amlfw {command}` prints text, json or markdown"
+        );
+        EXIT_INPUT
+    })
 }
 
 fn fail(diagnostics: &[Diagnostic], what: &str) -> u8 {

@@ -455,6 +455,30 @@ fn the_catalog_can_be_browsed_and_compared() {
 }
 
 #[test]
+fn plan_mermaid_is_the_readme_diagram_and_only_for_plan() {
+    let (code, stdout, _) = amlfw(&["plan", "examples/minimal.yaml", "--format", "mermaid"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("flowchart LR\n"), "{stdout}");
+    let readme =
+        std::fs::read_to_string(root().join("golden/minimal/terraform/README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```mermaid\n{stdout}```\n")),
+        "{stdout}"
+    );
+    for args in [
+        &["diff", "examples/minimal.yaml", "examples/full-public.yaml"][..],
+        &["catalog", "list"][..],
+        &["catalog", "diff", "2022-09", "latest"][..],
+    ] {
+        let mut args = args.to_vec();
+        args.extend(["--format", "mermaid"]);
+        let (code, stdout, stderr) = amlfw(&args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(stdout.is_empty() && stderr.contains("only available for `amlfw plan`"));
+    }
+}
+
+#[test]
 fn plan_markdown_is_the_readme_table() {
     let (code, stdout, _) = amlfw(&["plan", "examples/minimal.yaml", "--format", "markdown"]);
     assert_eq!(code, 0);

@@ -2,7 +2,8 @@
 //! literal output directory.
 //!
 //! - A normal case holds `scenario.yaml` and what `amlfw plan` prints for it:
-//!   `plan.txt` (text), `plan.json` (`--format json`) and `warnings.txt` (stderr, only
+//!   `plan.txt` (text), `plan.json` (`--format json`), `plan.mmd` (`--format mermaid`,
+//!   checked by `.ci/check-mermaid` with Mermaid's own parser) and `warnings.txt` (stderr, only
 //!   when there are warnings), plus exactly what `amlfw generate --out golden/<case>`
 //!   writes: `terraform/*` and `bicep/*` (and `allowlist/*` for the cases that have an
 //!   `allowlist/` directory, with `--target allowlist`).
@@ -119,6 +120,8 @@ fn expected_files(case: &str, builtin: &Catalog) -> Result<BTreeMap<String, Stri
     let json = plan_output(&bytes, &display, catalog, options, Format::Json);
     files.insert("plan.txt".to_owned(), text.stdout);
     files.insert("plan.json".to_owned(), json.stdout);
+    let mermaid = plan_output(&bytes, &display, catalog, options, Format::Mermaid);
+    files.insert("plan.mmd".to_owned(), mermaid.stdout);
     if !text.stderr.is_empty() {
         files.insert("warnings.txt".to_owned(), text.stderr);
     }
