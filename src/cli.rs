@@ -112,10 +112,11 @@ pub struct VerifyArgs {
 pub struct PlanArgs {
     /// The scenario file (YAML).
     pub scenario: PathBuf,
-    /// Output format: `text` (a table), `json` (the machine-readable contract) or
-    /// `markdown` (the rule table of the generated READMEs, for pull requests).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format: `text` (a table), `json` (the machine-readable contract),
+    /// `markdown` (the rule table of the generated READMEs, for pull requests) or `mermaid`
+    /// (the flowchart of the generated READMEs).
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
     /// Use the catalog in this directory instead of the built-in one
     /// (revisions.yaml, regions.yaml, service-tags.yaml, requirements/*.yaml).
     #[arg(long, value_name = "DIR")]
@@ -149,6 +150,19 @@ pub enum Format {
     Json,
     /// A Markdown table, for pull-request comments.
     Markdown,
+}
+
+/// Output formats of `amlfw plan`: those of every command, plus the diagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Plain text, one rule a line.
+    Text,
+    /// JSON, the contract in README.
+    Json,
+    /// A Markdown table, for pull-request comments.
+    Markdown,
+    /// A Mermaid flowchart of the traffic, as in the generated READMEs.
+    Mermaid,
 }
 
 /// Arguments of `amlfw generate`.
@@ -766,7 +780,7 @@ pub fn plan_output(
     display: &str,
     catalog: &Catalog,
     options: AddressOptions<'_>,
-    format: Format,
+    format: PlanFormat,
 ) -> Outcome {
     let failure = |diagnostics: &[Diagnostic]| Outcome {
         stdout: String::new(),
@@ -783,9 +797,10 @@ pub fn plan_output(
     };
     Outcome {
         stdout: match format {
-            Format::Text => plan.to_string(),
-            Format::Json => plan.to_json(),
-            Format::Markdown => render::plan_markdown(&plan),
+            PlanFormat::Text => plan.to_string(),
+            PlanFormat::Json => plan.to_json(),
+            PlanFormat::Markdown => render::plan_markdown(&plan),
+            PlanFormat::Mermaid => render::mermaid::plan_mermaid(&plan),
         },
         stderr: plan.warnings_text(),
         code: 0,

@@ -549,6 +549,23 @@ fn the_catalog_can_be_browsed_and_compared() {
 }
 
 #[test]
+fn plan_mermaid_is_the_readme_diagram_and_only_for_plan() {
+    let (code, stdout, _) = amlfw(&["plan", "examples/minimal.yaml", "--format", "mermaid"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("flowchart LR\n"), "{stdout}");
+    let readme =
+        std::fs::read_to_string(root().join("golden/minimal/terraform/README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```mermaid\n{stdout}```\n")),
+        "{stdout}"
+    );
+    // Only `plan` draws: the other commands do not offer the format at all.
+    let (code, _, stderr) = amlfw(&["diff", "examples/minimal.yaml", "--format", "mermaid"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("invalid value 'mermaid'"), "{stderr}");
+}
+
+#[test]
 fn plan_markdown_is_the_readme_table() {
     let (code, stdout, _) = amlfw(&["plan", "examples/minimal.yaml", "--format", "markdown"]);
     assert_eq!(code, 0);

@@ -2,7 +2,8 @@
 //! literal output directory.
 //!
 //! - A normal case holds `scenario.yaml` and what `amlfw plan` prints for it:
-//!   `plan.txt` (text), `plan.json` (`--format json`) and `warnings.txt` (stderr, only
+//!   `plan.txt` (text), `plan.json` (`--format json`), `plan.mmd` (`--format mermaid`,
+//!   checked by `.ci/check-mermaid` with Mermaid's own parser) and `warnings.txt` (stderr, only
 //!   when there are warnings), plus exactly what `amlfw generate --out golden/<case>`
 //!   writes: `terraform/*` and `bicep/*` (and `allowlist/*` for the cases that have an
 //!   `allowlist/` directory, with `--target allowlist`).
@@ -24,7 +25,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use amlfw::catalog::Catalog;
-use amlfw::cli::{Format, generate_files, plan_output};
+use amlfw::cli::{PlanFormat, generate_files, plan_output};
 use amlfw::output;
 use amlfw::planner::AddressOptions;
 use amlfw::render::Target;
@@ -98,7 +99,7 @@ fn expected_files(case: &str, builtin: &Catalog) -> Result<BTreeMap<String, Stri
             .join("allow-global-tags")
             .exists(),
     };
-    let text = plan_output(&bytes, &display, catalog, options, Format::Text);
+    let text = plan_output(&bytes, &display, catalog, options, PlanFormat::Text);
     let mut files = BTreeMap::new();
     if case.starts_with("err-") {
         if text.code != 2 {
@@ -116,9 +117,11 @@ fn expected_files(case: &str, builtin: &Catalog) -> Result<BTreeMap<String, Stri
             text.code, text.stderr
         ));
     }
-    let json = plan_output(&bytes, &display, catalog, options, Format::Json);
+    let json = plan_output(&bytes, &display, catalog, options, PlanFormat::Json);
     files.insert("plan.txt".to_owned(), text.stdout);
     files.insert("plan.json".to_owned(), json.stdout);
+    let mermaid = plan_output(&bytes, &display, catalog, options, PlanFormat::Mermaid);
+    files.insert("plan.mmd".to_owned(), mermaid.stdout);
     if !text.stderr.is_empty() {
         files.insert("warnings.txt".to_owned(), text.stderr);
     }

@@ -143,6 +143,7 @@ fn golden_catalog_and_example_files_use_lf_and_end_with_a_newline() {
         ("examples", "yaml"),
         ("golden", "txt"),
         ("golden", "json"),
+        ("golden", "mmd"),
     ] {
         files_under(&root().join(dir), extension, &mut files);
     }

@@ -15,6 +15,7 @@ use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
 use crate::render::filters::{bicep_string, comment};
 use crate::render::layout::{self, Documentation, description, documentation, rule_comment};
+use crate::render::mermaid::plan_mermaid;
 use crate::render::terraform::nsg_protocol;
 use crate::render::{GENERATED_MARKER, RenderError, RenderedFiles, engine, render_template};
 
@@ -59,6 +60,8 @@ pub struct BicepModel {
     pub ip_groups: Vec<IpGroupView>,
     /// What the README says about the rules.
     pub docs: Documentation,
+    /// The README's Mermaid flowchart of the plan, without the final newline.
+    pub diagram: String,
 }
 
 /// One IP group resource.
@@ -276,6 +279,7 @@ impl BicepModel {
                 })
                 .collect(),
             docs: documentation(plan),
+            diagram: plan_mermaid(plan).trim_end().to_owned(),
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod allowlist;
 pub mod bicep;
 pub mod filters;
 mod layout;
+pub mod mermaid;
 pub mod terraform;
 
 use std::collections::{BTreeMap, HashMap};

@@ -17,6 +17,7 @@ use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
 use crate::render::filters::{align_hcl, comment, hcl_string};
 use crate::render::layout::{self, Documentation, description, documentation, rule_comment};
+use crate::render::mermaid::plan_mermaid;
 use crate::render::{GENERATED_MARKER, RenderError, RenderedFiles, engine, render_template};
 
 /// The name of the variable holding each workspace's compute subnet prefixes.
@@ -63,6 +64,8 @@ pub struct TerraformModel {
     pub ip_groups: Vec<IpGroupView>,
     /// What the README says about the rules.
     pub docs: Documentation,
+    /// The README's Mermaid flowchart of the plan, without the final newline.
+    pub diagram: String,
 }
 
 /// One IP group resource.
@@ -289,6 +292,7 @@ impl TerraformModel {
                 })
                 .collect(),
             docs: documentation(plan),
+            diagram: plan_mermaid(plan).trim_end().to_owned(),
         })
     }
 }
