@@ -77,6 +77,9 @@ pub enum Command {
     /// scenario's host rules; exit 1 when the plan misses an endpoint the API lists.
     /// Example: `amlfw verify-dependencies response.json scenario.yaml`.
     VerifyDependencies(VerifyArgs),
+    /// Print the JSON Schema (draft 2020-12) of the scenario format, for editors. Example:
+    /// `amlfw schema > scenario.schema.json`.
+    Schema,
 }
 
 /// Arguments of `amlfw verify-dependencies`.
@@ -271,6 +274,7 @@ pub fn run() -> u8 {
         Command::Diff(args) => diff(&args),
         Command::Catalog(args) => catalog(&args),
         Command::VerifyDependencies(args) => verify_dependencies(&args),
+        Command::Schema => print_stdout(&scenario::schema::schema_text(&Catalog::embedded())),
     }
 }
 

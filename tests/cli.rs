@@ -642,3 +642,13 @@ fn large_and_hostile_inputs_end_quickly() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn schema_prints_the_committed_schema() {
+    let (code, stdout, stderr) = amlfw(&["schema"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        std::fs::read_to_string(root().join("schema/scenario-v1.schema.json")).unwrap()
+    );
+}
