@@ -8,8 +8,9 @@
 use std::fs;
 use std::path::PathBuf;
 
-use amlfw::catalog::Catalog;
+use amlfw::catalog::{Catalog, Cloud};
 use amlfw::scenario::schema::{COMMITTED_PATH, OBJECTS, schema, schema_text};
+use amlfw::scenario::starter::starter;
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -134,7 +135,7 @@ fn required_fields_are_the_ones_the_decoder_misses() {
 }
 
 #[test]
-fn every_example_and_golden_scenario_passes_the_schema() {
+fn every_example_golden_scenario_and_starter_passes_the_schema() {
     let validator = validator();
     let mut files: Vec<PathBuf> = fs::read_dir(root().join("examples"))
         .unwrap()
@@ -154,6 +155,13 @@ fn every_example_and_golden_scenario_passes_the_schema() {
         let instance = yaml_to_json(&fs::read_to_string(file).unwrap());
         for error in errors(&validator, &instance) {
             failures.push(format!("{}: {error}", file.display()));
+        }
+    }
+    let catalog = Catalog::embedded();
+    for cloud in Cloud::ALL {
+        let text = starter(&catalog, cloud, None).unwrap();
+        for error in errors(&validator, &yaml_to_json(&text)) {
+            failures.push(format!("amlfw init --cloud {cloud}: {error}"));
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");

@@ -9,6 +9,7 @@
 //! of truth, and a test checks README.md names every one of them.
 
 pub mod schema;
+pub mod starter;
 mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -1233,49 +1234,14 @@ impl Decoder<'_> {
         catalog: &Catalog,
     ) -> Option<String> {
         let text = self.string(node, path, "a region")?;
-        // Accept the portal's display name and any casing: `East US 2` -> `eastus2`.
-        let name: String = text
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_lowercase();
-        let cloud = cloud?;
-        if catalog.region(cloud, &name).is_some() {
-            return Some(name);
+        match resolve_region(catalog, cloud?, text) {
+            Ok(name) => Some(name),
+            Err(diagnostic) => {
+                let location = self.location(node.span, path);
+                self.diagnostics.push(diagnostic.at(location));
+                None
+            }
         }
-        if let Some(other) = Cloud::ALL
-            .into_iter()
-            .find(|c| catalog.region(*c, &name).is_some())
-        {
-            self.report(
-                Code::RegionNotInCloud,
-                node,
-                path,
-                format!("region `{name}` is in the {other} cloud, not {cloud}"),
-                Some(format!("set `cloud: {other}`, or pick a region of {cloud}")),
-            );
-            return None;
-        }
-        let known = catalog
-            .regions
-            .get(&cloud)
-            .map(|r| r.keys().map(String::as_str).collect::<Vec<_>>())
-            .unwrap_or_default();
-        let help = match did_you_mean(&name, known.iter().copied()) {
-            Some(suggestion) => format!("did you mean `{suggestion}`?"),
-            None => format!(
-                "use the programmatic name of a {cloud} region, such as `{}`",
-                example_region(cloud)
-            ),
-        };
-        self.report(
-            Code::UnknownRegion,
-            node,
-            path,
-            format!("unknown region `{text}` in the {cloud} cloud"),
-            Some(help),
-        );
-        None
     }
 
     fn compute(&mut self, node: &Node, path: &str) -> Option<Compute> {
@@ -1408,6 +1374,55 @@ impl Decoder<'_> {
     }
 }
 
+/// The programmatic name of region `text` in `cloud`, or the diagnostic (without a location)
+/// saying why it is not one: the check the decoder and `amlfw init --region` share.
+pub fn resolve_region(
+    catalog: &Catalog,
+    cloud: Cloud,
+    text: &str,
+) -> Result<String, Box<Diagnostic>> {
+    // Accept the portal's display name and any casing: `East US 2` -> `eastus2`.
+    let name: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_lowercase();
+    if catalog.region(cloud, &name).is_some() {
+        return Ok(name);
+    }
+    if let Some(other) = Cloud::ALL
+        .into_iter()
+        .find(|c| catalog.region(*c, &name).is_some())
+    {
+        return Err(Box::new(
+            Diagnostic::error(
+                Code::RegionNotInCloud,
+                format!("region `{name}` is in the {other} cloud, not {cloud}"),
+            )
+            .help(format!("set `cloud: {other}`, or pick a region of {cloud}")),
+        ));
+    }
+    let known = catalog
+        .regions
+        .get(&cloud)
+        .map(|r| r.keys().map(String::as_str).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let help = match did_you_mean(&name, known.iter().copied()) {
+        Some(suggestion) => format!("did you mean `{suggestion}`?"),
+        None => format!(
+            "use the programmatic name of a {cloud} region, such as `{}`",
+            example_region(cloud)
+        ),
+    };
+    Err(Box::new(
+        Diagnostic::error(
+            Code::UnknownRegion,
+            format!("unknown region `{text}` in the {cloud} cloud"),
+        )
+        .help(help),
+    ))
+}
+
 /// The value of `key` in a mapping node.
 fn map_value<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
     let NodeKind::Map(entries) = &node.kind else {
@@ -1419,8 +1434,9 @@ fn map_value<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
         .map(|(_, value)| value)
 }
 
-/// An example region name for help texts.
-fn example_region(cloud: Cloud) -> &'static str {
+/// An example region name for help texts, and the default region of `amlfw init`.
+#[must_use]
+pub fn example_region(cloud: Cloud) -> &'static str {
     match cloud {
         Cloud::Public => "eastus2",
         Cloud::Usgov => "usgovvirginia",
