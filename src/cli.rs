@@ -77,11 +77,32 @@ pub enum Command {
     /// scenario's host rules; exit 1 when the plan misses an endpoint the API lists.
     /// Example: `amlfw verify-dependencies response.json scenario.yaml`.
     VerifyDependencies(VerifyArgs),
+    /// Write a commented starter scenario: every option, its meaning and the article
+    /// sections it selects. Example: `amlfw init --cloud usgov --region usgovtexas`.
+    Init(InitArgs),
+    /// Print the JSON Schema (draft 2020-12) of the scenario format, for editors. Example:
+    /// `amlfw schema > scenario.schema.json`.
+    Schema,
     /// Print a shell completion script. Example:
     /// `amlfw completions bash > ~/.local/share/bash-completion/completions/amlfw`.
     Completions(CompletionsArgs),
     /// Print the man page (roff). Example: `amlfw man > ~/.local/share/man/man1/amlfw.1`.
     Man,
+}
+
+/// Arguments of `amlfw init`.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The cloud of the scenario.
+    #[arg(long, default_value = "public", value_parser = clap::builder::PossibleValuesParser::new(Cloud::ALL.map(Cloud::as_str)))]
+    pub cloud: String,
+    /// The workspace's region, programmatic (`eastus2`) or display name (`"East US 2"`);
+    /// defaults to an example region of the cloud.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Where to write it; `-` prints it. An existing file is never overwritten.
+    #[arg(default_value = scenario::starter::DEFAULT_FILE)]
+    pub file: PathBuf,
 }
 
 /// Arguments of `amlfw completions`.
@@ -303,6 +324,34 @@ pub fn run() -> u8 {
         Command::VerifyDependencies(args) => verify_dependencies(&args),
         Command::Completions(args) => completions(args.shell),
         Command::Man => man_page(),
+        Command::Init(args) => init(&args),
+        Command::Schema => print_stdout(&scenario::schema::schema_text(&Catalog::embedded())),
+    }
+}
+
+fn init(args: &InitArgs) -> u8 {
+    let catalog = Catalog::embedded();
+    // clap only lets through the names of Cloud::ALL.
+    let cloud = Cloud::ALL
+        .into_iter()
+        .find(|c| c.as_str() == args.cloud)
+        .unwrap_or(Cloud::Public);
+    let text = match scenario::starter::starter(&catalog, cloud, args.region.as_deref()) {
+        Ok(text) => text,
+        Err(diagnostic) => return fail(&[*diagnostic], "the command line"),
+    };
+    if args.file.as_os_str() == "-" {
+        return print_stdout(&text);
+    }
+    match output::write_new(&args.file, &text) {
+        Ok(()) => {
+            eprintln!(
+                "amlfw: wrote {}; `amlfw schema > scenario.schema.json` beside it enables checks in editors",
+                args.file.display()
+            );
+            0
+        }
+        Err(diagnostic) => fail(&[*diagnostic], "the output file"),
     }
 }
 

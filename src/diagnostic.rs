@@ -96,6 +96,7 @@ codes! {
     WriteFailed => "write-failed": "A file cannot be written, renamed or removed.",
     UnsafeOutputDirectory => "unsafe-output-directory": "The --out directory is the filesystem root.",
     ForeignOutputDirectory => "foreign-output-directory": "The --out directory holds other files and nothing amlfw generated.",
+    FileExists => "file-exists": "`amlfw init` was given a file that already exists.",
     ScenarioTooLarge => "scenario-too-large": "The scenario file is larger than any scenario needs.",
     // Command line.
     UnknownRequirement => "unknown-requirement": "`amlfw catalog show` was given an id the catalog does not have.",

@@ -403,6 +403,49 @@ fn stale_files(out: &Path, files: &RenderedFiles, problems: &mut Vec<Diagnostic>
     stale
 }
 
+/// Writes `text` to a new file at `path` (`amlfw init`), refusing to replace anything
+/// there: the check and the creation are one system call, so no file can appear between.
+pub fn write_new(path: &Path, text: &str) -> Result<(), Box<Diagnostic>> {
+    let mut file = match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Box::new(error(
+                Code::FileExists,
+                path,
+                format!(
+                    "`{}` already exists; amlfw init never overwrites a file",
+                    path.display()
+                ),
+                "give another file name, or `-` to print the scenario",
+            )));
+        }
+        Err(e) => return Err(Box::new(new_file_error(path, &e))),
+    };
+    file.write_all(text.as_bytes()).map_err(|e| {
+        // Leave no half-written scenario behind; the file is ours, created just now.
+        let _ = fs::remove_file(path);
+        Box::new(new_file_error(path, &e))
+    })
+}
+
+fn new_file_error(path: &Path, e: &std::io::Error) -> Diagnostic {
+    let reason = match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::NotFound => "no such directory".to_owned(),
+        _ => e.to_string().to_lowercase(),
+    };
+    error(
+        Code::WriteFailed,
+        path,
+        format!("cannot write `{}`: {reason}", path.display()),
+        "check that the directory exists and is writable",
+    )
+}
+
 /// `.main.tf.amlfw-<pid>.<kind>` beside `path`: same directory, so renames are atomic.
 fn sibling(path: &Path, kind: &str) -> PathBuf {
     let name = path

@@ -782,3 +782,43 @@ fn the_example_ci_job_passes_on_fresh_modules_and_fails_on_stale_ones() {
     assert_eq!(job("golden/full-public/scenario.yaml"), Some(1));
     assert_eq!(job("golden/err-duplicate-field/scenario.yaml"), Some(2));
 }
+
+#[test]
+fn schema_prints_the_committed_schema() {
+    let (code, stdout, stderr) = amlfw(&["schema"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        std::fs::read_to_string(root().join("schema/scenario-v1.schema.json")).unwrap()
+    );
+}
+
+#[test]
+fn init_writes_a_starter_once_and_never_overwrites() {
+    let (code, stdout, stderr) = amlfw(&["init", "-"]);
+    assert_eq!(code, 0, "{stderr}");
+    check_golden("init-public.yaml", &stdout);
+    let dir = temp_dir("init");
+    let file = dir.join("amlfw.yaml");
+    let file_arg = file.to_str().unwrap();
+    let (code, stdout, stderr) = amlfw(&["init", "--cloud", "usgov", file_arg]);
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.contains("cloud: usgov\n") && written.contains("region: usgovvirginia\n"));
+    // A second run refuses, and leaves the file as it was.
+    std::fs::write(&file, "# mine\n").unwrap();
+    let (code, _, stderr) = amlfw(&["init", file_arg]);
+    assert_eq!(code, 2);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "# mine\n");
+    check_golden(
+        "init-file-exists.txt",
+        &stderr.replace(dir.to_str().unwrap(), "DIR"),
+    );
+    // An unknown region gets the decoder's did-you-mean, and nothing is written.
+    let other = dir.join("other.yaml");
+    let (code, _, stderr) = amlfw(&["init", "--region", "eastus9", other.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(!other.exists());
+    check_golden("init-unknown-region.txt", &stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}

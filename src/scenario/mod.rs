@@ -8,6 +8,8 @@
 //! field lists here ([`FEATURES`], [`FACTS`], the `*_FIELDS` constants) are the source
 //! of truth, and a test checks README.md names every one of them.
 
+pub mod schema;
+pub mod starter;
 mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -165,6 +167,45 @@ const KUBERNETES_FIELDS: &[&str] = &["training", "inference", "connection"];
 const EXTRA_FQDN_FIELDS: &[&str] = &["fqdn", "ports", "reason"];
 const OUTPUTS_FIELDS: &[&str] = &["nsg", "route_table"];
 const ROUTE_TABLE_FIELDS: &[&str] = &["firewall_private_ip", "mode"];
+
+/// Values of `firewall.sku`; the first is the default.
+pub const SKUS: &[&str] = &["standard", "premium"];
+/// Values of `firewall.destinations`; the first is the default.
+pub const DESTINATIONS: &[&str] = &["service-tags", "hosts", "ip-addresses"];
+/// Values of `outputs.route_table.mode`; the first is the default.
+pub const ROUTE_MODES: &[&str] = &["service-tags", "ip-addresses"];
+/// Values of `compute.kubernetes.connection`; the first is the default.
+pub const KUBERNETES_CONNECTIONS: &[&str] = &["arc", "aks"];
+/// `catalog` when the scenario does not say.
+pub const DEFAULT_CATALOG: &str = "latest";
+/// `firewall.rule_collection_group.name` when the scenario does not say.
+pub const DEFAULT_RULE_COLLECTION_GROUP_NAME: &str = "rcg-azureml";
+/// `firewall.rule_collection_group.priority` when the scenario does not say.
+pub const DEFAULT_PRIORITY: u32 = 500;
+/// The priorities Azure Firewall accepts for a rule collection group, first to last.
+pub const PRIORITY_RANGE: (u32, u32) = (100, 65000);
+/// Every true-or-false field (names are unique across objects) and its default. The
+/// decoder takes defaults from here and the JSON schema declares them from here, so the
+/// two cannot disagree.
+pub const BOOLEAN_FIELDS: &[(&str, bool)] = &[
+    ("private_endpoint", true),
+    ("hbi", false),
+    ("instances", false),
+    ("clusters", false),
+    ("public_ip", false),
+    ("aks_v1_inference", false),
+    ("training", false),
+    ("inference", false),
+    ("nsg", false),
+];
+/// Length limits Azure puts on names, shared by the decoder's checks and the schema.
+pub const WORKSPACE_NAME_LENGTH: (usize, usize) = (3, 33);
+/// Storage account names: 3-24 lowercase letters and digits.
+pub const STORAGE_ACCOUNT_LENGTH: (usize, usize) = (3, 24);
+/// Container registry names: 5-50 letters and digits.
+pub const CONTAINER_REGISTRY_LENGTH: (usize, usize) = (5, 50);
+/// Rule collection group names: 1-80 characters.
+pub const RULE_COLLECTION_GROUP_NAME_LENGTH: (usize, usize) = (1, 80);
 
 /// Every field name of the format, for the README test.
 pub const ALL_FIELDS: &[&[&str]] = &[
@@ -665,7 +706,12 @@ impl Decoder<'_> {
         }
     }
 
-    fn boolean(&mut self, fields: &Fields<'_>, key: &str, default: bool) -> bool {
+    /// A true-or-false field, its default from [`BOOLEAN_FIELDS`].
+    fn boolean(&mut self, fields: &Fields<'_>, key: &str) -> bool {
+        let default = BOOLEAN_FIELDS
+            .iter()
+            .find(|(name, _)| *name == key)
+            .is_some_and(|(_, default)| *default);
         let Some(node) = fields.get(key) else {
             return default;
         };
@@ -765,9 +811,9 @@ impl Decoder<'_> {
                 Cloud::ALL.into_iter().find(|c| c.as_str() == name)
             });
         let (catalog_requested, catalog_revision) = match fields.get("catalog") {
-            None => ("latest".to_owned(), Some(catalog.latest.clone())),
+            None => (DEFAULT_CATALOG.to_owned(), Some(catalog.latest.clone())),
             Some(node) => {
-                let mut names: Vec<&str> = vec!["latest"];
+                let mut names: Vec<&str> = vec![DEFAULT_CATALOG];
                 names.extend(catalog.revisions.iter().map(|r| r.id.as_str()));
                 // `catalog: 2022-09` is read as a string by YAML 1.2 (not a date).
                 match self.choice(
@@ -808,8 +854,8 @@ impl Decoder<'_> {
             destinations: Mode::ServiceTags,
             ip_groups: false,
             rule_collection_group: RuleCollectionGroup {
-                name: "rcg-azureml".to_owned(),
-                priority: 500,
+                name: DEFAULT_RULE_COLLECTION_GROUP_NAME.to_owned(),
+                priority: DEFAULT_PRIORITY,
             },
         };
         let Some(node) = node else {
@@ -823,7 +869,7 @@ impl Decoder<'_> {
                     node,
                     "firewall.sku",
                     "firewall SKU",
-                    &["standard", "premium"],
+                    SKUS,
                     Code::InvalidValue,
                 )
                 .as_deref()
@@ -836,7 +882,7 @@ impl Decoder<'_> {
                 node,
                 "firewall.destinations",
                 "destination mode",
-                &["service-tags", "hosts", "ip-addresses"],
+                DESTINATIONS,
                 Code::InvalidValue,
             );
             match choice.as_deref() {
@@ -872,14 +918,15 @@ impl Decoder<'_> {
                     NodeKind::Scalar { value, plain: true } => value.parse::<i64>().ok(),
                     _ => None,
                 };
-                match value {
-                    Some(priority @ 100..=65000) => firewall.rule_collection_group.priority = u32::try_from(priority).unwrap_or(500),
-                    Some(priority) => self.report(
+                let (first, last) = PRIORITY_RANGE;
+                match value.map(|v| (v, u32::try_from(v))) {
+                    Some((_, Ok(priority))) if (first..=last).contains(&priority) => firewall.rule_collection_group.priority = priority,
+                    Some((priority, _)) => self.report(
                         Code::PriorityOutOfRange,
                         node,
                         &format!("{path}.priority"),
-                        format!("priority {priority} is outside 100-65000"),
-                        Some("Azure Firewall evaluates rule collection groups from 100 (first) to 65000 (last)".to_owned()),
+                        format!("priority {priority} is outside {first}-{last}"),
+                        Some(format!("Azure Firewall evaluates rule collection groups from {first} (first) to {last} (last)")),
                     ),
                     None => self.report(
                         Code::InvalidType,
@@ -899,7 +946,7 @@ impl Decoder<'_> {
             return Some(Outputs::default());
         };
         let fields = self.fields(node, "outputs", "`outputs`", OUTPUTS_FIELDS)?;
-        let nsg = self.boolean(&fields, "nsg", false);
+        let nsg = self.boolean(&fields, "nsg");
         let route_table = match fields.get("route_table") {
             None => None,
             Some(node) => {
@@ -918,7 +965,7 @@ impl Decoder<'_> {
                             mode,
                             &format!("{path}.mode"),
                             "route mode",
-                            &["service-tags", "ip-addresses"],
+                            ROUTE_MODES,
                             Code::InvalidValue,
                         )?;
                         choice == "ip-addresses"
@@ -1018,7 +1065,8 @@ impl Decoder<'_> {
             .and_then(|node| self.region(node, &format!("{path}.region"), cloud, catalog));
         let storage_account = fields.get("storage_account").and_then(|node| {
             let value = self.string(node, &format!("{path}.storage_account"), "a storage account name")?;
-            let valid = (3..=24).contains(&value.len()) && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+            let (min, max) = STORAGE_ACCOUNT_LENGTH;
+            let valid = (min..=max).contains(&value.len()) && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
             if !valid {
                 self.report(
                     Code::InvalidStorageAccount,
@@ -1033,7 +1081,8 @@ impl Decoder<'_> {
         });
         let container_registry = fields.get("container_registry").and_then(|node| {
             let value = self.string(node, &format!("{path}.container_registry"), "a container registry name")?;
-            let valid = (5..=50).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric());
+            let (min, max) = CONTAINER_REGISTRY_LENGTH;
+            let valid = (min..=max).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric());
             if !valid {
                 self.report(
                     Code::InvalidContainerRegistry,
@@ -1060,8 +1109,8 @@ impl Decoder<'_> {
             }
             Some(value.to_lowercase())
         });
-        let private_endpoint = self.boolean(&fields, "private_endpoint", true);
-        let hbi = self.boolean(&fields, "hbi", false);
+        let private_endpoint = self.boolean(&fields, "private_endpoint");
+        let hbi = self.boolean(&fields, "hbi");
         let mut compute_subnets = Vec::new();
         if let Some(node) = fields.get("compute_subnets") {
             for (index, item) in self
@@ -1185,49 +1234,14 @@ impl Decoder<'_> {
         catalog: &Catalog,
     ) -> Option<String> {
         let text = self.string(node, path, "a region")?;
-        // Accept the portal's display name and any casing: `East US 2` -> `eastus2`.
-        let name: String = text
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_lowercase();
-        let cloud = cloud?;
-        if catalog.region(cloud, &name).is_some() {
-            return Some(name);
+        match resolve_region(catalog, cloud?, text) {
+            Ok(name) => Some(name),
+            Err(diagnostic) => {
+                let location = self.location(node.span, path);
+                self.diagnostics.push(diagnostic.at(location));
+                None
+            }
         }
-        if let Some(other) = Cloud::ALL
-            .into_iter()
-            .find(|c| catalog.region(*c, &name).is_some())
-        {
-            self.report(
-                Code::RegionNotInCloud,
-                node,
-                path,
-                format!("region `{name}` is in the {other} cloud, not {cloud}"),
-                Some(format!("set `cloud: {other}`, or pick a region of {cloud}")),
-            );
-            return None;
-        }
-        let known = catalog
-            .regions
-            .get(&cloud)
-            .map(|r| r.keys().map(String::as_str).collect::<Vec<_>>())
-            .unwrap_or_default();
-        let help = match did_you_mean(&name, known.iter().copied()) {
-            Some(suggestion) => format!("did you mean `{suggestion}`?"),
-            None => format!(
-                "use the programmatic name of a {cloud} region, such as `{}`",
-                example_region(cloud)
-            ),
-        };
-        self.report(
-            Code::UnknownRegion,
-            node,
-            path,
-            format!("unknown region `{text}` in the {cloud} cloud"),
-            Some(help),
-        );
-        None
     }
 
     fn compute(&mut self, node: &Node, path: &str) -> Option<Compute> {
@@ -1245,7 +1259,7 @@ impl Decoder<'_> {
                             node,
                             &format!("{kubernetes_path}.connection"),
                             "Kubernetes connection",
-                            &["arc", "aks"],
+                            KUBERNETES_CONNECTIONS,
                             Code::InvalidValue,
                         )?;
                         if choice == "aks" {
@@ -1256,18 +1270,18 @@ impl Decoder<'_> {
                     }
                 };
                 Some(Kubernetes {
-                    training: self.boolean(&kubernetes, "training", false),
-                    inference: self.boolean(&kubernetes, "inference", false),
+                    training: self.boolean(&kubernetes, "training"),
+                    inference: self.boolean(&kubernetes, "inference"),
                     connection,
                 })
             }
         };
         Some(Compute {
-            instances: self.boolean(&fields, "instances", false),
-            clusters: self.boolean(&fields, "clusters", false),
-            public_ip: self.boolean(&fields, "public_ip", false),
+            instances: self.boolean(&fields, "instances"),
+            clusters: self.boolean(&fields, "clusters"),
+            public_ip: self.boolean(&fields, "public_ip"),
             kubernetes,
-            aks_v1_inference: self.boolean(&fields, "aks_v1_inference", false),
+            aks_v1_inference: self.boolean(&fields, "aks_v1_inference"),
         })
     }
 
@@ -1360,6 +1374,55 @@ impl Decoder<'_> {
     }
 }
 
+/// The programmatic name of region `text` in `cloud`, or the diagnostic (without a location)
+/// saying why it is not one: the check the decoder and `amlfw init --region` share.
+pub fn resolve_region(
+    catalog: &Catalog,
+    cloud: Cloud,
+    text: &str,
+) -> Result<String, Box<Diagnostic>> {
+    // Accept the portal's display name and any casing: `East US 2` -> `eastus2`.
+    let name: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_lowercase();
+    if catalog.region(cloud, &name).is_some() {
+        return Ok(name);
+    }
+    if let Some(other) = Cloud::ALL
+        .into_iter()
+        .find(|c| catalog.region(*c, &name).is_some())
+    {
+        return Err(Box::new(
+            Diagnostic::error(
+                Code::RegionNotInCloud,
+                format!("region `{name}` is in the {other} cloud, not {cloud}"),
+            )
+            .help(format!("set `cloud: {other}`, or pick a region of {cloud}")),
+        ));
+    }
+    let known = catalog
+        .regions
+        .get(&cloud)
+        .map(|r| r.keys().map(String::as_str).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let help = match did_you_mean(&name, known.iter().copied()) {
+        Some(suggestion) => format!("did you mean `{suggestion}`?"),
+        None => format!(
+            "use the programmatic name of a {cloud} region, such as `{}`",
+            example_region(cloud)
+        ),
+    };
+    Err(Box::new(
+        Diagnostic::error(
+            Code::UnknownRegion,
+            format!("unknown region `{text}` in the {cloud} cloud"),
+        )
+        .help(help),
+    ))
+}
+
 /// The value of `key` in a mapping node.
 fn map_value<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
     let NodeKind::Map(entries) = &node.kind else {
@@ -1371,8 +1434,9 @@ fn map_value<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
         .map(|(_, value)| value)
 }
 
-/// An example region name for help texts.
-fn example_region(cloud: Cloud) -> &'static str {
+/// An example region name for help texts, and the default region of `amlfw init`.
+#[must_use]
+pub fn example_region(cloud: Cloud) -> &'static str {
     match cloud {
         Cloud::Public => "eastus2",
         Cloud::Usgov => "usgovvirginia",
@@ -1422,7 +1486,8 @@ fn is_guid(text: &str) -> bool {
 }
 
 fn workspace_name_problem(name: &str) -> Option<&'static str> {
-    if !(3..=33).contains(&name.len()) {
+    let (min, max) = WORKSPACE_NAME_LENGTH;
+    if !(min..=max).contains(&name.len()) {
         return Some("it must have 3-33 characters");
     }
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
@@ -1438,7 +1503,8 @@ fn workspace_name_problem(name: &str) -> Option<&'static str> {
 }
 
 fn rule_collection_group_name_problem(name: &str) -> Option<&'static str> {
-    if name.is_empty() || name.len() > 80 {
+    let (min, max) = RULE_COLLECTION_GROUP_NAME_LENGTH;
+    if !(min..=max).contains(&name.len()) {
         return Some("it must have 1-80 characters");
     }
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {

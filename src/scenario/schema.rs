@@ -1,0 +1,603 @@
+//! The JSON Schema (draft 2020-12) of scenario format version 1, for editors and other
+//! tools: `amlfw schema` prints it, and `schema/scenario-v1.schema.json` is a copy.
+//!
+//! It is built from what the decoder reads — the `*_FIELDS` lists, [`FEATURES`],
+//! [`BOOLEAN_FIELDS`], the value lists and defaults in `scenario/mod.rs`, and the regions
+//! and revisions of the catalog — so a field added to the decoder shows up here, and a
+//! test fails until it has a description. Only the descriptions live here; they follow
+//! README.md's scenario reference.
+//!
+//! The schema is a little stricter than the decoder, never looser: strings must be YAML
+//! strings (the decoder also takes `name: 123`), an optional key must not be left empty
+//! (`firewall:` with nothing under it), and regions must be a programmatic or display
+//! name as the catalog spells them (the decoder also ignores case and spaces). What it
+//! cannot express is left to `amlfw plan`: workspace names unique ignoring case, CIDRs
+//! without host bits, the rules on wildcard hosts and the checks that need the plan.
+
+use serde_json::{Map, Value, json};
+
+use super::{
+    BOOLEAN_FIELDS, COMPUTE_FIELDS, CONTAINER_REGISTRY_LENGTH, DEFAULT_CATALOG, DEFAULT_PRIORITY,
+    DEFAULT_RULE_COLLECTION_GROUP_NAME, DESTINATIONS, EXTRA_FQDN_FIELDS, FEATURES, FIREWALL_FIELDS,
+    KUBERNETES_CONNECTIONS, KUBERNETES_FIELDS, OUTPUTS_FIELDS, PRIORITY_RANGE, ROUTE_MODES,
+    ROUTE_TABLE_FIELDS, RULE_COLLECTION_GROUP_FIELDS, RULE_COLLECTION_GROUP_NAME_LENGTH, SKUS,
+    STORAGE_ACCOUNT_LENGTH, TOP_FIELDS, VERSION, WORKSPACE_FIELDS, WORKSPACE_NAME_LENGTH,
+};
+use crate::catalog::{Catalog, Cloud};
+
+/// The dialect the schema is written in.
+pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// Where the committed copy lives in the repository (README points editors at it).
+pub const COMMITTED_PATH: &str = "schema/scenario-v1.schema.json";
+
+/// One mapping of the format: its name under `$defs` (`scenario` is the root), its fields
+/// as the decoder knows them, the fields it requires and what it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Object {
+    /// Name under `$defs`; `scenario` is the document itself.
+    pub name: &'static str,
+    /// The decoder's field list for this mapping.
+    pub fields: &'static [&'static str],
+    /// Fields the decoder reports as `missing-field` when absent.
+    pub required: &'static [&'static str],
+    /// What the mapping is.
+    pub description: &'static str,
+}
+
+/// Every mapping of the format, root first. A test checks these field lists are exactly
+/// [`super::ALL_FIELDS`], and that `required` matches what the decoder reports missing.
+pub const OBJECTS: &[Object] = &[
+    Object {
+        name: "scenario",
+        fields: TOP_FIELDS,
+        required: &["version", "cloud", "workspaces"],
+        description: "An amlfw scenario (format version 1): the Azure Machine Learning workspaces behind one hub Azure Firewall.",
+    },
+    Object {
+        name: "firewall",
+        fields: FIREWALL_FIELDS,
+        required: &[],
+        description: "The hub Azure Firewall the rules go to.",
+    },
+    Object {
+        name: "rule_collection_group",
+        fields: RULE_COLLECTION_GROUP_FIELDS,
+        required: &[],
+        description: "The rule collection group amlfw owns in your firewall policy.",
+    },
+    Object {
+        name: "workspace",
+        fields: WORKSPACE_FIELDS,
+        required: &["name", "region"],
+        description: "One Azure Machine Learning workspace.",
+    },
+    Object {
+        name: "compute",
+        fields: COMPUTE_FIELDS,
+        required: &[],
+        description: "What compute the workspace uses (all off by default).",
+    },
+    Object {
+        name: "kubernetes",
+        fields: KUBERNETES_FIELDS,
+        required: &[],
+        description: "Attached Kubernetes compute.",
+    },
+    Object {
+        name: "extra_fqdn",
+        fields: EXTRA_FQDN_FIELDS,
+        required: &["fqdn", "ports", "reason"],
+        description: "A host your team needs beyond the article. Ports 80/443 become application rules, other ports network rules with FQDNs.",
+    },
+    Object {
+        name: "outputs",
+        fields: OUTPUTS_FIELDS,
+        required: &[],
+        description: "Which resources besides firewall rules to plan.",
+    },
+    Object {
+        name: "route_table",
+        fields: ROUTE_TABLE_FIELDS,
+        required: &["firewall_private_ip"],
+        description: "Plan routes: 0.0.0.0/0 to the firewall, and for compute with public IPs the routes that let inbound management traffic skip it.",
+    },
+];
+
+/// The description of each field, by (object, field), in README's words.
+const DESCRIPTIONS: &[(&str, &str, &str)] = &[
+    ("scenario", "version", "Scenario format version; 1."),
+    (
+        "scenario",
+        "cloud",
+        "public, usgov (Azure Government) or china (Azure operated by 21Vianet). Picks each requirement's variant for that cloud.",
+    ),
+    (
+        "scenario",
+        "catalog",
+        "Which article revision to follow; latest is the newest. Quote the revision, it is a string.",
+    ),
+    ("scenario", "firewall", "The hub Azure Firewall."),
+    (
+        "scenario",
+        "workspaces",
+        "One or more workspaces; a hub firewall often serves several.",
+    ),
+    (
+        "scenario",
+        "outputs",
+        "Which resources besides firewall rules to plan.",
+    ),
+    (
+        "firewall",
+        "sku",
+        "The firewall SKU, standard or premium. Premium matches URL paths (with TLS inspection) where the article gives one; on Standard the host alone is allowed and amlfw warns that this is broader.",
+    ),
+    (
+        "firewall",
+        "destinations",
+        "What the rules name: service-tags, hosts or ip-addresses. service-tags: network rules to service tags, application rules for third-party hosts. hosts: host names only (the article's \"Microsoft hosts\" tables). ip-addresses: service-tags with each tag's IPv4 prefixes in an IP group (needs --service-tags).",
+    ),
+    (
+        "firewall",
+        "rule_collection_group",
+        "The rule collection group amlfw owns in your firewall policy.",
+    ),
+    (
+        "rule_collection_group",
+        "name",
+        "1-80 letters, digits, -, _ and ., starting with a letter or digit and ending with a letter, digit or _.",
+    ),
+    (
+        "rule_collection_group",
+        "priority",
+        "Azure Firewall evaluates rule collection groups from 100 (first) to 65000 (last).",
+    ),
+    (
+        "workspace",
+        "name",
+        "Workspace name (3-33 letters, digits, - and _, starting with a letter or digit), unique ignoring case.",
+    ),
+    (
+        "workspace",
+        "region",
+        "Azure region of the scenario's cloud: programmatic name (eastus2) or display name (East US 2).",
+    ),
+    (
+        "workspace",
+        "storage_account",
+        "The workspace's default storage account (3-24 lowercase letters and digits); fills the article's <storage> hosts.",
+    ),
+    (
+        "workspace",
+        "container_registry",
+        "The workspace's container registry name (5-50 letters and digits, not the login server); fills <your ACR name> hosts (Kubernetes compute).",
+    ),
+    (
+        "workspace",
+        "workspace_id",
+        "The workspace ID GUID; fills <your workspace ID> hosts (Kubernetes compute).",
+    ),
+    (
+        "workspace",
+        "private_endpoint",
+        "The workspace has a private endpoint (the article's scope).",
+    ),
+    (
+        "workspace",
+        "hbi",
+        "The workspace was created with the hbi_workspace flag (adds Key Vault).",
+    ),
+    (
+        "workspace",
+        "compute_subnets",
+        "Address prefixes of the subnets the compute runs in: the sources of every firewall rule. Required as soon as the workspace needs a firewall rule.",
+    ),
+    (
+        "workspace",
+        "compute_subnet_ids",
+        "Resource IDs of the compute subnets: the generated module associates its NSG and route table with them.",
+    ),
+    ("workspace", "compute", "What compute the workspace uses."),
+    ("workspace", "features", "Features in use."),
+    (
+        "workspace",
+        "extra_fqdns",
+        "Hosts your team needs beyond the article.",
+    ),
+    ("compute", "instances", "Compute instances."),
+    ("compute", "clusters", "Compute clusters."),
+    (
+        "compute",
+        "public_ip",
+        "The compute has public IPs: inbound management traffic (NSG rules) and routes to skip the firewall are needed.",
+    ),
+    ("compute", "kubernetes", "Attached Kubernetes compute."),
+    (
+        "compute",
+        "aks_v1_inference",
+        "Models deployed to AKS with CLI/SDK v1.",
+    ),
+    (
+        "kubernetes",
+        "training",
+        "The cluster is used for training.",
+    ),
+    (
+        "kubernetes",
+        "inference",
+        "The cluster is used for inference.",
+    ),
+    (
+        "kubernetes",
+        "connection",
+        "arc (Azure Arc-enabled Kubernetes) or aks (AKS with the extension but without Arc).",
+    ),
+    (
+        "extra_fqdn",
+        "fqdn",
+        "A host name, or *. and a host name on ports 80/443 only. A bare * or *x.com is refused.",
+    ),
+    (
+        "extra_fqdn",
+        "ports",
+        "Ports, each a number or a range such as 8000-8080 (1-65535).",
+    ),
+    (
+        "extra_fqdn",
+        "reason",
+        "Why the host is needed; one line, shown with the rule.",
+    ),
+    (
+        "outputs",
+        "nsg",
+        "Plan NSG rules for the compute subnets: inbound management traffic and outbound rules only an NSG can express.",
+    ),
+    ("outputs", "route_table", "Plan routes to the firewall."),
+    (
+        "route_table",
+        "firewall_private_ip",
+        "The firewall's private IP, next hop of 0.0.0.0/0.",
+    ),
+    (
+        "route_table",
+        "mode",
+        "service-tags routes the service tags; ip-addresses routes their address prefixes instead (needs --service-tags).",
+    ),
+];
+
+/// The description of `field` in `object`.
+#[must_use]
+pub fn description(object: &str, field: &str) -> Option<&'static str> {
+    DESCRIPTIONS
+        .iter()
+        .find(|(o, f, _)| *o == object && *f == field)
+        .map(|(_, _, text)| *text)
+}
+
+/// The schema as a JSON value, keys sorted.
+#[must_use]
+pub fn schema(catalog: &Catalog) -> Value {
+    let mut defs = Map::new();
+    let mut root = Map::new();
+    for object in OBJECTS {
+        let built = object_schema(object, catalog);
+        if object.name == "scenario" {
+            root = built;
+        } else {
+            defs.insert(object.name.to_owned(), Value::Object(built));
+        }
+    }
+    root.insert("$schema".to_owned(), json!(DIALECT));
+    root.insert(
+        "title".to_owned(),
+        json!("amlfw scenario, format version 1"),
+    );
+    root.insert("$defs".to_owned(), Value::Object(defs));
+    root.insert("allOf".to_owned(), regions_per_cloud(catalog));
+    let mut value = Value::Object(root);
+    // Sorted keys whatever serde_json's features: another crate turning on
+    // `preserve_order` must not change the bytes.
+    value.sort_all_objects();
+    value
+}
+
+/// The schema as `amlfw schema` prints it: pretty JSON, one trailing newline.
+#[must_use]
+pub fn schema_text(catalog: &Catalog) -> String {
+    let mut text = serde_json::to_string_pretty(&schema(catalog)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn object_schema(object: &Object, catalog: &Catalog) -> Map<String, Value> {
+    let mut properties = Map::new();
+    for field in object.fields {
+        let mut property = match field_schema(object.name, field, catalog) {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        if let Some(text) = description(object.name, field) {
+            property.insert("description".to_owned(), json!(text));
+        }
+        if let Some((_, default)) = BOOLEAN_FIELDS.iter().find(|(name, _)| name == field) {
+            property.insert("type".to_owned(), json!("boolean"));
+            property.insert("default".to_owned(), json!(default));
+        }
+        properties.insert((*field).to_owned(), Value::Object(property));
+    }
+    let mut map = Map::new();
+    map.insert("type".to_owned(), json!("object"));
+    map.insert("description".to_owned(), json!(object.description));
+    map.insert("additionalProperties".to_owned(), json!(false));
+    map.insert("properties".to_owned(), Value::Object(properties));
+    if !object.required.is_empty() {
+        map.insert("required".to_owned(), json!(object.required));
+    }
+    map
+}
+
+fn reference(name: &str) -> Value {
+    json!({ "$ref": format!("#/$defs/{name}") })
+}
+
+/// A string of `chars` (a regex class body) with Azure's length limits.
+fn name_string(first: &str, chars: &str, (min, max): (usize, usize)) -> Value {
+    json!({
+        "type": "string",
+        "minLength": min,
+        "maxLength": max,
+        "pattern": format!("^[{first}][{chars}]*$"),
+    })
+}
+
+/// A regex matching `word` in any ASCII casing, as Azure compares resource ID segments.
+fn any_case(word: &str) -> String {
+    word.chars()
+        .map(|c| {
+            if c.is_ascii_alphabetic() {
+                format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+            } else if c == '.' {
+                "\\.".to_owned()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+const GUID: &str = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
+
+/// The type, values and default of one field; booleans come from [`BOOLEAN_FIELDS`] and
+/// nested mappings are references into `$defs`.
+fn field_schema(object: &str, field: &str, catalog: &Catalog) -> Value {
+    match (object, field) {
+        ("scenario", "version") => json!({ "type": "integer", "const": VERSION }),
+        ("scenario", "cloud") => {
+            json!({ "type": "string", "enum": Cloud::ALL.map(Cloud::as_str) })
+        }
+        ("scenario", "catalog") => {
+            let mut names = vec![DEFAULT_CATALOG.to_owned()];
+            names.extend(catalog.revisions.iter().map(|r| r.id.clone()));
+            json!({ "type": "string", "enum": names, "default": DEFAULT_CATALOG })
+        }
+        ("scenario", "workspaces") => {
+            json!({ "type": "array", "minItems": 1, "items": reference("workspace") })
+        }
+        ("scenario", "firewall" | "outputs")
+        | ("firewall", "rule_collection_group")
+        | ("workspace", "compute")
+        | ("compute", "kubernetes")
+        | ("outputs", "route_table") => {
+            let mut value = reference(field);
+            if field == "rule_collection_group" {
+                value["default"] = json!({
+                    "name": DEFAULT_RULE_COLLECTION_GROUP_NAME,
+                    "priority": DEFAULT_PRIORITY,
+                });
+            }
+            value
+        }
+        ("firewall", "sku") => choice(SKUS),
+        ("firewall", "destinations") => choice(DESTINATIONS),
+        ("kubernetes", "connection") => choice(KUBERNETES_CONNECTIONS),
+        ("route_table", "mode") => choice(ROUTE_MODES),
+        ("rule_collection_group", "name") => {
+            let mut value = name_string(
+                "A-Za-z0-9",
+                "A-Za-z0-9._-",
+                RULE_COLLECTION_GROUP_NAME_LENGTH,
+            );
+            value["pattern"] = json!("^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9_])?$");
+            value["default"] = json!(DEFAULT_RULE_COLLECTION_GROUP_NAME);
+            value
+        }
+        ("rule_collection_group", "priority") => json!({
+            "type": "integer",
+            "minimum": PRIORITY_RANGE.0,
+            "maximum": PRIORITY_RANGE.1,
+            "default": DEFAULT_PRIORITY,
+        }),
+        ("workspace", "name") => name_string("A-Za-z0-9", "A-Za-z0-9_-", WORKSPACE_NAME_LENGTH),
+        ("workspace", "region") => {
+            json!({ "type": "string", "enum": region_names(catalog, &Cloud::ALL) })
+        }
+        ("workspace", "storage_account") => name_string("a-z0-9", "a-z0-9", STORAGE_ACCOUNT_LENGTH),
+        ("workspace", "container_registry") => {
+            name_string("A-Za-z0-9", "A-Za-z0-9", CONTAINER_REGISTRY_LENGTH)
+        }
+        ("workspace", "workspace_id") => {
+            json!({ "type": "string", "pattern": format!("^{GUID}$") })
+        }
+        ("workspace", "compute_subnets") => json!({
+            "type": "array",
+            // Loosely a CIDR; the decoder checks the address and the host bits.
+            "items": { "type": "string", "pattern": "^[0-9A-Fa-f:.]+/[0-9]{1,3}$" },
+        }),
+        ("workspace", "compute_subnet_ids") => {
+            let name = "[A-Za-z0-9_.()-]+";
+            let pattern = format!(
+                "^/{}/{GUID}/{}/{name}/{}/{}/{}/{name}/{}/{name}$",
+                any_case("subscriptions"),
+                any_case("resourceGroups"),
+                any_case("providers"),
+                any_case("Microsoft.Network"),
+                any_case("virtualNetworks"),
+                any_case("subnets"),
+            );
+            json!({
+                "type": "array",
+                "default": [],
+                "items": { "type": "string", "pattern": pattern },
+            })
+        }
+        ("workspace", "features") => json!({
+            "type": "array",
+            "uniqueItems": true,
+            "default": [],
+            "items": {
+                "anyOf": FEATURES
+                    .iter()
+                    .map(|(name, meaning)| json!({ "const": name, "description": meaning }))
+                    .collect::<Vec<_>>(),
+            },
+        }),
+        ("workspace", "extra_fqdns") => {
+            json!({ "type": "array", "default": [], "items": reference("extra_fqdn") })
+        }
+        ("extra_fqdn", "fqdn") => json!({
+            "type": "string",
+            // Loosely a host name; the decoder checks labels and where wildcards may go.
+            "pattern": "^(\\*\\.)?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$",
+        }),
+        ("extra_fqdn", "ports") => json!({
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    { "type": "integer", "minimum": 1, "maximum": 65535 },
+                    { "type": "string", "pattern": "^ *[0-9]{1,5} *(- *[0-9]{1,5} *)?$" },
+                ],
+            },
+        }),
+        ("extra_fqdn", "reason") => json!({
+            "type": "string",
+            // One line of text: something besides spaces, no control characters.
+            "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        }),
+        ("route_table", "firewall_private_ip") => json!({
+            "type": "string",
+            // Loosely an IPv4 or IPv6 address; the decoder parses it.
+            "pattern": "^[0-9A-Fa-f:.]+$",
+        }),
+        // Booleans: the type and default come from BOOLEAN_FIELDS.
+        _ => json!({}),
+    }
+}
+
+/// A closed set of strings whose first value is the default.
+fn choice(values: &[&str]) -> Value {
+    json!({ "type": "string", "enum": values, "default": values.first() })
+}
+
+/// The programmatic and display names of the regions of `clouds`, sorted.
+fn region_names(catalog: &Catalog, clouds: &[Cloud]) -> Vec<String> {
+    let mut names: Vec<String> = clouds
+        .iter()
+        .filter_map(|cloud| catalog.regions.get(cloud))
+        .flat_map(|regions| {
+            regions
+                .values()
+                .flat_map(|region| [region.name.clone(), region.display_name.clone()])
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// A workspace's region must be of the scenario's cloud (`region-not-in-cloud`).
+fn regions_per_cloud(catalog: &Catalog) -> Value {
+    Value::Array(
+        Cloud::ALL
+            .iter()
+            .map(|cloud| {
+                json!({
+                    "if": {
+                        "properties": { "cloud": { "const": cloud.as_str() } },
+                        "required": ["cloud"],
+                    },
+                    "then": {
+                        "properties": {
+                            "workspaces": {
+                                "items": {
+                                    "properties": {
+                                        "region": { "enum": region_names(catalog, &[*cloud]) },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                })
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::ALL_FIELDS;
+
+    #[test]
+    fn the_objects_are_the_decoders_field_lists() {
+        let ours: Vec<&[&str]> = OBJECTS.iter().map(|o| o.fields).collect();
+        assert_eq!(ours, ALL_FIELDS);
+        for object in OBJECTS {
+            for required in object.required {
+                assert!(object.fields.contains(required), "{required}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_field_has_a_description_and_a_type() {
+        let schema = schema(&Catalog::embedded());
+        for object in OBJECTS {
+            let node = if object.name == "scenario" {
+                &schema
+            } else {
+                &schema["$defs"][object.name]
+            };
+            for field in object.fields {
+                let property = &node["properties"][field];
+                assert!(
+                    property["description"].is_string(),
+                    "{}.{field}",
+                    object.name
+                );
+                assert!(
+                    property.get("type").is_some() || property.get("$ref").is_some(),
+                    "{}.{field} has no type",
+                    object.name
+                );
+            }
+        }
+        assert_eq!(
+            DESCRIPTIONS.len(),
+            ALL_FIELDS.iter().map(|f| f.len()).sum::<usize>()
+        );
+    }
+
+    #[test]
+    fn boolean_fields_are_fields() {
+        for (name, _) in BOOLEAN_FIELDS {
+            let owners = OBJECTS.iter().filter(|o| o.fields.contains(name)).count();
+            assert_eq!(owners, 1, "{name} must name exactly one field");
+        }
+    }
+
+    #[test]
+    fn any_case_matches_both_casings() {
+        assert_eq!(any_case("Ab.c"), "[aA][bB]\\.[cC]");
+    }
+}
