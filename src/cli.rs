@@ -81,8 +81,9 @@ pub enum Command {
     /// sections it selects. Example: `amlfw init --cloud usgov --region usgovtexas`.
     Init(InitArgs),
     /// Print the JSON Schema (draft 2020-12) of the scenario format, for editors. Example:
-    /// `amlfw schema > scenario.schema.json`.
-    Schema,
+    /// `amlfw schema > scenario.schema.json`, or `amlfw schema --format markdown` for the
+    /// reference tables of README.
+    Schema(SchemaArgs),
     /// Print a shell completion script. Example:
     /// `amlfw completions bash > ~/.local/share/bash-completion/completions/amlfw`.
     Completions(CompletionsArgs),
@@ -103,6 +104,24 @@ pub struct InitArgs {
     /// Where to write it; `-` prints it. An existing file is never overwritten.
     #[arg(default_value = scenario::starter::DEFAULT_FILE)]
     pub file: PathBuf,
+}
+
+/// Arguments of `amlfw schema`.
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// `json` (the JSON Schema) or `markdown` (README's scenario reference, from the same
+    /// tables).
+    #[arg(long, value_enum, default_value_t = SchemaFormat::Json)]
+    pub format: SchemaFormat,
+}
+
+/// Output formats of `amlfw schema`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFormat {
+    /// The JSON Schema (draft 2020-12).
+    Json,
+    /// Markdown tables: key, default, meaning.
+    Markdown,
 }
 
 /// Arguments of `amlfw completions`.
@@ -325,7 +344,10 @@ pub fn run() -> u8 {
         Command::Completions(args) => completions(args.shell),
         Command::Man => man_page(),
         Command::Init(args) => init(&args),
-        Command::Schema => print_stdout(&scenario::schema::schema_text(&Catalog::embedded())),
+        Command::Schema(args) => print_stdout(&match args.format {
+            SchemaFormat::Json => scenario::schema::schema_text(&Catalog::embedded()),
+            SchemaFormat::Markdown => scenario::schema::reference_markdown(&Catalog::embedded()),
+        }),
     }
 }
 

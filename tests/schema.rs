@@ -9,7 +9,9 @@ use std::fs;
 use std::path::PathBuf;
 
 use amlfw::catalog::{Catalog, Cloud};
-use amlfw::scenario::schema::{COMMITTED_PATH, OBJECTS, schema, schema_text};
+use amlfw::scenario::schema::{
+    COMMITTED_PATH, OBJECTS, REFERENCE_MARKERS, reference_markdown, schema, schema_text,
+};
 use amlfw::scenario::starter::starter;
 use serde_json::Value;
 
@@ -49,6 +51,38 @@ fn the_committed_schema_is_what_amlfw_schema_prints() {
     assert!(
         expected == actual,
         "{COMMITTED_PATH} differs from `amlfw schema`; run UPDATE_GOLDEN=1 cargo test --test schema and review"
+    );
+}
+
+/// README's scenario reference is `amlfw schema --format markdown`, between its markers;
+/// UPDATE_GOLDEN=1 rewrites that part of README (only that part).
+#[test]
+fn the_readme_reference_is_generated_from_the_schema_tables() {
+    let path = root().join("README.md");
+    let readme = fs::read_to_string(&path).unwrap();
+    let (begin, end) = REFERENCE_MARKERS;
+    let start = readme
+        .find(begin)
+        .expect("README has the reference's begin marker")
+        + begin.len();
+    let stop = start
+        + readme[start..]
+            .find(end)
+            .expect("README has the reference's end marker");
+    let actual = reference_markdown(&Catalog::embedded());
+    let update =
+        std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") && std::env::var_os("CI").is_none();
+    if update {
+        fs::write(
+            &path,
+            format!("{}{actual}{}", &readme[..start], &readme[stop..]),
+        )
+        .unwrap();
+        return;
+    }
+    assert!(
+        readme[start..stop] == actual,
+        "README's scenario reference differs from `amlfw schema --format markdown`; run UPDATE_GOLDEN=1 cargo test --test schema and review"
     );
 }
 

@@ -104,89 +104,91 @@ pub const OBJECTS: &[Object] = &[
     },
 ];
 
-/// The description of each field, by (object, field), in README's words.
+/// The description of each field, by (object, field): the meaning column of README's
+/// scenario reference (generated from here by [`reference_markdown`]) and the hover text
+/// of editors. Markdown: backticks mark values and keys.
 const DESCRIPTIONS: &[(&str, &str, &str)] = &[
-    ("scenario", "version", "Scenario format version; 1."),
+    ("scenario", "version", "Scenario format version; `1`."),
     (
         "scenario",
         "cloud",
-        "public, usgov (Azure Government) or china (Azure operated by 21Vianet). Picks each requirement's variant for that cloud.",
+        "`public`, `usgov` (Azure Government) or `china` (Azure operated by 21Vianet). Picks each requirement's variant for that cloud (the article's Government and China tabs).",
     ),
     (
         "scenario",
         "catalog",
-        "Which article revision to follow; latest is the newest. Quote the revision, it is a string.",
+        "Which article revision to follow; `latest` is the newest. `\"2022-09\"` is the 2022 article with its corrections, `\"2026-03\"` its March 2026 revision; quote the revision, it is a string.",
     ),
-    ("scenario", "firewall", "The hub Azure Firewall."),
+    ("scenario", "firewall", "The hub Azure Firewall (below)."),
     (
         "scenario",
         "workspaces",
-        "One or more workspaces; a hub firewall often serves several.",
+        "One or more workspaces (below); a hub firewall often serves several.",
     ),
     (
         "scenario",
         "outputs",
-        "Which resources besides firewall rules to plan.",
+        "Which resources besides firewall rules to plan (below).",
     ),
     (
         "firewall",
         "sku",
-        "The firewall SKU, standard or premium. Premium matches URL paths (with TLS inspection) where the article gives one; on Standard the host alone is allowed and amlfw warns that this is broader.",
+        "The firewall SKU, `standard` or `premium`. Premium matches URL paths (`destination_urls` with TLS inspection) where the article gives one; on Standard the host alone is allowed and amlfw warns that this is broader.",
     ),
     (
         "firewall",
         "destinations",
-        "What the rules name: service-tags, hosts or ip-addresses. service-tags: network rules to service tags, application rules for third-party hosts. hosts: host names only (the article's \"Microsoft hosts\" tables). ip-addresses: service-tags with each tag's IPv4 prefixes in an IP group (needs --service-tags).",
+        "What the rules name: `service-tags`, `hosts` or `ip-addresses`. `service-tags` follows the article's firewall tables: network rules to service tags, application rules for third-party hosts. `hosts` follows its \"Microsoft hosts\" tables for firewalls without service tags: host names only, except where a wildcard host is on a port an application rule cannot carry (the covering service tag is used, since network rules take no wildcard FQDNs). `ip-addresses` is `service-tags` with each tag's IPv4 prefixes in an IP group (needs `--service-tags`).",
     ),
     (
         "firewall",
         "rule_collection_group",
-        "The rule collection group amlfw owns in your firewall policy.",
+        "The rule collection group amlfw owns in your firewall policy (below).",
     ),
     (
         "rule_collection_group",
         "name",
-        "1-80 letters, digits, -, _ and ., starting with a letter or digit and ending with a letter, digit or _.",
+        "1-80 letters, digits, `-`, `_` and `.`, starting with a letter or digit and ending with a letter, digit or `_`.",
     ),
     (
         "rule_collection_group",
         "priority",
-        "Azure Firewall evaluates rule collection groups from 100 (first) to 65000 (last).",
+        "100-65000; Azure Firewall evaluates rule collection groups from 100 (first) to 65000 (last).",
     ),
     (
         "workspace",
         "name",
-        "Workspace name (3-33 letters, digits, - and _, starting with a letter or digit), unique ignoring case.",
+        "Workspace name (3-33 letters, digits, `-` and `_`, starting with a letter or digit), unique ignoring case.",
     ),
     (
         "workspace",
         "region",
-        "Azure region of the scenario's cloud: programmatic name (eastus2) or display name (East US 2).",
+        "Azure region of the scenario's cloud: programmatic name (`eastus2`) or display name (`East US 2`). Regional service tags get Microsoft's exact casing (`Storage.EastUS2`).",
     ),
     (
         "workspace",
         "storage_account",
-        "The workspace's default storage account (3-24 lowercase letters and digits); fills the article's <storage> hosts.",
+        "The workspace's default storage account (3-24 lowercase letters and digits); fills the article's `<storage>` hosts. Required when a selected requirement names such a host.",
     ),
     (
         "workspace",
         "container_registry",
-        "The workspace's container registry name (5-50 letters and digits, not the login server); fills <your ACR name> hosts (Kubernetes compute).",
+        "The workspace's container registry name (5-50 letters and digits, not the login server); fills `<your ACR name>` hosts (Kubernetes compute).",
     ),
     (
         "workspace",
         "workspace_id",
-        "The workspace ID GUID; fills <your workspace ID> hosts (Kubernetes compute).",
+        "The workspace ID GUID; fills `<your workspace ID>` hosts (Kubernetes compute).",
     ),
     (
         "workspace",
         "private_endpoint",
-        "The workspace has a private endpoint (the article's scope).",
+        "The workspace has a private endpoint (the article's scope). Compute instance ports 8787 and 18881 and the `VirtualNetwork` 443 rule depend on it.",
     ),
     (
         "workspace",
         "hbi",
-        "The workspace was created with the hbi_workspace flag (adds Key Vault).",
+        "The workspace was created with the `hbi_workspace` flag (adds Key Vault).",
     ),
     (
         "workspace",
@@ -196,14 +198,18 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
     (
         "workspace",
         "compute_subnet_ids",
-        "Resource IDs of the compute subnets: the generated module associates its NSG and route table with them.",
+        "Resource IDs of the compute subnets (`/subscriptions/.../virtualNetworks/<vnet>/subnets/<subnet>`): the generated module associates its NSG and route table with them.",
     ),
-    ("workspace", "compute", "What compute the workspace uses."),
-    ("workspace", "features", "Features in use."),
+    (
+        "workspace",
+        "compute",
+        "What compute the workspace uses (below); all off when absent.",
+    ),
+    ("workspace", "features", "Features in use (below)."),
     (
         "workspace",
         "extra_fqdns",
-        "Hosts your team needs beyond the article.",
+        "Hosts your team needs beyond the article (below). Ports 80/443 become application rules, other ports network rules with FQDNs.",
     ),
     ("compute", "instances", "Compute instances."),
     ("compute", "clusters", "Compute clusters."),
@@ -212,7 +218,11 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
         "public_ip",
         "The compute has public IPs: inbound management traffic (NSG rules) and routes to skip the firewall are needed.",
     ),
-    ("compute", "kubernetes", "Attached Kubernetes compute."),
+    (
+        "compute",
+        "kubernetes",
+        "Attached Kubernetes compute (below).",
+    ),
     (
         "compute",
         "aks_v1_inference",
@@ -231,17 +241,17 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
     (
         "kubernetes",
         "connection",
-        "arc (Azure Arc-enabled Kubernetes) or aks (AKS with the extension but without Arc).",
+        "`arc` (Azure Arc-enabled Kubernetes) or `aks` (AKS with the extension but without Arc).",
     ),
     (
         "extra_fqdn",
         "fqdn",
-        "A host name, or *. and a host name on ports 80/443 only. A bare * or *x.com is refused.",
+        "A host name, or `*.` and a host name on ports 80/443 only. A bare `*` or `*x.com` is refused: it would match look-alike domains.",
     ),
     (
         "extra_fqdn",
         "ports",
-        "Ports, each a number or a range such as 8000-8080 (1-65535).",
+        "Ports, each a number or a range such as `8000-8080` (1-65535).",
     ),
     (
         "extra_fqdn",
@@ -251,18 +261,22 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
     (
         "outputs",
         "nsg",
-        "Plan NSG rules for the compute subnets: inbound management traffic and outbound rules only an NSG can express.",
+        "Plan NSG rules for the compute subnets: inbound management traffic (one service tag per rule) and outbound rules only an NSG can express (`VirtualNetwork` 443).",
     ),
-    ("outputs", "route_table", "Plan routes to the firewall."),
+    (
+        "outputs",
+        "route_table",
+        "Plan routes (below): `0.0.0.0/0` to the firewall, and, for compute with public IPs, the routes with next hop `Internet` that let inbound management traffic skip the firewall.",
+    ),
     (
         "route_table",
         "firewall_private_ip",
-        "The firewall's private IP, next hop of 0.0.0.0/0.",
+        "The firewall's private IP, next hop of `0.0.0.0/0`.",
     ),
     (
         "route_table",
         "mode",
-        "service-tags routes the service tags; ip-addresses routes their address prefixes instead (needs --service-tags).",
+        "`service-tags` routes the service tags; `ip-addresses` routes their address prefixes instead (needs `--service-tags`).",
     ),
 ];
 
@@ -308,6 +322,98 @@ pub fn schema_text(catalog: &Catalog) -> String {
     let mut text = serde_json::to_string_pretty(&schema(catalog)).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// Where README's scenario reference begins and ends; [`reference_markdown`] is what lies
+/// between (a test keeps README equal to it).
+pub const REFERENCE_MARKERS: (&str, &str) = (
+    "<!-- scenario-reference: generated by `amlfw schema --format markdown` from src/scenario/schema.rs; do not edit by hand -->\n",
+    "<!-- end of scenario-reference -->\n",
+);
+
+/// The heading of each object's table in the reference, by `$defs` name.
+const HEADINGS: &[(&str, &str)] = &[
+    ("scenario", "### Top level"),
+    ("firewall", "### `firewall`"),
+    (
+        "rule_collection_group",
+        "#### `firewall.rule_collection_group`",
+    ),
+    ("workspace", "### `workspaces[]`"),
+    ("compute", "#### `compute`"),
+    ("kubernetes", "##### `compute.kubernetes`"),
+    ("extra_fqdn", "#### `extra_fqdns[]`"),
+    ("outputs", "### `outputs`"),
+    ("route_table", "#### `outputs.route_table`"),
+];
+
+/// README's scenario reference: one table per mapping (key, default, meaning) and the
+/// feature list, from the same tables as the schema, so the two cannot disagree.
+#[must_use]
+pub fn reference_markdown(catalog: &Catalog) -> String {
+    let mut out = String::new();
+    for object in OBJECTS {
+        let heading = HEADINGS
+            .iter()
+            .find(|(name, _)| *name == object.name)
+            .map_or(object.name, |(_, heading)| heading);
+        let built = object_schema(object, catalog);
+        out.push_str(&format!(
+            "{heading}\n\n{}\n\n| key | default | meaning |\n|---|---|---|\n",
+            object.description
+        ));
+        for field in object.fields {
+            let default = if object.required.contains(field) {
+                "required".to_owned()
+            } else {
+                built["properties"][field].get("default").map_or_else(
+                    || "none".to_owned(),
+                    |value| format!("`{}`", yaml_inline(value)),
+                )
+            };
+            let meaning = description(object.name, field).unwrap_or_default();
+            out.push_str(&format!(
+                "| `{field}` | {default} | {} |\n",
+                meaning.replace('|', "\\|")
+            ));
+        }
+        out.push('\n');
+        if object.name == "extra_fqdn" {
+            out.push_str("#### `features`\n\n| feature | meaning |\n|---|---|\n");
+            for (feature, meaning) in FEATURES {
+                let mut chars = meaning.chars();
+                let capitalized: String = chars
+                    .next()
+                    .map(|c| c.to_uppercase().chain(chars).collect())
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "| `{feature}` | {}. |\n",
+                    capitalized.replace('|', "\\|")
+                ));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A default value as a scenario would write it: `true`, `[]`, `{ name: x, priority: 1 }`.
+fn yaml_inline(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(yaml_inline).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{ {} }}",
+            map.iter()
+                .map(|(k, v)| format!("{k}: {}", yaml_inline(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
 }
 
 fn object_schema(object: &Object, catalog: &Catalog) -> Map<String, Value> {

@@ -411,9 +411,15 @@ impl Starter<'_> {
 }
 
 /// The first sentence of a description: the one line a starter comment has room for.
-fn first_sentence(text: &str) -> &str {
+/// The first sentence of a reference description, as a plain YAML comment: without the
+/// Markdown backticks and the reference's "(below)" pointers to sub-tables.
+fn first_sentence(text: &str) -> String {
     let first = text.split_once(". ").map_or(text, |(first, _)| first);
-    first.strip_suffix('.').unwrap_or(first)
+    first
+        .strip_suffix('.')
+        .unwrap_or(first)
+        .replace(" (below)", "")
+        .replace('`', "")
 }
 
 fn capitalize(text: &str) -> String {
