@@ -11,9 +11,8 @@ use serde::Serialize;
 
 use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
-use crate::render::filters::comment;
 use crate::render::layout;
-use crate::render::{GENERATED_MARKER, RenderError, RenderedFiles};
+use crate::render::{RenderError, RenderedFiles};
 
 /// One allow-list row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,10 +58,7 @@ const COLUMNS: [&str; 11] = [
 
 pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, RenderError> {
     let rows = rows(plan);
-    let header = format!(
-        "{GENERATED_MARKER} {}; DO NOT EDIT.",
-        comment(&layout::origin(plan, scenario_name))
-    );
+    let header = layout::generated_header(plan, scenario_name);
     let mut csv = format!(
         "# {header} Lines starting with # are comments.\n{}\n",
         COLUMNS.join(",")

@@ -14,10 +14,12 @@ use serde::Serialize;
 use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
 use crate::render::filters::{bicep_string, comment};
-use crate::render::layout::{self, Documentation, description, documentation, rule_comment};
+use crate::render::layout::{
+    self, Documentation, ModuleIdentity, description, documentation, rule_comment,
+};
 use crate::render::mermaid::plan_mermaid;
 use crate::render::terraform::nsg_protocol;
-use crate::render::{GENERATED_MARKER, RenderError, RenderedFiles, engine, render_template};
+use crate::render::{RenderError, RenderedFiles, engine, render_template};
 
 /// Resource API version of every Microsoft.Network resource the module declares: a
 /// current stable version, old enough to be available in Azure Government and China.
@@ -28,22 +30,11 @@ const PREFIXES_PARAMETER: &str = "computeSubnetAddressPrefixes";
 /// Everything the Bicep templates print.
 #[derive(Debug, Clone, Serialize)]
 pub struct BicepModel {
-    /// The first line of every Bicep file.
-    pub header: String,
-    /// The first line of the README.
-    pub markdown_header: String,
-    /// Scenario file name.
-    pub scenario: String,
-    /// Catalog revision.
-    pub catalog: String,
-    /// Cloud.
-    pub cloud: String,
+    /// Header, scenario, catalog, cloud and rule collection group.
+    #[serde(flatten)]
+    pub identity: ModuleIdentity,
     /// API version of the Microsoft.Network resources.
     pub api_version: String,
-    /// Rule collection group name.
-    pub rule_collection_group_name: String,
-    /// Rule collection group priority.
-    pub rule_collection_group_priority: u32,
     /// Rule collections: network ones, then application ones, each in band order.
     pub collections: Vec<CollectionView>,
     /// Workspaces and their compute subnet prefixes (the parameter's default).
@@ -221,7 +212,6 @@ pub fn render_model(model: &BicepModel) -> Result<RenderedFiles, RenderError> {
 impl BicepModel {
     /// Builds the model; fails only if the plan breaks an invariant (an amlfw bug).
     pub fn new(plan: &Plan, scenario_name: &str) -> Result<BicepModel, RenderError> {
-        let origin = comment(&layout::origin(plan, scenario_name));
         let mut collections = Vec::new();
         for kind in [RuleKind::FirewallNetwork, RuleKind::FirewallApplication] {
             for collection in layout::collections(plan, kind) {
@@ -243,14 +233,8 @@ impl BicepModel {
             Vec::new()
         };
         Ok(BicepModel {
-            header: format!("// {GENERATED_MARKER} {origin}; DO NOT EDIT."),
-            markdown_header: format!("<!-- {GENERATED_MARKER} {origin}; DO NOT EDIT. -->"),
-            scenario: scenario_name.to_owned(),
-            catalog: plan.catalog.clone(),
-            cloud: plan.cloud.as_str().to_owned(),
+            identity: ModuleIdentity::new(plan, scenario_name, "//"),
             api_version: API_VERSION.to_owned(),
-            rule_collection_group_name: plan.firewall.rule_collection_group.clone(),
-            rule_collection_group_priority: plan.firewall.priority,
             collections,
             workspaces: plan
                 .workspaces

@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlanWorkspace, PlannedRule, RuleKind};
+use crate::render::filters::comment;
 use crate::render::layout;
 use crate::scenario::Sku;
 
@@ -47,7 +48,7 @@ pub fn plan_mermaid(plan: &Plan) -> String {
         // No rule count here: it would make every added rule a two-line diff.
         format!(
             "  %% amlfw plan: catalog {}, cloud {}; solid edges allow traffic, dotted ones are routes",
-            comment_text(&plan.catalog),
+            comment(&plan.catalog),
             plan.cloud
         ),
     ];
@@ -382,13 +383,6 @@ pub fn label(text: &str) -> String {
         }
     }
     out
-}
-
-/// Text for a `%%` comment line: one line, nothing else to escape.
-fn comment_text(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 #[cfg(test)]

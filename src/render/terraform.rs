@@ -16,9 +16,11 @@ use serde::Serialize;
 use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
 use crate::render::filters::{align_hcl, comment, hcl_string};
-use crate::render::layout::{self, Documentation, description, documentation, rule_comment};
+use crate::render::layout::{
+    self, Documentation, ModuleIdentity, description, documentation, rule_comment,
+};
 use crate::render::mermaid::plan_mermaid;
-use crate::render::{GENERATED_MARKER, RenderError, RenderedFiles, engine, render_template};
+use crate::render::{RenderError, RenderedFiles, engine, render_template};
 
 /// The name of the variable holding each workspace's compute subnet prefixes.
 const PREFIXES_VARIABLE: &str = "compute_subnet_address_prefixes";
@@ -26,20 +28,9 @@ const PREFIXES_VARIABLE: &str = "compute_subnet_address_prefixes";
 /// Everything the Terraform templates print.
 #[derive(Debug, Serialize)]
 pub struct TerraformModel {
-    /// The first line of every `.tf` file.
-    pub header: String,
-    /// The first line of the README.
-    pub markdown_header: String,
-    /// Scenario file name.
-    pub scenario: String,
-    /// Catalog revision.
-    pub catalog: String,
-    /// Cloud.
-    pub cloud: String,
-    /// Rule collection group name.
-    pub rule_collection_group_name: String,
-    /// Rule collection group priority.
-    pub rule_collection_group_priority: u32,
+    /// Header, scenario, catalog, cloud and rule collection group.
+    #[serde(flatten)]
+    pub identity: ModuleIdentity,
     /// Network rule collections, in band order.
     pub network_collections: Vec<CollectionView>,
     /// Application rule collections, in band order.
@@ -246,7 +237,6 @@ pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, 
 impl TerraformModel {
     /// Builds the model; fails only if the plan breaks an invariant (an amlfw bug).
     pub fn new(plan: &Plan, scenario_name: &str) -> Result<TerraformModel, RenderError> {
-        let origin = comment(&layout::origin(plan, scenario_name));
         let workspaces: Vec<WorkspaceView> = plan
             .workspaces
             .iter()
@@ -264,13 +254,7 @@ impl TerraformModel {
             _ => None,
         };
         Ok(TerraformModel {
-            header: format!("# {GENERATED_MARKER} {origin}; DO NOT EDIT."),
-            markdown_header: format!("<!-- {GENERATED_MARKER} {origin}; DO NOT EDIT. -->"),
-            scenario: scenario_name.to_owned(),
-            catalog: plan.catalog.clone(),
-            cloud: plan.cloud.as_str().to_owned(),
-            rule_collection_group_name: plan.firewall.rule_collection_group.clone(),
-            rule_collection_group_priority: plan.firewall.priority,
+            identity: ModuleIdentity::new(plan, scenario_name, "#"),
             network_collections: collections(plan, RuleKind::FirewallNetwork),
             application_collections: collections(plan, RuleKind::FirewallApplication),
             workspace_names: workspaces.iter().map(|w| w.name.clone()).collect(),
