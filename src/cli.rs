@@ -447,60 +447,76 @@ fn verify_dependencies(args: &VerifyArgs) -> u8 {
     }
 }
 
-fn plan(args: &PlanArgs) -> u8 {
-    let catalog = match load_catalog(args.catalog.as_deref()) {
+/// Reads what `plan` and `generate` share (the catalog, the scenario, the service tag file)
+/// and runs `command` on it; a problem reading any of them is reported and ends the run.
+/// A closure, because the parsed tag file borrows the bytes read here.
+fn with_scenario_inputs(
+    scenario: &Path,
+    catalog_dir: Option<&Path>,
+    addresses: &AddressArgs,
+    command: impl FnOnce(&Catalog, &str, &[u8], AddressOptions<'_>) -> u8,
+) -> u8 {
+    let catalog = match load_catalog(catalog_dir) {
         Ok(catalog) => catalog,
         Err(diagnostics) => return fail(&diagnostics, "the catalog"),
     };
-    let display = args.scenario.display().to_string();
-    let bytes = match std::fs::read(&args.scenario) {
+    let display = scenario.display().to_string();
+    let bytes = match std::fs::read(scenario) {
         Ok(bytes) => bytes,
         Err(error) => return fail(&[read_error(&display, &error)], "the scenario"),
     };
-    let tag_bytes = match read_service_tags(&args.addresses) {
+    let tag_bytes = match read_service_tags(addresses) {
         Ok(bytes) => bytes,
         Err(code) => return code,
     };
-    let tag_file = match parse_service_tags(&args.addresses, tag_bytes.as_deref()) {
+    let tag_file = match parse_service_tags(addresses, tag_bytes.as_deref()) {
         Ok(file) => file,
         Err(code) => return code,
     };
     let options = AddressOptions {
         service_tags: tag_file.as_ref(),
-        allow_global_tags: args.addresses.allow_global_tags,
+        allow_global_tags: addresses.allow_global_tags,
     };
-    let outcome = plan_output(&bytes, &display, &catalog, options, args.format);
-    eprint!("{}", outcome.stderr);
-    if outcome.code != 0 {
-        return outcome.code;
-    }
-    print_stdout(&outcome.stdout)
+    command(&catalog, &display, &bytes, options)
+}
+
+fn plan(args: &PlanArgs) -> u8 {
+    with_scenario_inputs(
+        &args.scenario,
+        args.catalog.as_deref(),
+        &args.addresses,
+        |catalog, display, bytes, options| {
+            let outcome = plan_output(bytes, display, catalog, options, args.format);
+            eprint!("{}", outcome.stderr);
+            if outcome.code != 0 {
+                return outcome.code;
+            }
+            print_stdout(&outcome.stdout)
+        },
+    )
 }
 
 fn generate(args: &GenerateArgs, color: bool) -> u8 {
-    let catalog = match load_catalog(args.catalog.as_deref()) {
-        Ok(catalog) => catalog,
-        Err(diagnostics) => return fail(&diagnostics, "the catalog"),
-    };
-    let display = args.scenario.display().to_string();
-    let bytes = match std::fs::read(&args.scenario) {
-        Ok(bytes) => bytes,
-        Err(error) => return fail(&[read_error(&display, &error)], "the scenario"),
-    };
-    let tag_bytes = match read_service_tags(&args.addresses) {
-        Ok(bytes) => bytes,
-        Err(code) => return code,
-    };
-    let tag_file = match parse_service_tags(&args.addresses, tag_bytes.as_deref()) {
-        Ok(file) => file,
-        Err(code) => return code,
-    };
-    let options = AddressOptions {
-        service_tags: tag_file.as_ref(),
-        allow_global_tags: args.addresses.allow_global_tags,
-    };
+    with_scenario_inputs(
+        &args.scenario,
+        args.catalog.as_deref(),
+        &args.addresses,
+        |catalog, display, bytes, options| {
+            generate_with(args, color, catalog, display, bytes, options)
+        },
+    )
+}
+
+fn generate_with(
+    args: &GenerateArgs,
+    color: bool,
+    catalog: &Catalog,
+    display: &str,
+    bytes: &[u8],
+    options: AddressOptions<'_>,
+) -> u8 {
     let (files, warnings) =
-        match generate_files(&bytes, &display, &catalog, options, args.target.into()) {
+        match generate_files(bytes, display, catalog, options, args.target.into()) {
             Ok(generated) => generated,
             Err(outcome) => {
                 eprint!("{}", outcome.stderr);
