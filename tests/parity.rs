@@ -6,28 +6,14 @@
 
 mod support;
 
+use support::{golden_cases, root};
+
 use std::fs;
-use std::path::PathBuf;
 
 use amlfw::catalog::Catalog;
 use amlfw::render::bicep::{BicepModel, render_model};
 use amlfw::render::{Target, render};
 use amlfw::{planner, scenario};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn golden_cases() -> Vec<String> {
-    let mut cases: Vec<String> = fs::read_dir(root().join("golden"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| !name.starts_with('_') && !name.starts_with("err-"))
-        .collect();
-    cases.sort();
-    cases
-}
 
 #[test]
 fn terraform_and_bicep_hold_the_same_rules_as_the_plan() {

@@ -6,34 +6,20 @@
 
 mod support;
 
+use support::{golden_cases, root};
+
 use std::fs;
-use std::path::PathBuf;
 
 use amlfw::catalog::Catalog;
 use amlfw::plan::Plan;
 use amlfw::render::{RenderedFiles, Target, render};
 use amlfw::{planner, scenario};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn plan_and_module(text: &str, catalog: &Catalog) -> (Plan, RenderedFiles) {
     let scenario = scenario::load(text, "scenario.yaml", catalog).unwrap();
     let plan = planner::plan(&scenario, catalog).unwrap();
     let files = render(&plan, Target::Terraform, "scenario.yaml").unwrap();
     (plan, files)
-}
-
-fn golden_cases() -> Vec<String> {
-    let mut cases: Vec<String> = fs::read_dir(root().join("golden"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| !name.starts_with('_') && !name.starts_with("err-"))
-        .collect();
-    cases.sort();
-    cases
 }
 
 #[test]

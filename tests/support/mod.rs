@@ -12,20 +12,32 @@ use amlfw::render::RenderedFiles;
 use hcl::expr::{Expression, ObjectKey, TraversalOperator};
 use hcl::{Block, Body};
 
+/// The repository root.
+pub fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The golden cases that generate modules (not `_cli`, not `err-*`), sorted.
+pub fn golden_cases() -> Vec<String> {
+    let mut cases: Vec<String> = std::fs::read_dir(root().join("golden"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('_') && !name.starts_with("err-"))
+        .collect();
+    cases.sort();
+    cases
+}
+
 /// Plans a golden case in-process, with the service tag fixture the case names in
 /// `golden/<case>/service-tags` (and `--allow-global-tags` when the case has that marker).
 pub fn golden_plan(case: &str, catalog: &amlfw::catalog::Catalog) -> Plan {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("golden")
-        .join(case);
+    let dir = root().join("golden").join(case);
     let text = std::fs::read_to_string(dir.join("scenario.yaml")).unwrap();
     let scenario = amlfw::scenario::load(&text, "scenario.yaml", catalog).unwrap();
     let tag_bytes = std::fs::read_to_string(dir.join("service-tags"))
         .ok()
-        .map(|path| {
-            std::fs::read(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path.trim()))
-                .unwrap()
-        });
+        .map(|path| std::fs::read(root().join(path.trim())).unwrap());
     let tag_file = tag_bytes
         .as_deref()
         .map(|bytes| amlfw::service_tags::ServiceTagFile::parse(bytes, "fixture.json").unwrap());
