@@ -302,7 +302,7 @@ pub fn check_output_directory(out: &Path, protect: &Path) -> Result<(), Vec<Diag
     }
     let protect = protect.canonicalize().ok();
     if out.exists() && !out.is_dir() {
-        let what = if resolved.canonicalize().ok() == protect {
+        let what = if protect.as_deref() == Some(resolved.as_path()) {
             "the scenario file"
         } else {
             "a file, not a directory"
