@@ -13,7 +13,7 @@
 //! 7. [`cli`]: the command line, the only module that reads files, env vars or prints.
 //!
 //! [`diagnostic`] is how every stage reports problems; [`diff`] compares plans and
-//! catalog revisions for reviewers. (rustfmt sorts the `mod` lines
+//! catalog revisions for reviewers; [`public_suffix`] knows the Public Suffix List. (rustfmt sorts the `mod` lines
 //! below alphabetically; the list above is the reading order.)
 
 pub mod catalog;
@@ -24,6 +24,7 @@ pub mod diff;
 pub mod output;
 pub mod plan;
 pub mod planner;
+pub mod public_suffix;
 pub mod render;
 pub mod scenario;
 pub mod service_tags;

@@ -291,6 +291,9 @@ pub struct Workspace {
     pub hbi: bool,
     /// Compute subnets: sources of every firewall rule.
     pub compute_subnets: Vec<IpNet>,
+    /// Where each of `compute_subnets` is in the file (same order and length), for
+    /// messages about the rules they are the sources of.
+    pub compute_subnet_locations: Vec<Location>,
     /// Resource IDs of the compute subnets, to associate the NSG and route table with.
     pub compute_subnet_ids: Vec<String>,
     /// What compute the workspace uses.
@@ -347,6 +350,8 @@ pub struct ExtraFqdn {
     pub ports: Vec<PortRange>,
     /// Why it is needed (shown in the plan and generated comments).
     pub reason: String,
+    /// Where the entry is in the file, for messages about the rule it becomes.
+    pub location: Location,
 }
 
 /// What to produce besides the firewall rules.
@@ -1112,6 +1117,7 @@ impl Decoder<'_> {
         let private_endpoint = self.boolean(&fields, "private_endpoint");
         let hbi = self.boolean(&fields, "hbi");
         let mut compute_subnets = Vec::new();
+        let mut compute_subnet_locations = Vec::new();
         if let Some(node) = fields.get("compute_subnets") {
             for (index, item) in self
                 .list(node, &format!("{path}.compute_subnets"), "CIDR networks")
@@ -1123,7 +1129,10 @@ impl Decoder<'_> {
                     continue;
                 };
                 match text.parse::<IpNet>() {
-                    Ok(net) if net.trunc() == net => compute_subnets.push(net),
+                    Ok(net) if net.trunc() == net => {
+                        compute_subnets.push(net);
+                        compute_subnet_locations.push(self.location(item.span, &item_path));
+                    }
                     Ok(net) => self.report(
                         Code::InvalidCidr,
                         item,
@@ -1218,6 +1227,7 @@ impl Decoder<'_> {
             private_endpoint,
             hbi,
             compute_subnets,
+            compute_subnet_locations,
             compute_subnet_ids,
             compute: compute?,
             features,
@@ -1370,6 +1380,7 @@ impl Decoder<'_> {
             fqdn,
             ports,
             reason: reason?,
+            location: self.location(node.span, path),
         })
     }
 }
