@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
-use crate::render::filters::{align_hcl, comment, hcl_string};
+use crate::render::filters::{align_hcl, hcl_string};
 use crate::render::layout::{
     self, Documentation, ModuleIdentity, description, documentation, rule_comment,
 };
@@ -425,9 +425,9 @@ fn resource_name(id: &str) -> String {
     id.replace('-', "_")
 }
 
-/// An HCL string literal of text amlfw has validated (names, ids, tags, prefixes).
+/// An HCL string literal (names, ids, tags, prefixes).
 fn quote(text: &str) -> String {
-    hcl_string(&comment(text)).unwrap_or_else(|_| String::from("\"\""))
+    hcl_string(text)
 }
 
 fn list(items: &[String]) -> String {
