@@ -545,3 +545,53 @@ fn csv_cells_that_would_start_a_formula_are_neutralised() {
     }
     assert!(csv.contains("\"'\\u{0009}cmd|' /C calc'!A0\""), "{csv}");
 }
+
+#[test]
+fn verify_dependencies_never_prints_terminal_controls_raw() {
+    let catalog = Catalog::embedded();
+    let plan = support::golden_plan("extra-fqdns", &catalog);
+    let response = serde_json::json!({"value": [{"properties": {
+    "category": "Compute\u{1b}[31m\u{9b}2J",
+    "endpoints": [
+        {"domainName": "evil\u{1b}[31m.example.com\nmissing: fake.example.com:443",
+         "endpointDetails": [{"port": 443}]},
+        {"domainName": "s\u{202E}moc.elpmaxe", "endpointDetails": [{"port": 443}]}
+    ]}}]});
+    let endpoints = amlfw::dependencies::parse_response(response.to_string().as_bytes()).unwrap();
+    let verification = amlfw::dependencies::verify(&plan, &endpoints);
+    let text = verification.to_text("resp\u{1b}]0;x\u{7}.json", "s\n.yaml", &plan);
+    if let Some((c, line)) = raw_invisible(&text) {
+        panic!("text output holds U+{:04X}: {line:?}", u32::from(c));
+    }
+    assert!(
+        text.contains("evil\\u{001B}[31m.example.com\\u{000A}missing"),
+        "{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|line| line.trim_start().starts_with("missing: fake")),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().next().unwrap().matches("amlfw").count(),
+        1,
+        "{text}"
+    );
+    let json = verification.to_json();
+    if let Some((c, line)) = raw_invisible(&json) {
+        panic!("JSON output holds U+{:04X}: {line:?}", u32::from(c));
+    }
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let domains: Vec<&str> = value["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["domain"].as_str())
+        .collect();
+    assert!(
+        domains.contains(&"evil\u{1b}[31m.example.com\nmissing: fake.example.com:443"),
+        "{domains:?}"
+    );
+    assert!(domains.contains(&"s\u{202E}moc.elpmaxe"), "{domains:?}");
+}
