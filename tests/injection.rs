@@ -595,3 +595,44 @@ fn verify_dependencies_never_prints_terminal_controls_raw() {
     );
     assert!(domains.contains(&"s\u{202E}moc.elpmaxe"), "{domains:?}");
 }
+
+#[test]
+fn names_printed_as_identifiers_are_refused_at_render_time_when_they_are_not() {
+    // IP group names become Terraform resource names and Bicep symbols, regions Bicep
+    // symbols: identifiers have no escapes, so a plan that breaks validation is refused
+    // instead of rendering code that means something else.
+    let catalog = Catalog::embedded();
+    let plan = support::golden_plan("ip-addresses", &catalog);
+    let mut bad_group = plan.clone();
+    let old = bad_group.ip_groups[0].name.clone();
+    let evil = "ipg-x.id]\n}\nresource \"null\" \"evil\" {\n#".to_owned();
+    bad_group.ip_groups[0].name = evil.clone();
+    for rule in &mut bad_group.rules {
+        for destination in &mut rule.destinations {
+            if *destination == old {
+                destination.clone_from(&evil);
+            }
+        }
+    }
+    for target in [Target::Terraform, Target::Bicep] {
+        let error = render(&bad_group, target, "s.yaml")
+            .err()
+            .unwrap_or_else(|| panic!("{target:?}: an ip group name is no identifier"));
+        assert!(error.cause.contains("ipg-x.id"), "{target:?}: {error}");
+    }
+    let mut bad_region = plan.clone();
+    for workspace in &mut bad_region.workspaces {
+        workspace.region = "east us'2".to_owned();
+    }
+    for rule in &mut bad_region.rules {
+        if rule.region.is_some() {
+            rule.region = Some("east us'2".to_owned());
+        }
+    }
+    let error = render(&bad_region, Target::Bicep, "s.yaml")
+        .err()
+        .unwrap_or_else(|| panic!("a region is no Bicep identifier"));
+    assert!(error.cause.contains("east us'2"), "{error}");
+    // The valid plan still renders.
+    render(&plan, Target::All, "s.yaml").unwrap();
+}

@@ -220,6 +220,26 @@ pub fn render_model(model: &BicepModel) -> Result<RenderedFiles, RenderError> {
 impl BicepModel {
     /// Builds the model; fails only if the plan breaks an invariant (an amlfw bug).
     pub fn new(plan: &Plan, scenario_name: &str) -> Result<BicepModel, RenderError> {
+        // Symbols are printed bare: IP groups' from their names, NSGs' and route tables'
+        // from the regions.
+        let ip_groups = plan
+            .ip_groups
+            .iter()
+            .map(|g| &g.name)
+            .chain(
+                plan.rules
+                    .iter()
+                    .filter(|r| r.destination_type == DestinationType::IpGroups)
+                    .flat_map(|r| r.destinations.iter()),
+            )
+            .map(|name| (name.clone(), ip_group_symbol(name)));
+        let regions = plan.regions().into_iter().map(|region| {
+            (
+                region.clone(),
+                format!("routeTable{}", symbol_suffix(&region)),
+            )
+        });
+        layout::check_identifiers("bicep", false, ip_groups.chain(regions))?;
         let mut collections = Vec::new();
         for kind in [RuleKind::FirewallNetwork, RuleKind::FirewallApplication] {
             for collection in layout::collections(plan, kind) {

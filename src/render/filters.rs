@@ -133,6 +133,18 @@ pub fn bicep_string(text: &str) -> String {
     out
 }
 
+/// Whether `text` can be printed as an identifier (a Terraform resource name, a Bicep
+/// symbol): an ASCII letter or `_`, then letters, digits, `_`, and `-` when `hyphens`.
+/// Identifiers have no escapes, so renderers refuse any other text there.
+#[must_use]
+pub fn is_identifier(text: &str, hyphens: bool) -> bool {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || (hyphens && c == '-'))
+}
+
 /// A list of HCL strings on one line: `["a", "b"]`.
 #[must_use]
 pub fn hcl_list(items: &[String]) -> String {
@@ -561,6 +573,15 @@ mod tests {
             assert!(!is_unsafe(c), "U+{:04X}", u32::from(c));
         }
         assert_eq!(visible("a\u{202E}b\nc"), r"a\u{202E}b\u{000A}c");
+    }
+
+    #[test]
+    fn identifiers_are_plain_ascii_names() {
+        assert!(is_identifier("ipg_storage_eastus2", false));
+        assert!(is_identifier("route-x", true) && !is_identifier("route-x", false));
+        for bad in ["", "1a", "a.b", "a b", "a\n", "a]", "ａ"] {
+            assert!(!is_identifier(bad, true), "{bad:?}");
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@ use serde::Serialize;
 use crate::catalog::{Concern, Direction};
 use crate::plan::{Plan, PlannedRule, RuleKind};
 use crate::render::filters::{
-    comment, html_comment, markdown_cell, markdown_code, markdown_code_cell, markdown_prose,
+    comment, html_comment, is_identifier, markdown_cell, markdown_code, markdown_code_cell,
+    markdown_prose,
 };
 use crate::render::{GENERATED_MARKER, RenderError};
 
@@ -74,6 +75,30 @@ impl ModuleIdentity {
             rule_collection_group_priority: plan.firewall.priority,
         }
     }
+}
+
+/// Refuses the plan when a name it holds would be printed as an identifier of `template`
+/// (a Terraform resource name, a Bicep symbol) and is not one: identifiers have no escapes,
+/// and scenario and catalog validation keep such names out, so meeting one is a bug.
+/// `names` are (the name in the plan, the identifier made of it).
+pub(crate) fn check_identifiers(
+    template: &str,
+    hyphens: bool,
+    names: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), RenderError> {
+    for (name, identifier) in names {
+        if !is_identifier(&identifier, hyphens) {
+            return Err(RenderError {
+                template: template.to_owned(),
+                cause: format!(
+                    "`{}` would be printed as the identifier `{}`, which it cannot be",
+                    comment(&name),
+                    comment(&identifier)
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// One firewall rule collection: its name, fixed priority and rules (sorted by id).

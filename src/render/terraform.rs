@@ -237,6 +237,24 @@ pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, 
 impl TerraformModel {
     /// Builds the model; fails only if the plan breaks an invariant (an amlfw bug).
     pub fn new(plan: &Plan, scenario_name: &str) -> Result<TerraformModel, RenderError> {
+        // Resource names are printed bare in references (`azurerm_ip_group.x.id`).
+        let ip_group_destinations = plan
+            .rules
+            .iter()
+            .filter(|r| r.destination_type == DestinationType::IpGroups)
+            .flat_map(|r| r.destinations.iter());
+        let resources = plan
+            .rules
+            .iter()
+            .filter(|r| matches!(r.kind, RuleKind::Nsg | RuleKind::Route))
+            .map(|r| &r.id)
+            .chain(plan.ip_groups.iter().map(|g| &g.name))
+            .chain(ip_group_destinations);
+        layout::check_identifiers(
+            "terraform",
+            true,
+            resources.map(|name| (name.clone(), resource_name(name))),
+        )?;
         let workspaces: Vec<WorkspaceView> = plan
             .workspaces
             .iter()
