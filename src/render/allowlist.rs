@@ -8,7 +8,7 @@
 //! exact there, and there is no layout to print.
 //!
 //! Both are opened by people as well as programs. CSV cells follow OWASP's "CSV Injection"
-//! guidance ([`csv_cell`]) so a spreadsheet never evaluates one; JSON needs no such
+//! guidance (`csv_cell`) so a spreadsheet never evaluates one; JSON needs no such
 //! neutralising (a JSON string is never evaluated), and is written through
 //! [`filters::SafeJson`], which escapes invisible characters as `\uNNNN` (same strings
 //! decoded, nothing hidden on screen).
