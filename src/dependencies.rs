@@ -5,6 +5,11 @@
 //! The API lists host names, so the plan compared is the scenario's hosts-mode plan (the
 //! article's "Microsoft hosts" tables). An API endpoint is allowed when a rule's host
 //! pattern covers its domain (equal, or a `*.` wildcard above it) on that port.
+//!
+//! The response file is not amlfw's: its strings may hold ESC sequences, line breaks or
+//! bidi controls. The text report shows every such character as `\u{NNNN}`
+//! ([`filters::visible`]), so it cannot drive the terminal or fake a line; the JSON report
+//! escapes them as `\uNNNN` ([`filters::json_pretty`]) and keeps the strings as read.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -12,6 +17,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{DestinationType, Plan, RuleKind};
+use crate::render::filters::{self, visible};
 
 /// One domain and port the API lists.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -78,13 +84,18 @@ struct EndpointDetail {
 /// Reads a saved response: the API's body, or the REST spec's example wrapper
 /// (`{"responses": {"200": {"body": ...}}}`).
 pub fn parse_response(bytes: &[u8]) -> Result<Vec<ApiEndpoint>, String> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    // Parser messages may quote the file's text: shown visibly, like the report.
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| visible(&e.to_string()))?;
     let body = value
         .pointer("/responses/200/body")
         .cloned()
         .unwrap_or(value);
-    let response: Response = serde_json::from_value(body)
-        .map_err(|e| format!("not an outboundNetworkDependenciesEndpoints response: {e}"))?;
+    let response: Response = serde_json::from_value(body).map_err(|e| {
+        visible(&format!(
+            "not an outboundNetworkDependenciesEndpoints response: {e}"
+        ))
+    })?;
     let mut endpoints = BTreeSet::new();
     for category in response.value {
         let name = category.properties.category.trim().to_owned();
@@ -193,12 +204,17 @@ fn port_matches(range: &str, port: u16) -> bool {
 }
 
 impl Verification {
-    /// The report as text.
+    /// The report as text, for a terminal: every string from the files (and their names)
+    /// is shown through [`visible`], so each entry is one line and no escape sequence
+    /// reaches the terminal.
     #[must_use]
     pub fn to_text(&self, response: &str, scenario: &str, plan: &Plan) -> String {
         let mut out = format!(
-            "# amlfw verify-dependencies: {response} against the host rules of {scenario} (catalog {}, cloud {})\n",
-            plan.catalog, plan.cloud
+            "# amlfw verify-dependencies: {} against the host rules of {} (catalog {}, cloud {})\n",
+            visible(response),
+            visible(scenario),
+            visible(&plan.catalog),
+            plan.cloud
         );
         let _ = writeln!(
             out,
@@ -215,7 +231,9 @@ impl Verification {
                 let _ = writeln!(
                     out,
                     "  {}:{}  (category \"{}\")",
-                    endpoint.domain, endpoint.port, endpoint.category
+                    visible(&endpoint.domain),
+                    endpoint.port,
+                    visible(&endpoint.category)
                 );
             }
         }
@@ -225,21 +243,20 @@ impl Verification {
                 let _ = writeln!(
                     out,
                     "  {}:{}  ({})",
-                    host.host,
-                    host.ports.join(","),
-                    host.rule
+                    visible(&host.host),
+                    visible(&host.ports.join(",")),
+                    visible(&host.rule)
                 );
             }
         }
         out
     }
 
-    /// The report as JSON.
+    /// The report as JSON: the strings as read, invisible characters as `\uNNNN`.
     #[must_use]
     #[allow(clippy::expect_used)]
     pub fn to_json(&self) -> String {
-        let mut text =
-            serde_json::to_string_pretty(self).expect("a verification always serializes");
+        let mut text = filters::json_pretty(self).expect("a verification always serializes");
         text.push('\n');
         text
     }

@@ -6,13 +6,19 @@
 //!
 //! Rows are built in Rust and written by code, not templates: CSV and JSON quoting are
 //! exact there, and there is no layout to print.
+//!
+//! Both are opened by people as well as programs. CSV cells follow OWASP's "CSV Injection"
+//! guidance (`csv_cell`) so a spreadsheet never evaluates one; JSON needs no such
+//! neutralising (a JSON string is never evaluated), and is written through
+//! [`filters::SafeJson`], which escapes invisible characters as `\uNNNN` (same strings
+//! decoded, nothing hidden on screen).
 
 use serde::Serialize;
 
 use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
-use crate::render::layout;
 use crate::render::{RenderError, RenderedFiles};
+use crate::render::{filters, layout};
 
 /// One allow-list row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,12 +88,12 @@ pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, 
         csv.push('\n');
     }
     let json_row = |row: &Row| {
-        serde_json::to_string(row).map_err(|error| RenderError {
+        filters::json_compact(row).map_err(|error| RenderError {
             template: "allowlist/allowlist.json".to_owned(),
             cause: error.to_string(),
         })
     };
-    let header_json = serde_json::to_string(&header).map_err(|error| RenderError {
+    let header_json = filters::json_compact(&header).map_err(|error| RenderError {
         template: "allowlist/allowlist.json".to_owned(),
         cause: error.to_string(),
     })?;
@@ -203,12 +209,21 @@ fn expand(
     }
 }
 
-/// A CSV cell: quoted when it holds a comma, quote or line break; quotes doubled.
+/// A CSV cell, safe to open in a spreadsheet (OWASP "CSV Injection"): a cell beginning
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return (what spreadsheets read as the start
+/// of a formula) gets a `'` in front and is quoted; a cell holding a comma, quote or line
+/// break is quoted; quotes are doubled. CSV has no escapes, so unsafe characters
+/// ([`filters::is_unsafe`], tabs and line breaks among them) are shown as `\u{NNNN}`: a
+/// row is one line, and nothing in a cell is hidden or reordered.
 fn csv_cell(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
+    let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let shown = filters::visible(text);
+    if formula {
+        format!("\"'{}\"", shown.replace('"', "\"\""))
+    } else if shown.contains([',', '"']) {
+        format!("\"{}\"", shown.replace('"', "\"\""))
     } else {
-        text.to_owned()
+        shown
     }
 }
 
@@ -221,5 +236,20 @@ mod tests {
         assert_eq!(csv_cell("plain"), "plain");
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"http://x\",\"y\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""
+        );
+        assert_eq!(csv_cell("+1"), "\"'+1\"");
+        assert_eq!(csv_cell("-1"), "\"'-1\"");
+        assert_eq!(csv_cell("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(csv_cell("\tx"), "\"'\\u{0009}x\"");
+        assert_eq!(csv_cell("\r=x"), "\"'\\u{000D}=x\"");
+        assert_eq!(csv_cell("a-b"), "a-b");
+        assert_eq!(csv_cell("a\nb\u{202E}"), "a\\u{000A}b\\u{202E}");
     }
 }

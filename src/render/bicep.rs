@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
-use crate::render::filters::{bicep_string, comment};
+use crate::render::filters::bicep_string;
 use crate::render::layout::{
     self, Documentation, ModuleIdentity, description, documentation, rule_comment,
 };
@@ -132,6 +132,10 @@ pub struct NsgView {
     pub symbol: String,
     /// Region (also the name suffix).
     pub region: String,
+    /// The name: `'${nsgNamePrefix}-<region>'`, the region escaped inside the string.
+    pub name_expression: String,
+    /// The region as a key of the output object.
+    pub key: String,
     /// Inline security rules.
     pub rules: Vec<NsgRuleView>,
 }
@@ -170,6 +174,10 @@ pub struct RouteTableView {
     pub symbol: String,
     /// Region.
     pub region: String,
+    /// The name: `'${routeTableNamePrefix}-<region>'`, the region escaped inside the string.
+    pub name_expression: String,
+    /// The region as a key of the output object.
+    pub key: String,
     /// Inline routes.
     pub routes: Vec<RouteView>,
 }
@@ -212,6 +220,26 @@ pub fn render_model(model: &BicepModel) -> Result<RenderedFiles, RenderError> {
 impl BicepModel {
     /// Builds the model; fails only if the plan breaks an invariant (an amlfw bug).
     pub fn new(plan: &Plan, scenario_name: &str) -> Result<BicepModel, RenderError> {
+        // Symbols are printed bare: IP groups' from their names, NSGs' and route tables'
+        // from the regions.
+        let ip_groups = plan
+            .ip_groups
+            .iter()
+            .map(|g| &g.name)
+            .chain(
+                plan.rules
+                    .iter()
+                    .filter(|r| r.destination_type == DestinationType::IpGroups)
+                    .flat_map(|r| r.destinations.iter()),
+            )
+            .map(|name| (name.clone(), ip_group_symbol(name)));
+        let regions = plan.regions().into_iter().map(|region| {
+            (
+                region.clone(),
+                format!("routeTable{}", symbol_suffix(&region)),
+            )
+        });
+        layout::check_identifiers("bicep", false, ip_groups.chain(regions))?;
         let mut collections = Vec::new();
         for kind in [RuleKind::FirewallNetwork, RuleKind::FirewallApplication] {
             for collection in layout::collections(plan, kind) {
@@ -345,6 +373,8 @@ fn nsg_views(plan: &Plan) -> Result<Vec<NsgView>, RenderError> {
         .into_iter()
         .map(|region| NsgView {
             symbol: format!("networkSecurityGroup{}", symbol_suffix(&region)),
+            name_expression: prefixed_name("nsgNamePrefix", &region),
+            key: object_key(&region),
             rules: rules
                 .iter()
                 .filter(|(rule, _)| rule.region.as_deref() == Some(region.as_str()))
@@ -400,6 +430,8 @@ fn route_table_views(plan: &Plan) -> Vec<RouteTableView> {
         .into_iter()
         .map(|region| RouteTableView {
             symbol: format!("routeTable{}", symbol_suffix(&region)),
+            name_expression: prefixed_name("routeTableNamePrefix", &region),
+            key: object_key(&region),
             routes: routes
                 .iter()
                 .filter(|rule| rule.region.as_deref() == Some(region.as_str()))
@@ -437,7 +469,28 @@ fn symbol_suffix(region: &str) -> String {
 
 /// A Bicep string literal of text amlfw has validated (names, ids, tags, prefixes).
 fn quote(text: &str) -> String {
-    bicep_string(&comment(text)).unwrap_or_else(|_| String::from("''"))
+    bicep_string(text)
+}
+
+/// `'${parameter}-suffix'`: the suffix escaped as the rest of a Bicep string.
+fn prefixed_name(parameter: &str, suffix: &str) -> String {
+    let quoted = bicep_string(suffix);
+    let inner = &quoted[1..quoted.len() - 1];
+    format!("'${{{parameter}}}-{inner}'")
+}
+
+/// An object key: bare when it is an identifier (as Bicep writes them), else a string.
+fn object_key(text: &str) -> String {
+    let mut chars = text.chars();
+    let identifier = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if identifier {
+        text.to_owned()
+    } else {
+        bicep_string(text)
+    }
 }
 
 #[cfg(test)]
@@ -455,5 +508,19 @@ mod tests {
             "union(computeSubnetAddressPrefixes['a'], computeSubnetAddressPrefixes['b'])"
         );
         assert_eq!(symbol_suffix("eastus2"), "Eastus2");
+    }
+
+    #[test]
+    fn region_names_and_keys_stay_inside_their_syntax() {
+        assert_eq!(
+            prefixed_name("nsgNamePrefix", "eastus2"),
+            "'${nsgNamePrefix}-eastus2'"
+        );
+        assert_eq!(
+            prefixed_name("nsgNamePrefix", "x'${y}\n\u{202E}"),
+            r"'${nsgNamePrefix}-x\'\${y}\u{000A}\u{202E}'"
+        );
+        assert_eq!(object_key("eastus2"), "eastus2");
+        assert_eq!(object_key("a-b: c"), "'a-b: c'");
     }
 }

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlanWorkspace, PlannedRule, RuleKind};
-use crate::render::filters::comment;
+use crate::render::filters::{is_unsafe, visible_escape};
 use crate::render::layout;
 use crate::scenario::Sku;
 
@@ -48,7 +48,7 @@ pub fn plan_mermaid(plan: &Plan) -> String {
         // No rule count here: it would make every added rule a two-line diff.
         format!(
             "  %% amlfw plan: catalog {}, cloud {}; solid edges allow traffic, dotted ones are routes",
-            comment(&plan.catalog),
+            label(&plan.catalog),
             plan.cloud
         ),
     ];
@@ -364,7 +364,9 @@ fn capped(items: &[String], max: usize) -> Vec<String> {
 
 /// Text for inside a quoted Mermaid label: `"` and the characters Mermaid or its HTML
 /// labels would read as syntax become entity codes (`#quot;`, `#35;` for `#` itself, which
-/// starts an entity), line breaks and other control characters become spaces.
+/// starts an entity), and unsafe characters ([`is_unsafe`]: line breaks, bidi controls,
+/// zero-width characters) are shown as `\u{NNNN}` (an entity code would put them back).
+/// No backtick survives, so a label can never close the README's Mermaid code fence.
 #[must_use]
 pub fn label(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -378,7 +380,7 @@ pub fn label(text: &str) -> String {
             // A label starting with a backtick is a Markdown string; `|` ends edge labels.
             '`' => out.push_str("#96;"),
             '|' => out.push_str("#124;"),
-            c if c.is_control() => out.push(' '),
+            c if is_unsafe(c) => out.push_str(&visible_escape(c)),
             c => out.push(c),
         }
     }
@@ -392,8 +394,8 @@ mod tests {
     #[test]
     fn labels_cannot_break_out_of_their_quotes() {
         assert_eq!(
-            label("a \"b\" #1 <x> & `y` | z\nw"),
-            "a #quot;b#quot; #35;1 #lt;x#gt; #amp; #96;y#96; #124; z w"
+            label("a \"b\" #1 <x> & `y` | z\nw\u{202E}"),
+            "a #quot;b#quot; #35;1 #lt;x#gt; #amp; #96;y#96; #124; z\\u{000A}w\\u{202E}"
         );
         assert_eq!(label("*.anaconda.com"), "*.anaconda.com");
     }

@@ -2,8 +2,10 @@
 //!
 //! Each target builds a view model in Rust (every decision: grouping, names,
 //! priorities, expressions) and hands it to embedded Tera templates that only print.
-//! Autoescaping is off on purpose (nothing here is HTML); quoting is explicit through the
-//! `hcl_string` / `hcl_list` filters, which escape and refuse control characters.
+//! Autoescaping is off on purpose (HTML escaping is wrong for HCL and Bicep, and too little
+//! for Markdown); quoting is explicit through the filters of [`filters`], one per
+//! context: `hcl_string`, `hcl_list`, `bicep_string`, `comment`, `markdown_cell`,
+//! `markdown_code`, `markdown_code_cell`.
 
 pub mod allowlist;
 pub mod bicep;
@@ -131,9 +133,9 @@ pub fn render(
 pub fn plan_markdown(plan: &Plan) -> String {
     let docs = layout::documentation(plan);
     let mut out = format!(
-        "**amlfw plan** `{}`: catalog `{}`, cloud `{}`, {} rules\n\n{}\n",
-        filters::markdown_cell(&plan.scenario),
-        plan.catalog,
+        "**amlfw plan** {}: catalog {}, cloud `{}`, {} rules\n\n{}\n",
+        filters::markdown_code(&plan.scenario),
+        filters::markdown_code(&plan.catalog),
         plan.cloud,
         plan.rules.len(),
         docs.table
@@ -141,7 +143,8 @@ pub fn plan_markdown(plan: &Plan) -> String {
     if !docs.warnings.is_empty() {
         out.push_str("\n**Warnings**\n\n");
         for warning in &docs.warnings {
-            out.push_str(&format!("- {}\n", filters::markdown_cell(warning)));
+            // Already Markdown: `documentation` escapes each part.
+            out.push_str(&format!("- {warning}\n"));
         }
     }
     out
@@ -159,14 +162,21 @@ fn build_engine() -> Tera {
     let mut tera = Tera::default();
     // Nothing amlfw writes is HTML: values are quoted by explicit filters instead.
     tera.autoescape_on(Vec::new());
-    tera.register_filter("hcl_string", |value: &Value, _: &HashMap<String, Value>| {
-        let text = value
-            .as_str()
-            .ok_or_else(|| tera::Error::msg("hcl_string takes a string"))?;
-        filters::hcl_string(text)
-            .map(Value::String)
-            .map_err(tera::Error::msg)
-    });
+    for (name, filter) in [
+        ("hcl_string", filters::hcl_string as fn(&str) -> String),
+        ("bicep_string", filters::bicep_string),
+        ("comment", filters::comment),
+        ("markdown_cell", filters::markdown_cell),
+        ("markdown_code", filters::markdown_code),
+        ("markdown_code_cell", filters::markdown_code_cell),
+    ] {
+        tera.register_filter(name, move |value: &Value, _: &HashMap<String, Value>| {
+            let text = value
+                .as_str()
+                .ok_or_else(|| tera::Error::msg(format!("{name} takes a string")))?;
+            Ok(Value::String(filter(text)))
+        });
+    }
     tera.register_filter("hcl_list", |value: &Value, _: &HashMap<String, Value>| {
         let items: Vec<String> = value
             .as_array()
@@ -178,30 +188,8 @@ fn build_engine() -> Tera {
                     .ok_or_else(|| tera::Error::msg("hcl_list takes strings"))
             })
             .collect::<Result<_, _>>()?;
-        filters::hcl_list(&items)
-            .map(Value::String)
-            .map_err(tera::Error::msg)
+        Ok(Value::String(filters::hcl_list(&items)))
     });
-    tera.register_filter(
-        "bicep_string",
-        |value: &Value, _: &HashMap<String, Value>| {
-            let text = value
-                .as_str()
-                .ok_or_else(|| tera::Error::msg("bicep_string takes a string"))?;
-            filters::bicep_string(text)
-                .map(Value::String)
-                .map_err(tera::Error::msg)
-        },
-    );
-    tera.register_filter(
-        "markdown_cell",
-        |value: &Value, _: &HashMap<String, Value>| {
-            let text = value
-                .as_str()
-                .ok_or_else(|| tera::Error::msg("markdown_cell takes a string"))?;
-            Ok(Value::String(filters::markdown_cell(text)))
-        },
-    );
     let templates: Vec<(&str, &str)> = TEMPLATES.to_vec();
     tera.add_raw_templates(templates)
         .expect("the embedded templates parse (tested by render::tests)");

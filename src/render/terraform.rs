@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
-use crate::render::filters::{align_hcl, comment, hcl_string};
+use crate::render::filters::{align_hcl, hcl_string};
 use crate::render::layout::{
     self, Documentation, ModuleIdentity, description, documentation, rule_comment,
 };
@@ -237,6 +237,24 @@ pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, 
 impl TerraformModel {
     /// Builds the model; fails only if the plan breaks an invariant (an amlfw bug).
     pub fn new(plan: &Plan, scenario_name: &str) -> Result<TerraformModel, RenderError> {
+        // Resource names are printed bare in references (`azurerm_ip_group.x.id`).
+        let ip_group_destinations = plan
+            .rules
+            .iter()
+            .filter(|r| r.destination_type == DestinationType::IpGroups)
+            .flat_map(|r| r.destinations.iter());
+        let resources = plan
+            .rules
+            .iter()
+            .filter(|r| matches!(r.kind, RuleKind::Nsg | RuleKind::Route))
+            .map(|r| &r.id)
+            .chain(plan.ip_groups.iter().map(|g| &g.name))
+            .chain(ip_group_destinations);
+        layout::check_identifiers(
+            "terraform",
+            true,
+            resources.map(|name| (name.clone(), resource_name(name))),
+        )?;
         let workspaces: Vec<WorkspaceView> = plan
             .workspaces
             .iter()
@@ -425,9 +443,9 @@ fn resource_name(id: &str) -> String {
     id.replace('-', "_")
 }
 
-/// An HCL string literal of text amlfw has validated (names, ids, tags, prefixes).
+/// An HCL string literal (names, ids, tags, prefixes).
 fn quote(text: &str) -> String {
-    hcl_string(&comment(text)).unwrap_or_else(|_| String::from("\"\""))
+    hcl_string(text)
 }
 
 fn list(items: &[String]) -> String {

@@ -119,9 +119,31 @@ impl Reader<'_> {
             let c = self.text[self.at];
             self.at += 1;
             match c {
+                // Bicep's escapes: \\ \' \$ \n \r \t and \u{X} (1 to 6 hex digits).
                 b'\\' => {
-                    out.push(self.text[self.at]);
+                    let escaped = self.text[self.at];
                     self.at += 1;
+                    match escaped {
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'\\' | b'\'' | b'$' => out.push(escaped),
+                        b'u' => {
+                            assert_eq!(self.text[self.at], b'{', "\\u needs {{");
+                            let end = self.at
+                                + self.text[self.at..]
+                                    .iter()
+                                    .position(|&b| b == b'}')
+                                    .unwrap();
+                            let hex = std::str::from_utf8(&self.text[self.at + 1..end]).unwrap();
+                            assert!((1..=6).contains(&hex.len()), "\\u{{{hex}}}");
+                            let c = char::from_u32(u32::from_str_radix(hex, 16).unwrap())
+                                .unwrap_or_else(|| panic!("\\u{{{hex}}} is no character"));
+                            out.extend_from_slice(c.to_string().as_bytes());
+                            self.at = end + 1;
+                        }
+                        other => panic!("invalid Bicep escape \\{}", char::from(other)),
+                    }
                 }
                 b'\'' => return String::from_utf8(out).expect("bicep strings are UTF-8"),
                 _ => out.push(c),
