@@ -352,3 +352,36 @@ fn extra_hosts_under_any_public_suffix_are_refused_at_their_entry() {
     // (private section) is the article's requirement: neither is refused.
     assert!(errors.iter().all(|d| !d.message.contains("example.net")));
 }
+
+#[test]
+fn planner_errors_and_lint_findings_come_in_one_run() {
+    let catalog = Catalog::embedded();
+    let text = "version: 1\ncloud: public\nfirewall: { destinations: hosts }\nworkspaces:\n  - name: mlw\n    region: eastus2\n    compute_subnets: [10.0.1.0/24, 10.0.2.0/24]\n    compute: { clusters: true }\n";
+    let mut scenario = scenario(text, &catalog);
+    scenario.workspaces[0].compute_subnets =
+        vec!["0.0.0.0/1".parse().unwrap(), "128.0.0.0/1".parse().unwrap()];
+    let errors = errors(&scenario, &catalog, None);
+    let codes: Vec<&str> = errors.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["missing-placeholder-value", "any-source"],
+        "in file order: {errors:#?}"
+    );
+    assert_eq!(
+        errors,
+        plan_with(&scenario, &catalog, AddressOptions::default()).unwrap_err(),
+        "deterministic"
+    );
+}
+
+#[test]
+fn address_errors_and_lint_findings_come_in_one_run() {
+    let catalog = catalog_with(&requirement(
+        "every-port",
+        "  direction: outbound\n  protocol: tcp\n  ports: [\"1-65535\"]\n  destinations: { all: [AzureMachineLearning] }\n",
+    ));
+    // No service tag file for ip-addresses: the addresses stop, the lint still runs.
+    let errors = errors(&scenario(IP_GROUPS, &catalog), &catalog, None);
+    let codes: Vec<&str> = errors.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(codes, ["service-tags-required", "any-port"], "{errors:#?}");
+}

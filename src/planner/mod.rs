@@ -45,6 +45,10 @@ pub fn plan(scenario: &Scenario, catalog: &Catalog) -> Result<Plan, Vec<Diagnost
 
 /// Plans with a service tag file, for scenarios that ask for addresses instead of tags
 /// (`route_table.mode: ip-addresses`, `firewall.destinations: ip-addresses`).
+///
+/// Planner errors, address errors and least-privilege findings of one run come together
+/// (sorted, duplicates removed): what could be planned is still expanded and linted, so a
+/// user fixes a missing value and a broad rule in one round.
 pub fn plan_with(
     scenario: &Scenario,
     catalog: &Catalog,
@@ -64,9 +68,7 @@ pub fn plan_with(
     for workspace in &scenario.workspaces {
         planner.workspace(workspace);
     }
-    if !planner.errors.is_empty() {
-        return Err(planner.errors);
-    }
+    let mut errors = std::mem::take(&mut planner.errors);
     let rules = merge(planner.drafts);
     let skipped = planner
         .skipped
@@ -123,19 +125,21 @@ pub fn plan_with(
         ip_groups: Vec::new(),
         tag_addresses: BTreeMap::new(),
     };
-    addresses::apply(
+    if let Err(address_errors) = addresses::apply(
         &mut plan,
         scenario,
         catalog,
         options,
         &planner.global_fallbacks,
-    )?;
-    let mut findings = lint::lint(&plan, scenario, catalog);
-    if findings.is_empty() {
+    ) {
+        errors.extend(address_errors);
+    }
+    errors.extend(lint::lint(&plan, scenario, catalog));
+    if errors.is_empty() {
         return Ok(plan);
     }
-    sort_diagnostics(&mut findings);
-    Err(findings)
+    sort_diagnostics(&mut errors);
+    Err(errors)
 }
 
 /// File order: by file, then line and column; diagnostics with a YAML path only after
