@@ -385,3 +385,23 @@ fn address_errors_and_lint_findings_come_in_one_run() {
     let codes: Vec<&str> = errors.iter().map(|d| d.code.as_str()).collect();
     assert_eq!(codes, ["service-tags-required", "any-port"], "{errors:#?}");
 }
+
+#[test]
+fn custom_catalog_routes_past_the_firewall_that_cover_everything_are_refused() {
+    let catalog = catalog_with(&requirement(
+        "split-bypass",
+        "  direction: outbound\n  route: internet\n  destinations: { all: [\"0.0.0.0/1\", \"128.0.0.0/1\"] }\n",
+    ));
+    let text = "version: 1\ncloud: public\nworkspaces:\n  - name: mlw\n    region: eastus2\n    compute_subnets: [10.0.1.0/24]\noutputs:\n  route_table: { firewall_private_ip: 10.0.0.4 }\n";
+    let errors = errors(&scenario(text, &catalog), &catalog, None);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let rendered = errors[0].to_string();
+    assert!(
+        rendered.contains("error[broad-destination]: routes `split-bypass-eastus2` and `split-bypass-eastus2-2` of the route table of `eastus2` send every destination past the firewall: `0.0.0.0/1` and `128.0.0.0/1` together cover all of IPv4"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("(at route table of eastus2: routes from split-bypass in catalog file requirements/zz-test.yaml (workspaces mlw))"),
+        "{rendered}"
+    );
+}

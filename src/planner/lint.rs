@@ -89,6 +89,7 @@ pub(super) fn lint(plan: &Plan, scenario: &Scenario, catalog: &Catalog) -> Vec<D
         ..
     } = linter;
     diagnostics.extend(findings.into_iter().map(|(key, rules)| {
+        let rules: Vec<String> = rules.iter().map(|id| format!("`{id}`")).collect();
         let subject = match rules.len() {
             1 => format!("rule {} allows", listed(&rules, usize::MAX)),
             _ => format!("rules {} allow", listed(&rules, usize::MAX)),
@@ -195,7 +196,7 @@ impl<'a> Linter<'a> {
                 help: help.to_owned(),
             })
             .or_default()
-            .insert(format!("`{}`", rule.id));
+            .insert(rule.id.clone());
     }
 
     fn sources(&mut self, rule: &'a PlannedRule) {
@@ -397,7 +398,8 @@ impl<'a> Linter<'a> {
     }
 
     fn route_finding(&self, region: &str, routes: &[&PlannedRule], what: String) -> Diagnostic {
-        let ids: BTreeSet<String> = routes.iter().map(|r| format!("`{}`", r.id)).collect();
+        let ids: BTreeSet<&str> = routes.iter().map(|r| r.id.as_str()).collect();
+        let ids: Vec<String> = ids.iter().map(|id| format!("`{id}`")).collect();
         let requirements: BTreeSet<&str> = routes
             .iter()
             .flat_map(|r| r.requirements.iter().map(String::as_str))
@@ -417,7 +419,7 @@ impl<'a> Linter<'a> {
         };
         let help = match (&self.plan.address_source, tags.is_empty()) {
             (Some(source), false) => format!(
-                "only the default route to the firewall may cover every address; these prefixes are those of {} in `{}`, which together cover no real Azure service: the file is damaged or not Microsoft's; download it again (public 56519, Government 57063, China 57062)",
+                "only the default route to the firewall may cover every address; these prefixes are the addresses of {} in `{}`, which no real service tag file makes cover everything: the file is damaged or not Microsoft's; download it again (public 56519, Government 57063, China 57062)",
                 tags.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
                 source.file
             ),
