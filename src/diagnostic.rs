@@ -90,6 +90,7 @@ codes! {
     BroadDestination => "broad-destination": "A rule would allow every destination.",
     AnyPort => "any-port": "A rule would allow every port.",
     AnySource => "any-source": "A rule would allow every source.",
+    BroadWildcard => "broad-wildcard": "A wildcard host sits directly under a public suffix (or is not one leading `*.` label), so it matches domains of unrelated owners.",
     // Writing output.
     OutputNotADirectory => "output-not-a-directory": "The --out path exists and is not a directory.",
     ForeignFile => "foreign-file": "A file amlfw would write exists and was not written by amlfw.",

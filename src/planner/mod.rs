@@ -34,6 +34,9 @@ mod lint;
 
 pub use addresses::{AddressOptions, IP_GROUP_LIMIT, IP_GROUPS_PER_FIREWALL, ROUTE_LIMIT};
 
+/// The requirement id of the rules made from a scenario's `extra_fqdns`.
+const EXTRA_FQDNS_REQUIREMENT: &str = "scenario-extra-fqdns";
+
 /// Plans the rules of `scenario`. Errors are problems only visible once requirements are
 /// selected, such as a missing storage account name.
 pub fn plan(scenario: &Scenario, catalog: &Catalog) -> Result<Plan, Vec<Diagnostic>> {
@@ -42,6 +45,10 @@ pub fn plan(scenario: &Scenario, catalog: &Catalog) -> Result<Plan, Vec<Diagnost
 
 /// Plans with a service tag file, for scenarios that ask for addresses instead of tags
 /// (`route_table.mode: ip-addresses`, `firewall.destinations: ip-addresses`).
+///
+/// Planner errors, address errors and least-privilege findings of one run come together
+/// (sorted, duplicates removed): what could be planned is still expanded and linted, so a
+/// user fixes a missing value and a broad rule in one round.
 pub fn plan_with(
     scenario: &Scenario,
     catalog: &Catalog,
@@ -61,9 +68,7 @@ pub fn plan_with(
     for workspace in &scenario.workspaces {
         planner.workspace(workspace);
     }
-    if !planner.errors.is_empty() {
-        return Err(planner.errors);
-    }
+    let mut errors = std::mem::take(&mut planner.errors);
     let rules = merge(planner.drafts);
     let skipped = planner
         .skipped
@@ -120,18 +125,54 @@ pub fn plan_with(
         ip_groups: Vec::new(),
         tag_addresses: BTreeMap::new(),
     };
-    addresses::apply(
+    if let Err(address_errors) = addresses::apply(
         &mut plan,
         scenario,
         catalog,
         options,
         &planner.global_fallbacks,
-    )?;
-    let findings = lint::lint(&plan);
-    if !findings.is_empty() {
-        return Err(findings);
+    ) {
+        errors.extend(address_errors);
     }
-    Ok(plan)
+    errors.extend(lint::lint(&plan, scenario, catalog));
+    if errors.is_empty() {
+        return Ok(plan);
+    }
+    sort_diagnostics(&mut errors);
+    Err(errors)
+}
+
+/// File order: by file, then line and column; diagnostics with a YAML path only after
+/// those with a position, then by path, code and message. Exact duplicates are dropped.
+fn sort_diagnostics(diagnostics: &mut Vec<Diagnostic>) {
+    diagnostics.sort_by(|a, b| diagnostic_order(a).cmp(&diagnostic_order(b)));
+    diagnostics.dedup();
+}
+
+type DiagnosticOrder<'d> = (
+    bool,
+    &'d str,
+    bool,
+    Option<(usize, usize)>,
+    &'d str,
+    Code,
+    &'d str,
+    Option<&'d str>,
+);
+
+fn diagnostic_order(diagnostic: &Diagnostic) -> DiagnosticOrder<'_> {
+    let location = diagnostic.location.as_ref();
+    let position = location.and_then(|l| l.position.as_ref());
+    (
+        location.is_none(),
+        location.map_or("", |l| l.file.as_str()),
+        position.is_none(),
+        position.map(|p| (p.line, p.col)),
+        location.map_or("", |l| l.path.as_str()),
+        diagnostic.code,
+        diagnostic.message.as_str(),
+        diagnostic.help.as_deref(),
+    )
 }
 
 /// A rule before merging: the rule plus the id it would like to have.
@@ -615,7 +656,7 @@ impl<'a> Planner<'a> {
                 next_hop_ip: None,
                 region: None,
                 paired_region: None,
-                requirements: vec!["scenario-extra-fqdns".to_owned()],
+                requirements: vec![EXTRA_FQDNS_REQUIREMENT.to_owned()],
                 sections: vec!["the scenario's extra_fqdns (the article: \"if you need access to a GitHub repository or other host, you must identify and add the required hosts\")".to_owned()],
                 purpose: extra.reason.clone(),
                 workspaces: vec![workspace.name.clone()],

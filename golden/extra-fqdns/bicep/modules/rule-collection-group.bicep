@@ -264,7 +264,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           // scenario-extra-fqdns: the scenario's extra_fqdns (the article: "if you need access to a GitHub repository or other host, you must identify and add the required hosts")
           {
             ruleType: 'ApplicationRule'
-            name: 'extra-wildcard-githubusercontent-com'
+            name: 'extra-raw-githubusercontent-com'
             description: 'raw files of training repositories'
             protocols: [
               {
@@ -274,7 +274,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-extra']
             targetFqdns: [
-              '*.githubusercontent.com'
+              'raw.githubusercontent.com'
             ]
           }
         ]
