@@ -1072,6 +1072,39 @@ fn generate_writes_a_deterministic_manifest_of_every_file() {
         "--check",
     ]);
     assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+    assert!(!stderr.contains("note:"), "{stderr}");
+    // A missing or edited manifest is not drift either, but --check says generate would
+    // write it.
+    std::fs::remove_file(first.join("amlfw-manifest.json")).unwrap();
+    let (code, _, stderr) = amlfw(&[
+        "generate",
+        "golden/full-public/scenario.yaml",
+        "--out",
+        first.to_str().unwrap(),
+        "--check",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("has no amlfw-manifest.json; `amlfw generate` writes it"),
+        "{stderr}"
+    );
+    std::fs::write(
+        first.join("amlfw-manifest.json"),
+        "{\"files\": {}, \"format\": 1, \"generator\": \"amlfw\"}\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = amlfw(&[
+        "generate",
+        "golden/full-public/scenario.yaml",
+        "--out",
+        first.to_str().unwrap(),
+        "--check",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("amlfw-manifest.json is out of date"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&first);
     let _ = std::fs::remove_dir_all(&second);
 }
