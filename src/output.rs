@@ -690,17 +690,11 @@ pub fn write_with(
     let _lock = lock_output(out, LockKind::Exclusive)?;
     check_output_directory(out, protect)?;
 
-    // 1. Remove the leftovers of an interrupted run, check every target, and sort the
-    //    stale files into those amlfw provably wrote and the others, before any change.
+    // 1. Check every target, and sort the stale files into those amlfw provably wrote and
+    //    the others, before any change.
     let mut problems = Vec::new();
     let mut report = WriteReport::default();
     let scan = scan(out, files, &mut problems);
-    for leftover in scan.leftovers {
-        match fs::remove_file(&leftover) {
-            Ok(()) => report.leftovers_removed.push(leftover),
-            Err(e) => problems.push(io_error(&leftover, "remove", &e, NOTHING_WRITTEN)),
-        }
-    }
     let previous = read_manifest(out).map_err(|d| vec![*d])?;
     let mut changes: Vec<Change<'_>> = Vec::new();
     for (relative, text) in files {
@@ -734,6 +728,12 @@ pub fn write_with(
     }
     if !problems.is_empty() {
         return Err(problems);
+    }
+    // 2. Remove the leftovers of an interrupted run: under the lock no live run owns them.
+    for leftover in scan.leftovers {
+        fs::remove_file(&leftover)
+            .map_err(|e| vec![io_error(&leftover, "remove", &e, NOTHING_WRITTEN)])?;
+        report.leftovers_removed.push(leftover);
     }
     let manifest = next_manifest(out, files, previous.as_ref().map(|(m, _)| m)).to_json();
     let previous_manifest = previous.map(|(_, bytes)| bytes);
