@@ -5,8 +5,9 @@
 //! something (invalid scenario or catalog, unreadable file, usage error); 101 an amlfw
 //! bug (panic).
 
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read as _, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -210,15 +211,18 @@ pub enum PlanFormat {
 pub struct GenerateArgs {
     /// The scenario file (YAML).
     pub scenario: PathBuf,
-    /// The output directory; modules go to `<DIR>/terraform/` and `<DIR>/bicep/`. Files
-    /// amlfw did not write are never changed; generated files no longer produced are removed.
+    /// The output directory; modules go to `<DIR>/terraform/` and `<DIR>/bicep/`, and the
+    /// record of what amlfw wrote to `<DIR>/amlfw-manifest.json`. Files amlfw did not write
+    /// are never changed; generated files no longer produced are removed when the record
+    /// shows amlfw wrote them as they are, and kept with a warning otherwise.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// What to generate.
     #[arg(long, value_enum, default_value_t = TargetArg::All)]
     pub target: TargetArg,
     /// Write nothing: print a unified diff of every changed, missing or stale file on
-    /// stdout and exit 1 if there is any (0 when up to date).
+    /// stdout and exit 1 if there is any (0 when up to date; the manifest and leftovers of
+    /// an interrupted run are not drift).
     #[arg(long)]
     pub check: bool,
     /// Use the catalog in this directory instead of the built-in one.
@@ -319,15 +323,47 @@ pub enum CatalogCommand {
     },
 }
 
+/// Set when a write to stderr failed: the run then cannot end with success, since the user
+/// did not see all it had to say.
+static STDERR_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Writes to stderr without ever panicking (`eprint!` panics when stderr is full or closed);
+/// a failure is remembered, and `run` turns a success into exit code 2.
+fn print_stderr(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    if stderr
+        .write_all(text.as_bytes())
+        .and_then(|()| stderr.flush())
+        .is_err()
+    {
+        STDERR_FAILED.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Parses the process arguments, runs the command, prints, and returns the exit code.
 #[must_use]
 pub fn run() -> u8 {
+    let code = run_command();
+    if code == 0 && STDERR_FAILED.load(Ordering::Relaxed) {
+        EXIT_INPUT
+    } else {
+        code
+    }
+}
+
+fn run_command() -> u8 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
             // clap prints help and version to stdout (exit 0) and usage errors to stderr (exit 2).
-            let _ = error.print();
-            return if error.use_stderr() { EXIT_INPUT } else { 0 };
+            let printed = error.print();
+            if error.use_stderr() {
+                return EXIT_INPUT;
+            }
+            return match printed {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => EXIT_INPUT,
+                _ => 0,
+            };
         }
     };
     let color = match cli.color {
@@ -367,10 +403,10 @@ fn init(args: &InitArgs) -> u8 {
     }
     match output::write_new(&args.file, &text) {
         Ok(()) => {
-            eprintln!(
-                "amlfw: wrote {}; `amlfw schema > scenario.schema.json` beside it enables checks in editors",
+            print_stderr(&format!(
+                "amlfw: wrote {}; `amlfw schema > scenario.schema.json` beside it enables checks in editors\n",
                 args.file.display()
-            );
+            ));
             0
         }
         Err(diagnostic) => fail(&[*diagnostic], "the output file"),
@@ -395,7 +431,7 @@ fn man_page() -> u8 {
     let command = <Cli as clap::CommandFactory>::command();
     // Writing into a Vec cannot fail.
     if let Err(error) = clap_mangen::Man::new(command).render(&mut page) {
-        eprintln!("amlfw: bug: man page: {error}");
+        print_stderr(&format!("amlfw: bug: man page: {error}\n"));
         return EXIT_BUG;
     }
     print_stdout(&String::from_utf8_lossy(&page))
@@ -407,8 +443,8 @@ fn verify_dependencies(args: &VerifyArgs) -> u8 {
         Err(diagnostics) => return fail(&diagnostics, "the catalog"),
     };
     let response_display = args.response.display().to_string();
-    let endpoints = match std::fs::read(&args.response) {
-        Err(error) => return fail(&[read_error(&response_display, &error)], "the API response"),
+    let endpoints = match read_input(&args.response, &DEPENDENCIES_INPUT) {
+        Err(diagnostic) => return fail(&[*diagnostic], "the API response"),
         Ok(bytes) => match dependencies::parse_response(&bytes) {
             Ok(endpoints) => endpoints,
             Err(reason) => {
@@ -419,9 +455,9 @@ fn verify_dependencies(args: &VerifyArgs) -> u8 {
         },
     };
     let display = args.scenario.display().to_string();
-    let bytes = match std::fs::read(&args.scenario) {
+    let bytes = match read_scenario(&args.scenario, &display) {
         Ok(bytes) => bytes,
-        Err(error) => return fail(&[read_error(&display, &error)], "the scenario"),
+        Err(diagnostic) => return fail(&[*diagnostic], "the scenario"),
     };
     let mut scenario = match scenario::load_bytes(&bytes, &display, &catalog) {
         Ok(scenario) => scenario,
@@ -461,9 +497,9 @@ fn with_scenario_inputs(
         Err(diagnostics) => return fail(&diagnostics, "the catalog"),
     };
     let display = scenario.display().to_string();
-    let bytes = match std::fs::read(scenario) {
+    let bytes = match read_scenario(scenario, &display) {
         Ok(bytes) => bytes,
-        Err(error) => return fail(&[read_error(&display, &error)], "the scenario"),
+        Err(diagnostic) => return fail(&[*diagnostic], "the scenario"),
     };
     let tag_bytes = match read_service_tags(addresses) {
         Ok(bytes) => bytes,
@@ -487,7 +523,7 @@ fn plan(args: &PlanArgs) -> u8 {
         &args.addresses,
         |catalog, display, bytes, options| {
             let outcome = plan_output(bytes, display, catalog, options, args.format);
-            eprint!("{}", outcome.stderr);
+            print_stderr(&outcome.stderr);
             if outcome.code != 0 {
                 return outcome.code;
             }
@@ -519,54 +555,140 @@ fn generate_with(
         match generate_files(bytes, display, catalog, options, args.target.into()) {
             Ok(generated) => generated,
             Err(outcome) => {
-                eprint!("{}", outcome.stderr);
+                print_stderr(&outcome.stderr);
                 return outcome.code;
             }
         };
-    eprint!("{warnings}");
+    print_stderr(&warnings);
+    // The guards and the writes use one path, normalised lexically: `X/nonexistent/..`
+    // would pass checks of the path as given (it does not resolve) and write into `X`.
+    let Ok(cwd) = std::env::current_dir() else {
+        let diagnostic = Diagnostic::error(
+            Code::WriteFailed,
+            "cannot resolve --out: the current directory no longer exists",
+        )
+        .help("run amlfw from an existing directory");
+        return fail(&[diagnostic], "the command line");
+    };
+    let out = output::resolve_out(&args.out, &cwd);
     if args.check {
-        return match output::check(&args.out, &files) {
-            Ok(drifts) if drifts.is_empty() => {
-                eprintln!(
-                    "amlfw: {} is up to date ({} files)",
-                    args.out.display(),
-                    files.len()
-                );
-                0
-            }
-            Ok(drifts) => {
-                let text: String = drifts
-                    .iter()
-                    .map(|drift| drift.unified_diff(color))
-                    .collect();
-                let code = print_stdout(&text);
-                eprintln!(
-                    "amlfw: {} of {} generated file(s) in {} differ; run `amlfw generate` without --check to update them",
-                    drifts.len(),
-                    files.len(),
-                    args.out.display()
-                );
-                if code == 0 { EXIT_DRIFT } else { code }
-            }
-            Err(diagnostics) => fail(&diagnostics, "the output directory"),
-        };
+        return check_output(&out, &files, color);
     }
-    if let Err(diagnostics) = output::check_output_directory(&args.out, &args.scenario) {
-        return fail(&diagnostics, "the output directory");
-    }
-    match output::write(&args.out, &files) {
+    // Test-only: makes the process abort after this many renames, so tests can prove what
+    // a kill at each moment leaves on disk. Not documented for users.
+    let inject = std::env::var("AMLFW_TEST_ABORT_AFTER_RENAMES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .map(output::InjectedFailure::AbortAfterRenames);
+    match output::write_with(&out, &args.scenario, &files, inject) {
         Ok(report) => {
-            eprintln!(
-                "amlfw: {} file(s) written, {} unchanged, {} stale removed in {}",
+            let relative = |path: &Path| output_relative(&out, path);
+            let mut text = String::new();
+            for leftover in &report.leftovers_removed {
+                text.push_str(&format!(
+                    "amlfw: removed leftover {} of an interrupted run\n",
+                    relative(leftover)
+                ));
+            }
+            for removed in &report.removed {
+                text.push_str(&format!("amlfw: removed {}\n", relative(removed)));
+            }
+            text.push_str(&render_all(&report.warnings, "the output directory"));
+            let kept = if report.kept.is_empty() {
+                String::new()
+            } else {
+                format!(", {} stale kept", report.kept.len())
+            };
+            text.push_str(&format!(
+                "amlfw: {} file(s) written, {} unchanged, {} stale removed{kept} in {}\n",
                 report.written.len(),
                 report.unchanged.len(),
                 report.removed.len(),
-                args.out.display()
-            );
+                out.display()
+            ));
+            print_stderr(&text);
             0
         }
         Err(diagnostics) => fail(&diagnostics, "the output directory"),
     }
+}
+
+/// `path` under `out`, as the manifest names it (`terraform/main.tf`).
+fn output_relative(out: &Path, path: &Path) -> String {
+    path.strip_prefix(out)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// `generate --check`: the diff on stdout, the counts on stderr; exit 1 on drift.
+fn check_output(out: &Path, files: &RenderedFiles, color: bool) -> u8 {
+    let report = match output::check_report(out, files) {
+        Ok(report) => report,
+        Err(diagnostics) => return fail(&diagnostics, "the output directory"),
+    };
+    let mut notes = String::new();
+    for leftover in &report.leftovers {
+        notes.push_str(&format!(
+            "amlfw: ignored {}: a leftover of an interrupted amlfw run, not drift; the next `amlfw generate` removes it\n",
+            output_relative(out, leftover)
+        ));
+    }
+    if report.drifts.is_empty() {
+        // The files are the contract; the manifest only records them, so it is never drift.
+        match report.manifest {
+            output::ManifestState::Current => {}
+            output::ManifestState::Missing => notes.push_str(&format!(
+                "amlfw: note: {} has no {}; `amlfw generate` writes it (the record of the files amlfw may remove)\n",
+                out.display(),
+                output::MANIFEST_FILE
+            )),
+            output::ManifestState::Outdated => notes.push_str(&format!(
+                "amlfw: note: {} is out of date; `amlfw generate` rewrites it\n",
+                out.join(output::MANIFEST_FILE).display()
+            )),
+        }
+        notes.push_str(&format!(
+            "amlfw: {} is up to date ({} files)\n",
+            out.display(),
+            files.len()
+        ));
+        print_stderr(&notes);
+        return 0;
+    }
+    let text: String = report
+        .drifts
+        .iter()
+        .map(|drift| drift.unified_diff(color))
+        .collect();
+    let code = print_stdout(&text);
+    let count =
+        |wanted: fn(&output::Drift) -> bool| report.drifts.iter().filter(|d| wanted(d)).count();
+    let changed = count(|d| matches!(d, output::Drift::Changed { .. }));
+    let missing = count(|d| matches!(d, output::Drift::Missing { .. }));
+    let removable = count(|d| matches!(d, output::Drift::Stale { kept: None, .. }));
+    let kept = count(|d| matches!(d, output::Drift::Stale { kept: Some(_), .. }));
+    let mut summary = format!(
+        "amlfw: {} of {} generated file(s) in {} differ ({changed} changed, {missing} missing)",
+        changed + missing,
+        files.len(),
+        out.display()
+    );
+    if removable > 0 {
+        summary.push_str(&format!(", {removable} stale file(s) would be removed"));
+    }
+    if kept > 0 {
+        summary.push_str(&format!(
+            ", {kept} stale file(s) generate keeps (it cannot prove it wrote them: delete them yourself if they are not needed)"
+        ));
+    }
+    if changed + missing + removable > 0 {
+        summary.push_str("; run `amlfw generate` without --check to update them");
+    }
+    notes.push_str(&summary);
+    notes.push('\n');
+    print_stderr(&notes);
+    if code == 0 { EXIT_DRIFT } else { code }
 }
 
 fn diff(args: &DiffArgs) -> u8 {
@@ -575,8 +697,8 @@ fn diff(args: &DiffArgs) -> u8 {
         Err(diagnostics) => return fail(&diagnostics, "the catalog"),
     };
     if args.new.is_none() && (args.catalog_from.is_none() || args.catalog_to.is_none()) {
-        eprintln!(
-            "error: `amlfw diff` needs two scenarios, or one scenario with --catalog-from and --catalog-to\n  = help: amlfw diff old.yaml new.yaml, or amlfw diff scenario.yaml --catalog-from 2022-09 --catalog-to latest"
+        print_stderr(
+            "error: `amlfw diff` needs two scenarios, or one scenario with --catalog-from and --catalog-to\n  = help: amlfw diff old.yaml new.yaml, or amlfw diff scenario.yaml --catalog-from 2022-09 --catalog-to latest\n",
         );
         return EXIT_INPUT;
     }
@@ -616,8 +738,7 @@ fn load_plan(
     flag: &str,
 ) -> Result<(Plan, String), u8> {
     let display = path.display().to_string();
-    let bytes = std::fs::read(path)
-        .map_err(|error| fail(&[read_error(&display, &error)], "the scenario"))?;
+    let bytes = read_scenario(path, &display).map_err(|d| fail(&[*d], "the scenario"))?;
     let mut scenario =
         scenario::load_bytes(&bytes, &display, catalog).map_err(|d| fail(&d, "the scenario"))?;
     if let Some(revision) = revision {
@@ -904,14 +1025,16 @@ fn print_stdout(text: &str) -> u8 {
         Ok(()) => 0,
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(error) => {
-            eprintln!("error[write-failed]: cannot write to stdout: {error}");
+            print_stderr(&format!(
+                "error[write-failed]: cannot write to stdout: {error}\n"
+            ));
             EXIT_INPUT
         }
     }
 }
 
 fn fail(diagnostics: &[Diagnostic], what: &str) -> u8 {
-    eprint!("{}", render_all(diagnostics, what));
+    print_stderr(&render_all(diagnostics, what));
     EXIT_INPUT
 }
 
@@ -920,12 +1043,9 @@ fn read_service_tags(args: &AddressArgs) -> Result<Option<Vec<u8>>, u8> {
     let Some(path) = &args.service_tags else {
         return Ok(None);
     };
-    std::fs::read(path).map(Some).map_err(|error| {
-        fail(
-            &[read_error(&path.display().to_string(), &error)],
-            "the service tag file",
-        )
-    })
+    read_input(path, &SERVICE_TAG_INPUT)
+        .map(Some)
+        .map_err(|diagnostic| fail(&[*diagnostic], "the service tag file"))
 }
 
 /// Parses the `--service-tags` file; its name (not path) labels plans and headers.
@@ -957,6 +1077,116 @@ fn parse_service_tags<'b>(
             "the service tag file",
         )
     })
+}
+
+/// An input file other than the scenario, and the most amlfw reads of it: far above any
+/// real file, so only a wrong file (`/dev/zero`, a disk image) is refused, and before it
+/// is parsed or held whole in memory.
+struct Input {
+    /// What the file is, for the message: `a service tag file`.
+    what: &'static str,
+    /// The cap in bytes.
+    cap: u64,
+    /// How large the real files are, for the hint.
+    help: &'static str,
+}
+
+/// Microsoft's public service tag file is about 4 MB.
+const SERVICE_TAG_INPUT: Input = Input {
+    what: "a service tag file",
+    cap: 64 * 1024 * 1024,
+    help: "Microsoft's public service tag file is about 4 MB; is this the right file?",
+};
+/// A real `outboundNetworkDependenciesEndpoints` response is a few KB (the fixture: 5 KB).
+const DEPENDENCIES_INPUT: Input = Input {
+    what: "a Dependencies API response",
+    cap: 16 * 1024 * 1024,
+    help: "a real outboundNetworkDependenciesEndpoints response is a few KB; is this the right file?",
+};
+/// The largest built-in catalog file is under 100 KB.
+const CATALOG_INPUT: Input = Input {
+    what: "a catalog file",
+    cap: 16 * 1024 * 1024,
+    help: "the catalog files amlfw ships are under 100 KB each; is this the right directory?",
+};
+
+/// The file's bytes, or `Err(size)` when it holds more than `cap` (`size` when it is a
+/// regular file, whose length is known without reading it). Reads at most `cap + 1` bytes,
+/// so `/dev/zero` or a sparse 1 GiB file cost no more than the cap.
+fn read_capped(path: &Path, cap: u64) -> std::io::Result<Result<Vec<u8>, Option<u64>>> {
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    (&file)
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        let size = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        return Ok(Err(size));
+    }
+    Ok(Ok(bytes))
+}
+
+/// `has 1073741824 bytes` or, when the size is unknown (a device), `has more than N bytes`.
+fn size_text(size: Option<u64>, cap: u64) -> String {
+    match size {
+        Some(size) => format!("has {size} bytes"),
+        None => format!("has more than {cap} bytes"),
+    }
+}
+
+/// Reads a scenario file of at most [`scenario::MAX_SCENARIO_BYTES`].
+fn read_scenario(path: &Path, display: &str) -> Result<Vec<u8>, Box<Diagnostic>> {
+    let cap = scenario::MAX_SCENARIO_BYTES as u64;
+    match read_capped(path, cap) {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(size)) => Err(Box::new(
+            Diagnostic::error(
+                Code::ScenarioTooLarge,
+                format!(
+                    "the file {}; a scenario has at most {cap}",
+                    size_text(size, cap)
+                ),
+            )
+            .at(Location {
+                file: display.to_owned(),
+                path: String::new(),
+                position: None,
+            })
+            .help("a thousand workspaces take about 400 KB; is this the right file?"),
+        )),
+        Err(error) => Err(Box::new(read_error(display, &error))),
+    }
+}
+
+/// Reads an input file of at most `input.cap` bytes.
+fn read_input(path: &Path, input: &Input) -> Result<Vec<u8>, Box<Diagnostic>> {
+    let display = path.display().to_string();
+    match read_capped(path, input.cap) {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(size)) => Err(Box::new(
+            Diagnostic::error(
+                Code::FileTooLarge,
+                format!(
+                    "`{display}` {}; {} has at most {} ({} MiB)",
+                    size_text(size, input.cap),
+                    input.what,
+                    input.cap,
+                    input.cap / (1024 * 1024)
+                ),
+            )
+            .at(Location {
+                file: display.clone(),
+                path: String::new(),
+                position: None,
+            })
+            .help(input.help),
+        )),
+        Err(error) => Err(Box::new(read_error(&display, &error))),
+    }
 }
 
 fn read_error(display: &str, error: &std::io::Error) -> Diagnostic {
@@ -1011,9 +1241,17 @@ fn load_catalog(dir: Option<&Path>) -> Result<Catalog, Vec<Diagnostic>> {
             .unwrap_or(&path)
             .to_string_lossy()
             .replace('\\', "/");
-        match std::fs::read_to_string(&path) {
+        match read_input(&path, &CATALOG_INPUT).and_then(|bytes| {
+            String::from_utf8(bytes).map_err(|_| {
+                let error = std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "stream did not contain valid UTF-8",
+                );
+                Box::new(read_error(&path.display().to_string(), &error))
+            })
+        }) {
             Ok(text) => files.push((relative, text)),
-            Err(error) => diagnostics.push(read_error(&path.display().to_string(), &error)),
+            Err(diagnostic) => diagnostics.push(*diagnostic),
         }
     }
     if !diagnostics.is_empty() {

@@ -50,6 +50,7 @@ codes! {
     YamlAlias => "yaml-alias": "The scenario uses a YAML alias, which amlfw refuses.",
     YamlMultipleDocuments => "yaml-multiple-documents": "The file holds more than one YAML document.",
     YamlTooDeep => "yaml-too-deep": "Mappings or lists are nested far deeper than a scenario needs.",
+    FileTooLarge => "file-too-large": "A service tag file, Dependencies API response or catalog file is larger than amlfw reads.",
     // Shape of the scenario.
     UnknownField => "unknown-field": "A key the scenario format does not have.",
     DuplicateField => "duplicate-field": "The same key appears twice in one mapping.",
@@ -99,6 +100,7 @@ codes! {
     ForeignOutputDirectory => "foreign-output-directory": "The --out directory holds other files and nothing amlfw generated.",
     FileExists => "file-exists": "`amlfw init` was given a file that already exists.",
     ScenarioTooLarge => "scenario-too-large": "The scenario file is larger than any scenario needs.",
+    OutputLocked => "output-locked": "Another amlfw is writing the --out directory (it holds the directory's lock).",
     // Command line.
     UnknownRequirement => "unknown-requirement": "`amlfw catalog show` was given an id the catalog does not have.",
     // Catalog problems (only with --catalog, or an amlfw bug).
@@ -114,6 +116,7 @@ codes! {
     ManualStep => "manual-step": "The article asks for something amlfw cannot express as a rule; do it by hand.",
     Ipv6LeftOut => "ipv6-left-out": "IPv6 prefixes of service tags are left out of IP groups (Azure Firewall filters IPv4).",
     NotRealized => "not-realized": "A requirement applies but the scenario turned off the output that would carry it.",
+    StaleFileKept => "stale-file-kept": "A generated file the plan no longer produces is left in place: amlfw cannot prove it wrote it.",
 }
 
 impl fmt::Display for Code {

@@ -450,10 +450,18 @@ fn generate_check_is_a_drift_gate() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("main.old.tf: stale, would be removed"),
+        stdout.contains(
+            "main.old.tf: stale, generate keeps it (the directory has no amlfw-manifest.json"
+        ),
         "{stdout}"
     );
-    assert!(stderr.contains("2 of 12 generated file(s)"), "{stderr}");
+    // One file differs; the stale one is counted apart (it is not one of the 12), and kept
+    // by generate: this copy has no manifest, so nothing proves amlfw wrote it.
+    assert!(
+        stderr.contains("1 of 12 generated file(s)")
+            && stderr.contains("(1 changed, 0 missing), 1 stale file(s) generate keeps"),
+        "{stderr}"
+    );
     assert!(!stdout.contains('\x1b'));
     // Colour on request, and --check wrote nothing.
     let (code, stdout, _) = check(&["--color", "always"]);
@@ -465,20 +473,23 @@ fn generate_check_is_a_drift_gate() {
         std::fs::read_to_string(out.join("terraform/backend.tf")).unwrap(),
         "terraform {}\n"
     );
-    // A plain generate repairs the edit, removes the stale file, keeps the user's file.
-    assert_eq!(
-        amlfw(&[
-            "generate",
-            "golden/full-public/scenario.yaml",
-            "--out",
-            out_arg.as_str()
-        ])
-        .0,
-        0
+    // A plain generate repairs the edit, keeps the stale file it cannot prove it wrote
+    // (and says so), keeps the user's file.
+    let (code, _, stderr) = amlfw(&[
+        "generate",
+        "golden/full-public/scenario.yaml",
+        "--out",
+        out_arg.as_str(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning[stale-file-kept]: kept `terraform/main.old.tf`"),
+        "{stderr}"
     );
-    assert_eq!(check(&[]).0, 0);
-    assert!(!out.join("terraform/main.old.tf").exists());
+    assert!(out.join("terraform/main.old.tf").exists());
     assert!(out.join("terraform/backend.tf").exists());
+    std::fs::remove_file(out.join("terraform/main.old.tf")).unwrap();
+    assert_eq!(check(&[]).0, 0);
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -821,4 +832,457 @@ fn init_writes_a_starter_once_and_never_overwrites() {
     assert!(!other.exists());
     check_golden("init-unknown-region.txt", &stderr);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs amlfw with `stderr` going to `/dev/full`, where every write fails.
+fn amlfw_stderr_full(args: &[&str]) -> (i32, String) {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_amlfw"))
+        .args(args)
+        .current_dir(root())
+        .stderr(Stdio::from(full))
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_failed_stderr_write_exits_2_never_101() {
+    // Warnings go to stderr: the plan is printed, but the run must say it lost output.
+    let (code, stdout) = amlfw_stderr_full(&["plan", "examples/minimal.yaml"]);
+    assert_eq!(code, 2, "{stdout}");
+    // Diagnostics that cannot be printed keep their own code.
+    let (code, _) = amlfw_stderr_full(&["plan", "golden/err-many-problems/scenario.yaml"]);
+    assert_eq!(code, 2);
+    // A command that writes nothing to stderr is not affected.
+    let (code, _) = amlfw_stderr_full(&["schema"]);
+    assert_eq!(code, 0);
+    let out = temp_dir("stderr-full");
+    let (code, _) = amlfw_stderr_full(&[
+        "generate",
+        "examples/minimal.yaml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Writes the first `len` bytes as a hole: a 1 GiB file that takes no disk space.
+fn sparse_file(path: &std::path::Path, len: u64) {
+    let file = std::fs::File::create(path).unwrap();
+    file.set_len(len).unwrap();
+}
+
+#[test]
+fn unbounded_inputs_are_read_only_up_to_their_cap() {
+    let dir = temp_dir("bounded");
+    let sparse = dir.join("sparse.yaml");
+    sparse_file(&sparse, 1 << 30);
+    let sparse_arg = sparse.to_str().unwrap();
+    let started = std::time::Instant::now();
+    let (code, _, stderr) = amlfw(&["plan", "/dev/zero"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error[scenario-too-large]: the file has more than 2097152 bytes; a scenario has at most 2097152\n --> /dev/zero\n"
+        ),
+        "{stderr}"
+    );
+    let (code, _, stderr) = amlfw(&["plan", sparse_arg]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with("error[scenario-too-large]: the file has 1073741824 bytes;"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = amlfw(&[
+        "plan",
+        "examples/ip-addresses.yaml",
+        "--service-tags",
+        "/dev/zero",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    check_golden("service-tags-too-large.txt", &stderr);
+    let (code, _, stderr) = amlfw(&[
+        "verify-dependencies",
+        sparse_arg,
+        "tests/fixtures/dependencies/eastus2.yaml",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "error[file-too-large]: `{sparse_arg}` has 1073741824 bytes; a Dependencies API response has at most 16777216 (16 MiB)\n"
+        )),
+        "{stderr}"
+    );
+    let (code, _, stderr) = amlfw(&[
+        "verify-dependencies",
+        "tests/fixtures/dependencies/outboundNetworkDependenciesEndpoints.eastus2.2025-11-04.json",
+        "/dev/zero",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("error[scenario-too-large]"), "{stderr}");
+    // A catalog file too.
+    let catalog = dir.join("catalog");
+    std::fs::create_dir_all(catalog.join("requirements")).unwrap();
+    for name in ["revisions.yaml", "service-tags.yaml"] {
+        std::fs::copy(root().join("catalog").join(name), catalog.join(name)).unwrap();
+    }
+    sparse_file(&catalog.join("regions.yaml"), 1 << 30);
+    let (code, _, stderr) = amlfw(&[
+        "plan",
+        "examples/minimal.yaml",
+        "--catalog",
+        catalog.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("error[file-too-large]"), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_out_path_through_a_missing_directory_is_normalised_before_the_guards() {
+    // `X/nonexistent/..` does not resolve, but it names X: a foreign directory.
+    let foreign = temp_dir("dotdot");
+    std::fs::write(foreign.join("notes.txt"), "mine\n").unwrap();
+    let out = format!("{}/nonexistent/..", foreign.display());
+    let (code, _, stderr) = amlfw(&["generate", "examples/minimal.yaml", "--out", &out]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("error[foreign-output-directory]"),
+        "{stderr}"
+    );
+    assert!(!foreign.join("terraform").exists(), "wrote into X");
+    assert!(!foreign.join("nonexistent").exists());
+    // `/nonexistent/..` is the root.
+    let root_had_terraform = std::path::Path::new("/terraform").exists();
+    let (code, _, stderr) = amlfw(&[
+        "generate",
+        "examples/minimal.yaml",
+        "--out",
+        "/nonexistent/..",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("error[unsafe-output-directory]"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::path::Path::new("/terraform").exists(),
+        root_had_terraform
+    );
+    // `--check` looks where `generate` would write.
+    let (code, _, stderr) = amlfw(&[
+        "generate",
+        "golden/minimal/scenario.yaml",
+        "--out",
+        "golden/minimal/nonexistent/..",
+        "--check",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let _ = std::fs::remove_dir_all(&foreign);
+}
+
+/// The files under `dir` (relative paths), hidden ones included.
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                out.push(
+                    path.strip_prefix(base)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn generate_writes_a_deterministic_manifest_of_every_file() {
+    let first = temp_dir("manifest-1");
+    let second = temp_dir("manifest-2");
+    for out in [&first, &second] {
+        let (code, _, stderr) = amlfw(&[
+            "generate",
+            "golden/full-public/scenario.yaml",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let text = std::fs::read_to_string(first.join("amlfw-manifest.json")).unwrap();
+    assert_eq!(
+        text,
+        std::fs::read_to_string(second.join("amlfw-manifest.json")).unwrap()
+    );
+    assert!(text.ends_with("}\n") && !text.contains("/tmp"), "{text}");
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let keys: Vec<&String> = manifest.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["files", "format", "generator"]);
+    assert_eq!(
+        (&manifest["generator"], &manifest["format"]),
+        (&serde_json::json!("amlfw"), &serde_json::json!(1))
+    );
+    let listed: Vec<String> = manifest["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let on_disk: Vec<String> = files_in(&first)
+        .into_iter()
+        .filter(|f| f.starts_with("terraform/") || f.starts_with("bicep/"))
+        .collect();
+    assert_eq!(listed, on_disk);
+    for (path, hash) in manifest["files"].as_object().unwrap() {
+        use sha2::Digest as _;
+        let bytes = std::fs::read(first.join(path)).unwrap();
+        let hex: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(hash.as_str().unwrap(), format!("sha256:{hex}"), "{path}");
+    }
+    // Up to date: --check exits 0 and does not call the manifest drift.
+    let (code, stdout, stderr) = amlfw(&[
+        "generate",
+        "golden/full-public/scenario.yaml",
+        "--out",
+        first.to_str().unwrap(),
+        "--check",
+    ]);
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+    assert!(!stderr.contains("note:"), "{stderr}");
+    // A missing or edited manifest is not drift either, but --check says generate would
+    // write it.
+    std::fs::remove_file(first.join("amlfw-manifest.json")).unwrap();
+    let (code, _, stderr) = amlfw(&[
+        "generate",
+        "golden/full-public/scenario.yaml",
+        "--out",
+        first.to_str().unwrap(),
+        "--check",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("has no amlfw-manifest.json; `amlfw generate` writes it"),
+        "{stderr}"
+    );
+    std::fs::write(
+        first.join("amlfw-manifest.json"),
+        "{\"files\": {}, \"format\": 1, \"generator\": \"amlfw\"}\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = amlfw(&[
+        "generate",
+        "golden/full-public/scenario.yaml",
+        "--out",
+        first.to_str().unwrap(),
+        "--check",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("amlfw-manifest.json is out of date"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&first);
+    let _ = std::fs::remove_dir_all(&second);
+}
+
+#[test]
+fn generate_removes_only_files_it_wrote_and_names_each() {
+    let out = temp_dir("ownership");
+    let out_arg = out.to_str().unwrap().to_owned();
+    let generate = |scenario: &str| amlfw(&["generate", scenario, "--out", out_arg.as_str()]);
+    let (code, _, stderr) = generate("golden/full-public/scenario.yaml");
+    assert_eq!(code, 0, "{stderr}");
+    // The user copies main.tf and edits the copy (the header line stays), and copies
+    // main.tf once more without editing it.
+    let main = std::fs::read_to_string(out.join("terraform/main.tf")).unwrap();
+    std::fs::write(
+        out.join("terraform/my_rules.tf"),
+        format!("{main}# my rule\n"),
+    )
+    .unwrap();
+    std::fs::write(out.join("terraform/copy.tf"), &main).unwrap();
+    // NSG off: main.nsg.tf is amlfw's (manifest and hash) and goes; the copies stay.
+    let scenario = out.join("scenario.yaml");
+    let text = std::fs::read_to_string(root().join("examples/full-public.yaml"))
+        .unwrap()
+        .replace("  nsg: true\n", "  nsg: false\n");
+    std::fs::write(&scenario, text).unwrap();
+    let (code, _, stderr) = generate(scenario.to_str().unwrap());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!out.join("terraform/main.nsg.tf").exists());
+    assert!(out.join("terraform/my_rules.tf").exists());
+    assert!(out.join("terraform/copy.tf").exists());
+    assert!(
+        stderr.contains("amlfw: removed terraform/main.nsg.tf\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(" 1 stale removed, 2 stale kept in "),
+        "{stderr}"
+    );
+    let kept: String = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("warning[stale-file-kept]"))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
+        .replace(&out_arg, "OUT");
+    check_golden("generate-stale-kept.txt", &kept);
+    // --check still reports them, so CI notices.
+    let (code, stdout, _) = amlfw(&[
+        "generate",
+        scenario.to_str().unwrap(),
+        "--out",
+        &out_arg,
+        "--check",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("my_rules.tf: stale, generate keeps it"),
+        "{stdout}"
+    );
+    // A module of an older amlfw (no manifest): nothing can be proven, nothing is removed.
+    std::fs::remove_file(out.join("terraform/my_rules.tf")).unwrap();
+    std::fs::remove_file(out.join("terraform/copy.tf")).unwrap();
+    let (code, _, _) = generate("golden/full-public/scenario.yaml");
+    assert_eq!(code, 0);
+    std::fs::remove_file(out.join("amlfw-manifest.json")).unwrap();
+    let (code, _, stderr) = generate(scenario.to_str().unwrap());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(out.join("terraform/main.nsg.tf").exists());
+    assert!(
+        stderr.contains("warning[stale-file-kept]: kept `terraform/main.nsg.tf`"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Undoes `chattr +i` even when the test fails.
+struct Immutable(PathBuf);
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_stale_file_that_cannot_be_removed_changes_nothing() {
+    let out = temp_dir("immutable");
+    let out_arg = out.to_str().unwrap().to_owned();
+    let (code, _, stderr) = amlfw(&[
+        "generate",
+        "golden/full-public/scenario.yaml",
+        "--out",
+        &out_arg,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let before: Vec<(String, Vec<u8>)> = files_in(&out)
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read(out.join(&f)).unwrap()))
+        .collect();
+    let nsg = out.join("terraform/main.nsg.tf");
+    let made_immutable = Command::new("chattr")
+        .arg("+i")
+        .arg(&nsg)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made_immutable {
+        eprintln!("skipped: `chattr +i` is not available here");
+        let _ = std::fs::remove_dir_all(&out);
+        return;
+    }
+    let guard = Immutable(nsg.clone());
+    // A scenario that changes several files and drops main.nsg.tf.
+    let scenario = out.join("scenario.yaml");
+    let text = std::fs::read_to_string(root().join("examples/full-public.yaml"))
+        .unwrap()
+        .replace("  nsg: true\n", "  nsg: false\n");
+    std::fs::write(&scenario, text).unwrap();
+    let (code, _, stderr) = amlfw(&["generate", scenario.to_str().unwrap(), "--out", &out_arg]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error[write-failed]: cannot remove `{out_arg}/terraform/main.nsg.tf`: permission denied"
+        )) && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
+    let after: Vec<(String, Vec<u8>)> = files_in(&out)
+        .into_iter()
+        .filter(|f| f != "scenario.yaml")
+        .map(|f| (f.clone(), std::fs::read(out.join(&f)).unwrap()))
+        .collect();
+    assert!(before == after, "the module changed: {:?}", files_in(&out));
+    drop(guard);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn check_shows_line_ending_differences_and_counts_files() {
+    let out = copy_case("minimal", "crlf");
+    let out_arg = out.to_str().unwrap().to_owned();
+    let main = out.join("terraform/main.tf");
+    let text = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(&main, text.replace('\n', "\r\n")).unwrap();
+    // A stale generated file and a missing one.
+    std::fs::write(
+        out.join("terraform/main.old.tf"),
+        "# Code generated by amlfw from x.yaml (catalog 2022-09); DO NOT EDIT.\n",
+    )
+    .unwrap();
+    std::fs::remove_file(out.join("terraform/outputs.tf")).unwrap();
+    let total = files_in(&out).len();
+    let (code, stdout, stderr) = amlfw(&[
+        "generate",
+        "golden/minimal/scenario.yaml",
+        "--out",
+        &out_arg,
+        "--check",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "# {out_arg}/terraform/main.tf: changed (only line endings: CRLF on disk, LF generated; ␍ marks a carriage return)\n"
+        )),
+        "{stdout}"
+    );
+    let first_line = text.lines().next().unwrap();
+    assert!(
+        stdout.contains(&format!("\n-{first_line}␍\n"))
+            && stdout.contains(&format!("\n+{first_line}\n")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "amlfw: 2 of {total} generated file(s) in {out_arg} differ (1 changed, 1 missing), 1 stale file(s) generate keeps"
+        )),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
 }
