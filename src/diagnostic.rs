@@ -50,6 +50,7 @@ codes! {
     YamlAlias => "yaml-alias": "The scenario uses a YAML alias, which amlfw refuses.",
     YamlMultipleDocuments => "yaml-multiple-documents": "The file holds more than one YAML document.",
     YamlTooDeep => "yaml-too-deep": "Mappings or lists are nested far deeper than a scenario needs.",
+    InvalidCharacter => "invalid-character": "The file holds a character YAML does not allow in a stream (a NUL byte, a control character, a byte order mark past the start).",
     // Shape of the scenario.
     UnknownField => "unknown-field": "A key the scenario format does not have.",
     DuplicateField => "duplicate-field": "The same key appears twice in one mapping.",

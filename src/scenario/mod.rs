@@ -19,7 +19,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::catalog::{Catalog, Cloud, Mode, PortRange};
-use crate::diagnostic::{Code, Diagnostic, Location, Position, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, Location, Position, describe_character, did_you_mean};
 use tree::{Node, NodeKind, Span, TreeError};
 
 /// The scenario format version this amlfw reads.
@@ -468,11 +468,21 @@ pub fn load_bytes(
 
 /// Parses and validates a scenario. Every problem is reported, not only the first.
 pub fn load(text: &str, file: &str, catalog: &Catalog) -> Result<Scenario, Vec<Diagnostic>> {
+    // Editors on Windows may open the file with a byte order mark. It is not part of the
+    // text the user sees, so it is skipped before anything counts lines and columns.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut decoder = Decoder {
         file,
         lines: text.lines().collect(),
         diagnostics: Vec::new(),
     };
+    // Before parsing: yaml-rust2 ends its stream at a NUL, so everything after one would
+    // be dropped without a word (and `generate` would then delete the files the rest of
+    // the scenario asked for).
+    decoder.invalid_characters(text);
+    if !decoder.diagnostics.is_empty() {
+        return Err(decoder.diagnostics);
+    }
     let root = match tree::parse(text) {
         Ok(root) => root,
         Err(error) => return Err(vec![decoder.tree_error(error)]),
@@ -519,6 +529,17 @@ pub fn fqdn_problem(name: &str) -> Option<String> {
         );
     }
     None
+}
+
+/// The most `invalid-character` problems listed one by one; the rest are counted.
+const MAX_INVALID_CHARACTERS: usize = 20;
+
+/// YAML 1.2's `c-printable`, the characters a YAML stream may hold, without the byte
+/// order mark (allowed only as the first character, which `load` skips).
+fn is_yaml_printable(c: char) -> bool {
+    matches!(c,
+        '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..
+    ) && c != '\u{feff}'
 }
 
 struct Decoder<'s> {
@@ -583,6 +604,65 @@ impl Decoder<'_> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// Reports every character of `text` YAML does not allow in a stream (the first
+    /// [`MAX_INVALID_CHARACTERS`] one by one, then how many more).
+    fn invalid_characters(&mut self, text: &str) {
+        let mut found = 0;
+        for (line_index, line) in text.split('\n').enumerate() {
+            for (col_index, c) in line.chars().enumerate() {
+                if is_yaml_printable(c) {
+                    continue;
+                }
+                found += 1;
+                if found > MAX_INVALID_CHARACTERS {
+                    continue;
+                }
+                let span = Span {
+                    line: line_index + 1,
+                    col: col_index + 1,
+                    width: 1,
+                };
+                let help = match c {
+                    '\0' => {
+                        "delete it: YAML reading stops at a NUL, so the rest of the file would be lost (a file full of NULs was saved as UTF-16: save it as UTF-8)"
+                    }
+                    '\u{feff}' => "a byte order mark may only open the file; delete this one",
+                    _ => {
+                        "delete it (most editors do not show it): YAML text holds tabs, line breaks and printable characters only"
+                    }
+                };
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        Code::InvalidCharacter,
+                        format!(
+                            "the file holds the character {}, which YAML does not allow",
+                            describe_character(c)
+                        ),
+                    )
+                    .at(self.location(span, ""))
+                    .help(help),
+                );
+            }
+        }
+        if found > MAX_INVALID_CHARACTERS {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    Code::InvalidCharacter,
+                    format!(
+                        "and {} more characters YAML does not allow",
+                        found - MAX_INVALID_CHARACTERS
+                    ),
+                )
+                .at(Location {
+                    file: self.file.to_owned(),
+                    path: String::new(),
+                    position: None,
+                })
+                .help("delete the ones above and run amlfw again to see the rest"),
+            );
+        }
+    }
+
     fn tree_error(&self, error: TreeError) -> Diagnostic {
         let file_location = Location {
             file: self.file.to_owned(),
@@ -616,6 +696,12 @@ impl Decoder<'_> {
             )
             .at(self.location(span, ""))
             .help("a scenario needs only a few levels of nesting"),
+            TreeError::Unconsumed { span } => Diagnostic::error(
+                Code::InvalidCharacter,
+                "the YAML parser stopped here, before the end of the file",
+            )
+            .at(self.location(span, ""))
+            .help("the character here ends YAML input; delete it so the rest of the file is read"),
         }
     }
 
@@ -1653,5 +1739,98 @@ mod tests {
         for (feature, _) in FEATURES {
             assert!(FACTS.iter().any(|(fact, _)| fact == feature), "{feature}");
         }
+    }
+    /// The line, column and YAML path of each diagnostic.
+    fn places(text: &str) -> Vec<(&'static str, usize, usize, String)> {
+        load_str(text)
+            .unwrap_err()
+            .iter()
+            .map(|d| {
+                let location = d.location.as_ref().expect("located");
+                let position = location
+                    .position
+                    .as_ref()
+                    .map_or((0, 0), |p| (p.line, p.col));
+                (
+                    d.code.as_str(),
+                    position.0,
+                    position.1,
+                    location.path.clone(),
+                )
+            })
+            .collect()
+    }
+
+    const ROUTE: &str = "outputs:\n  route_table: { firewall_private_ip: 10.0.0.4 }\n";
+
+    #[test]
+    fn a_nul_byte_anywhere_is_an_invalid_character_with_its_line_and_column() {
+        // In a comment, at a line start, after a value: each would end the parse there.
+        let in_comment = format!("{MINIMAL}# \0\n{ROUTE}");
+        assert_eq!(
+            places(&in_comment),
+            [("invalid-character", 7, 3, String::new())]
+        );
+        let line_start = format!("{MINIMAL}\0{ROUTE}");
+        assert_eq!(
+            places(&line_start),
+            [("invalid-character", 7, 1, String::new())]
+        );
+        let after_value = MINIMAL.replace("cloud: public\n", "cloud: public\0\n");
+        assert_eq!(
+            places(&after_value),
+            [("invalid-character", 2, 14, String::new())]
+        );
+        let diagnostic = &load_str(&in_comment).unwrap_err()[0];
+        assert!(diagnostic.message.contains("U+0000"), "{diagnostic}");
+        assert!(diagnostic.help.is_some());
+    }
+
+    #[test]
+    fn every_character_yaml_forbids_is_reported_up_to_a_limit() {
+        for bad in [
+            '\u{1}', '\u{7}', '\u{1b}', '\u{7f}', '\u{80}', '\u{9f}', '\u{fffe}', '\u{ffff}',
+        ] {
+            let text = format!("{MINIMAL}# é {bad}\n");
+            assert_eq!(
+                places(&text),
+                [("invalid-character", 7, 5, String::new())],
+                "{bad:?}"
+            );
+        }
+        // What YAML allows in a stream stays allowed.
+        load_str(&format!("{MINIMAL}# tab\t, next line \u{85}, CR\r\n")).unwrap();
+        let many = format!("{MINIMAL}# {}\n", "\0".repeat(25));
+        let diagnostics = load_str(&many).unwrap_err();
+        assert_eq!(diagnostics.len(), 21, "{diagnostics:?}");
+        assert!(diagnostics.iter().all(|d| d.code == Code::InvalidCharacter));
+        assert!(
+            diagnostics[20].message.contains("5 more"),
+            "{}",
+            diagnostics[20]
+        );
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped_and_columns_stay_right() {
+        let scenario = load_str(&format!("\u{feff}{MINIMAL}")).unwrap();
+        assert_eq!(scenario.workspaces[0].name, "mlw");
+        let text = format!("\u{feff}{}", MINIMAL.replace("version: 1", "version: 2"));
+        assert_eq!(
+            places(&text),
+            [("unsupported-version", 1, 10, "version".to_owned())]
+        );
+        let inside = MINIMAL.replace("cloud: public", "cloud: pub\u{feff}lic");
+        assert_eq!(
+            places(&inside),
+            [("invalid-character", 2, 11, String::new())]
+        );
+    }
+
+    #[test]
+    fn a_million_character_value_gives_a_short_error() {
+        let text = MINIMAL.replace("10.0.1.0/24", &"a".repeat(1_000_000));
+        let stderr = crate::diagnostic::render_all(&load_str(&text).unwrap_err(), "the scenario");
+        assert!(stderr.len() < 2048, "{} bytes", stderr.len());
     }
 }
