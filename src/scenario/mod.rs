@@ -19,7 +19,9 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::catalog::{Catalog, Cloud, Mode, PortRange};
-use crate::diagnostic::{Code, Diagnostic, Location, Position, describe_character, did_you_mean};
+use crate::diagnostic::{
+    Code, Diagnostic, Location, Position, describe_character, did_you_mean, is_hidden_character,
+};
 use tree::{Node, NodeKind, Span, TreeError};
 
 /// The scenario format version this amlfw reads.
@@ -475,6 +477,7 @@ pub fn load(text: &str, file: &str, catalog: &Catalog) -> Result<Scenario, Vec<D
         file,
         lines: text.lines().collect(),
         diagnostics: Vec::new(),
+        subnet_ids: BTreeMap::new(),
     };
     // Before parsing: yaml-rust2 ends its stream at a NUL, so everything after one would
     // be dropped without a word (and `generate` would then delete the files the rest of
@@ -546,6 +549,9 @@ struct Decoder<'s> {
     file: &'s str,
     lines: Vec<&'s str>,
     diagnostics: Vec<Diagnostic>,
+    /// Every compute subnet ID read so far, lowercase (Azure resource IDs ignore case),
+    /// with the path and line where it first appears: a subnet belongs to one workspace.
+    subnet_ids: BTreeMap<String, (String, usize)>,
 }
 
 /// The entries of a mapping node, looked up by key.
@@ -1102,6 +1108,8 @@ impl Decoder<'_> {
             );
         }
         let mut workspaces: Vec<Workspace> = Vec::new();
+        // The node of each decoded workspace, for messages about them together.
+        let mut items_of_workspaces: Vec<&Node> = Vec::new();
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
         for (index, item) in items.iter().enumerate() {
             let path = format!("workspaces[{index}]");
@@ -1124,8 +1132,54 @@ impl Decoder<'_> {
             }
             names.insert(workspace.name.to_lowercase(), index);
             workspaces.push(workspace);
+            items_of_workspaces.push(item);
         }
+        self.merged_sources_cover_everything(&workspaces, &items_of_workspaces);
         workspaces
+    }
+
+    /// Rules that several workspaces need merge their sources, so the compute subnets
+    /// of all workspaces together must not be a whole address family either. Reported
+    /// at the workspace that completes it, unless that one covers it alone (reported
+    /// already).
+    fn merged_sources_cover_everything(&mut self, workspaces: &[Workspace], items: &[&Node]) {
+        let mut merged: Vec<IpNet> = Vec::new();
+        let mut reported: Vec<IpNet> = Vec::new();
+        for (index, (workspace, item)) in workspaces.iter().zip(items).enumerate() {
+            merged.extend(&workspace.compute_subnets);
+            let Some(everything) = whole_address_family(&merged) else {
+                continue;
+            };
+            if reported.contains(&everything) {
+                continue;
+            }
+            reported.push(everything);
+            if whole_address_family(&workspace.compute_subnets) == Some(everything) {
+                continue;
+            }
+            let names: Vec<String> = workspaces[..=index]
+                .iter()
+                .filter(|w| {
+                    w.compute_subnets
+                        .iter()
+                        .any(|n| family(*n) == family(everything))
+                })
+                .map(|w| format!("`{}`", w.name))
+                .collect();
+            let node = map_value(item, "compute_subnets").unwrap_or(item);
+            let path = format!("{}.compute_subnets", workspace.location.path);
+            self.report(
+                Code::AnySource,
+                node,
+                &path,
+                format!(
+                    "the compute subnets of workspaces {} together are every {} address (`{everything}`)",
+                    names.join(", "),
+                    family(everything)
+                ),
+                Some(format!("rules that several workspaces need merge their sources; {ANY_SOURCE_HELP}")),
+            );
+        }
     }
 
     #[allow(clippy::too_many_lines)] // One field after the other; splitting would hide the format.
@@ -1216,6 +1270,23 @@ impl Decoder<'_> {
                 };
                 match text.parse::<IpNet>() {
                     Ok(net) if net.trunc() == net => {
+                        // Given twice, a prefix reaches Bicep's NSG rules twice
+                        // (`sourceAddressPrefixes` takes no duplicates); it is a typo anyway.
+                        if let Some(first) = compute_subnets.iter().position(|n| *n == net) {
+                            let first: &Location = &compute_subnet_locations[first];
+                            let message = format!(
+                                "compute subnet `{net}` is listed twice (first at {})",
+                                describe_place(first)
+                            );
+                            self.report(
+                                Code::DuplicateSubnet,
+                                item,
+                                &item_path,
+                                message,
+                                Some("remove one".to_owned()),
+                            );
+                            continue;
+                        }
                         compute_subnets.push(net);
                         compute_subnet_locations.push(self.location(item.span, &item_path));
                     }
@@ -1239,6 +1310,27 @@ impl Decoder<'_> {
                 }
             }
         }
+        if let Some(node) = fields.get("compute_subnets")
+            && let Some(everything) = whole_address_family(&compute_subnets)
+        {
+            self.report(
+                Code::AnySource,
+                node,
+                &format!("{path}.compute_subnets"),
+                if compute_subnets.len() == 1 {
+                    format!(
+                        "compute subnet `{everything}` is every {} address",
+                        family(everything)
+                    )
+                } else {
+                    format!(
+                        "the compute subnets together are every {} address (`{everything}`)",
+                        family(everything)
+                    )
+                },
+                Some(ANY_SOURCE_HELP.to_owned()),
+            );
+        }
         let mut compute_subnet_ids = Vec::new();
         if let Some(node) = fields.get("compute_subnet_ids") {
             let ids_path = format!("{path}.compute_subnet_ids");
@@ -1252,7 +1344,27 @@ impl Decoder<'_> {
                     continue;
                 };
                 if is_subnet_id(text) {
-                    compute_subnet_ids.push(text.to_owned());
+                    match self.subnet_ids.get(&text.to_ascii_lowercase()) {
+                        Some((first_path, first_line)) => {
+                            let message = format!(
+                                "subnet `{text}` is listed twice (first at {first_path}, line {first_line})"
+                            );
+                            self.report(
+                                Code::DuplicateSubnetId,
+                                item,
+                                &item_path,
+                                message,
+                                Some("a subnet has one network security group and one route table, so it is listed once, in one workspace; Azure compares resource IDs ignoring case".to_owned()),
+                            );
+                        }
+                        None => {
+                            self.subnet_ids.insert(
+                                text.to_ascii_lowercase(),
+                                (item_path.clone(), item.span.line),
+                            );
+                            compute_subnet_ids.push(text.to_owned());
+                        }
+                    }
                 } else {
                     self.report(
                         Code::InvalidSubnetId,
@@ -1388,7 +1500,7 @@ impl Decoder<'_> {
             .required(&fields, "reason", "the extra host")
             .and_then(|node| {
                 let reason = self.string(node, &format!("{path}.reason"), "a reason")?;
-                if reason.trim().is_empty() || reason.chars().any(char::is_control) {
+                if reason.trim().is_empty() || reason.contains(['\n', '\r']) {
                     self.report(
                         Code::InvalidValue,
                         node,
@@ -1401,17 +1513,37 @@ impl Decoder<'_> {
                     );
                     return None;
                 }
+                if let Some((index, hidden)) = reason
+                    .chars()
+                    .enumerate()
+                    .find(|(_, c)| is_hidden_character(*c))
+                {
+                    self.hidden_character(node, &format!("{path}.reason"), index, hidden);
+                    return None;
+                }
                 Some(reason.to_owned())
             });
         let mut ports = Vec::new();
+        let mut ports_problem = false;
         match self.required(&fields, "ports", "the extra host") {
             None => {}
             Some(ports_node) => {
-                for (index, item) in self
-                    .list(ports_node, &format!("{path}.ports"), "ports")
-                    .iter()
-                    .enumerate()
-                {
+                let items = self.list(ports_node, &format!("{path}.ports"), "ports");
+                if items.is_empty() && matches!(ports_node.kind, NodeKind::Seq(_)) {
+                    // Else the rule would be an application rule with no protocol.
+                    self.report(
+                        Code::InvalidPort,
+                        ports_node,
+                        &format!("{path}.ports"),
+                        "the extra host lists no port".to_owned(),
+                        Some(
+                            "list the ports it is reached on, for example `ports: [443]`"
+                                .to_owned(),
+                        ),
+                    );
+                    ports_problem = true;
+                }
+                for (index, item) in items.iter().enumerate() {
                     let item_path = format!("{path}.ports[{index}]");
                     let NodeKind::Scalar { value, .. } = &item.kind else {
                         self.report(
@@ -1433,6 +1565,17 @@ impl Decoder<'_> {
                             Some("ports are 1-65535".to_owned()),
                         ),
                     }
+                }
+                if covers_every_port(&ports) {
+                    let list: Vec<String> = ports.iter().map(|p| format!("`{p}`")).collect();
+                    self.report(
+                        Code::AnyPort,
+                        ports_node,
+                        &format!("{path}.ports"),
+                        format!("the ports {} together allow every port", list.join(", ")),
+                        Some("the article's ANY is a protocol, never a port range; list the ports the host serves".to_owned()),
+                    );
+                    ports_problem = true;
                 }
             }
         }
@@ -1462,6 +1605,9 @@ impl Decoder<'_> {
             );
             return None;
         }
+        if ports_problem {
+            return None;
+        }
         Some(ExtraFqdn {
             fqdn,
             ports,
@@ -1469,6 +1615,83 @@ impl Decoder<'_> {
             location: self.location(node.span, path),
         })
     }
+
+    /// Reports the hidden character `hidden`, the `index`th character of the string at
+    /// `node`, at its own column when it is written as it is on the node's line.
+    fn hidden_character(&mut self, node: &Node, path: &str, index: usize, hidden: char) {
+        let mut location = self.location(node.span, path);
+        let column = location.position.as_mut().and_then(|position| {
+            let offset = position
+                .line_text
+                .chars()
+                .skip(position.col - 1)
+                .position(|c| c == hidden)?;
+            position.col += offset;
+            position.width = 1;
+            Some(position.col)
+        });
+        let place = match column {
+            Some(column) => format!("at column {column}"),
+            // Written as an escape (`\u202E`) or in a block scalar.
+            None => format!("as its character {}", index + 1),
+        };
+        let what = if hidden.is_control() {
+            "a control character"
+        } else {
+            "an invisible character that can hide or reorder the text around it"
+        };
+        self.diagnostics.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("the reason holds {} {place}, {what}", describe_character(hidden)),
+            )
+            .at(location)
+            .help("the reason becomes a rule description and a comment in the generated code, where a reviewer must read what it says: delete the character"),
+        );
+    }
+}
+
+const ANY_SOURCE_HELP: &str = "compute_subnets are the address prefixes of the compute subnets, not the whole address space: every firewall rule would allow every source";
+
+/// `0.0.0.0/0` or `::/0` when `nets` together are every address of that family (several
+/// families at once: the first).
+fn whole_address_family(nets: &[IpNet]) -> Option<IpNet> {
+    IpNet::aggregate(&nets.to_vec())
+        .into_iter()
+        .find(|net| net.prefix_len() == 0)
+}
+
+fn family(net: IpNet) -> &'static str {
+    match net {
+        IpNet::V4(_) => "IPv4",
+        IpNet::V6(_) => "IPv6",
+    }
+}
+
+/// `workspaces[0].compute_subnets[1], line 9`: where a value is, for messages naming an
+/// earlier place.
+fn describe_place(location: &Location) -> String {
+    match &location.position {
+        Some(position) => format!("{}, line {}", location.path, position.line),
+        None => location.path.clone(),
+    }
+}
+
+/// True when `ports` together are every port, 1-65535 (0 is not a port here).
+fn covers_every_port(ports: &[PortRange]) -> bool {
+    let mut ranges: Vec<(u32, u32)> = ports
+        .iter()
+        .map(|p| (u32::from(p.start), u32::from(p.end)))
+        .collect();
+    ranges.sort_unstable();
+    let mut next = 1;
+    for (start, end) in ranges {
+        if start > next {
+            return false;
+        }
+        next = next.max(end + 1);
+    }
+    next > u32::from(u16::MAX)
 }
 
 /// The programmatic name of region `text` in `cloud`, or the diagnostic (without a location)
@@ -1740,6 +1963,7 @@ mod tests {
             assert!(FACTS.iter().any(|(fact, _)| fact == feature), "{feature}");
         }
     }
+
     /// The line, column and YAML path of each diagnostic.
     fn places(text: &str) -> Vec<(&'static str, usize, usize, String)> {
         load_str(text)
@@ -1832,5 +2056,183 @@ mod tests {
         let text = MINIMAL.replace("10.0.1.0/24", &"a".repeat(1_000_000));
         let stderr = crate::diagnostic::render_all(&load_str(&text).unwrap_err(), "the scenario");
         assert!(stderr.len() < 2048, "{} bytes", stderr.len());
+    }
+
+    #[test]
+    fn reasons_refuse_characters_that_hide_or_reorder_text() {
+        for hidden in [
+            '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}',
+            '\u{2028}', '\u{2029}', '\u{200b}', '\u{200d}', '\u{2060}', '\u{ad}',
+        ] {
+            let code = format!("U+{:04X}", u32::from(hidden));
+            let text = format!(
+                "{MINIMAL}    extra_fqdns: [{{ fqdn: github.com, ports: [443], reason: ab{hidden}c }}]\n"
+            );
+            let diagnostics = load_str(&text).unwrap_err();
+            assert_eq!(diagnostics.len(), 1, "{code}: {diagnostics:?}");
+            let diagnostic = &diagnostics[0];
+            assert_eq!(diagnostic.code, Code::InvalidValue, "{code}");
+            assert!(diagnostic.message.contains(&code), "{code}: {diagnostic}");
+            // The column is the character's own: `reason: ab` ends at column 62.
+            let position = diagnostic
+                .location
+                .as_ref()
+                .and_then(|l| l.position.as_ref());
+            assert_eq!(position.map(|p| p.col), Some(63), "{code}: {diagnostic}");
+        }
+        // Written as an escape, the byte order mark reaches the reason and is refused there.
+        let text = format!(
+            "{MINIMAL}    extra_fqdns: [{{ fqdn: github.com, ports: [443], reason: \"a\\uFEFF\" }}]\n"
+        );
+        let diagnostics = load_str(&text).unwrap_err();
+        assert!(diagnostics[0].message.contains("U+FEFF"), "{diagnostics:?}");
+    }
+
+    #[test]
+    fn an_extra_host_needs_at_least_one_port() {
+        let text =
+            format!("{MINIMAL}    extra_fqdns: [{{ fqdn: github.com, ports: [], reason: r }}]\n");
+        assert_eq!(
+            places(&text),
+            [(
+                "invalid-port",
+                7,
+                46,
+                "workspaces[0].extra_fqdns[0].ports".to_owned()
+            )]
+        );
+    }
+
+    const SUBNET_A: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/a";
+
+    #[test]
+    fn a_subnet_id_given_twice_is_refused_naming_the_first() {
+        let upper = SUBNET_A
+            .to_uppercase()
+            .replace("SUBSCRIPTIONS", "subscriptions");
+        for (first, second) in [(SUBNET_A, SUBNET_A.to_owned()), (SUBNET_A, upper)] {
+            let text =
+                format!("{MINIMAL}    compute_subnet_ids:\n      - {first}\n      - {second}\n");
+            assert_eq!(
+                places(&text),
+                [(
+                    "duplicate-subnet-id",
+                    9,
+                    9,
+                    "workspaces[0].compute_subnet_ids[1]".to_owned()
+                )]
+            );
+            let diagnostic = &load_str(&text).unwrap_err()[0];
+            let named = format!(
+                "{}{}",
+                diagnostic.message,
+                diagnostic.help.as_deref().unwrap_or("")
+            );
+            assert!(
+                named.contains("workspaces[0].compute_subnet_ids[0]") && named.contains("line 8"),
+                "{diagnostic}"
+            );
+        }
+        // In two workspaces: the second association would replace the first.
+        let text = format!(
+            "{MINIMAL}    compute_subnet_ids: [{SUBNET_A}]\n  - name: mlw2\n    region: westus\n    compute_subnets: [10.0.2.0/24]\n    compute_subnet_ids: [{SUBNET_A}]\n"
+        );
+        assert_eq!(
+            places(&text),
+            [(
+                "duplicate-subnet-id",
+                11,
+                26,
+                "workspaces[1].compute_subnet_ids[0]".to_owned()
+            )]
+        );
+        assert!(
+            load_str(&text).unwrap_err()[0]
+                .to_string()
+                .contains("workspaces[0].compute_subnet_ids[0]")
+        );
+    }
+
+    #[test]
+    fn a_compute_subnet_given_twice_in_a_workspace_is_refused() {
+        let text = MINIMAL.replace("[10.0.1.0/24]", "[10.0.1.0/24, 10.0.2.0/24, 10.0.1.0/24]");
+        assert_eq!(
+            places(&text),
+            [(
+                "duplicate-subnet",
+                6,
+                49,
+                "workspaces[0].compute_subnets[2]".to_owned()
+            )]
+        );
+        // Two workspaces sharing a subnet merge harmlessly (`distinct`/`union` of sources).
+        load_str(&format!(
+            "{MINIMAL}  - name: mlw2\n    region: westus\n    compute_subnets: [10.0.1.0/24]\n"
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn compute_subnets_covering_an_address_family_are_any_source() {
+        for subnets in [
+            "[0.0.0.0/0]",
+            "[0.0.0.0/1, 128.0.0.0/1]",
+            "['::/1', '8000::/1']",
+            "[10.0.0.0/8, 0.0.0.0/1, 128.0.0.0/2, 192.0.0.0/2]",
+        ] {
+            let text = MINIMAL.replace("[10.0.1.0/24]", subnets);
+            assert_eq!(
+                places(&text),
+                [(
+                    "any-source",
+                    6,
+                    22,
+                    "workspaces[0].compute_subnets".to_owned()
+                )],
+                "{subnets}"
+            );
+        }
+        // Rules merge the sources of workspaces, so two halves in two workspaces are too.
+        let text = format!(
+            "{}  - name: mlw2\n    region: westus\n    compute_subnets: [128.0.0.0/1]\n",
+            MINIMAL.replace("[10.0.1.0/24]", "[0.0.0.0/1]")
+        );
+        assert_eq!(
+            places(&text),
+            [(
+                "any-source",
+                9,
+                22,
+                "workspaces[1].compute_subnets".to_owned()
+            )]
+        );
+        load_str(&MINIMAL.replace("[10.0.1.0/24]", "[0.0.0.0/1, 128.0.0.0/2]")).unwrap();
+    }
+
+    #[test]
+    fn ports_covering_every_port_are_any_port() {
+        for ports in [
+            "['1-65535']",
+            "['1-32767', '32768-65535']",
+            "['1-40000', '30000-65534', 65535]",
+        ] {
+            let text = format!(
+                "{MINIMAL}    extra_fqdns: [{{ fqdn: db.example.com, ports: {ports}, reason: r }}]\n"
+            );
+            assert_eq!(
+                places(&text),
+                [(
+                    "any-port",
+                    7,
+                    50,
+                    "workspaces[0].extra_fqdns[0].ports".to_owned()
+                )],
+                "{ports}"
+            );
+        }
+        let text = format!(
+            "{MINIMAL}    extra_fqdns: [{{ fqdn: db.example.com, ports: ['1-32767', '32769-65535'], reason: r }}]\n"
+        );
+        load_str(&text).unwrap();
     }
 }
