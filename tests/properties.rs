@@ -88,6 +88,8 @@ fn workspace(index: usize, regions: &'static [&'static str]) -> impl Strategy<Va
             if !extras.is_empty() {
                 text.push_str("    extra_fqdns:\n");
                 for (label, tld, port, wildcard) in extras {
+                    // A wildcard directly under a public suffix (`*.us.com`) is refused (`invalid-fqdn`).
+                    let wildcard = wildcard && amlfw::public_suffix::public_suffix_kind(&format!("{label}.{tld}")).is_none();
                     let port = if wildcard { "443" } else { port };
                     let host = if wildcard { format!("'*.{label}.{tld}'") } else { format!("{label}.{tld}") };
                     text.push_str(&format!("      - {{ fqdn: {host}, ports: [{port}], reason: \"reason with ' \\\" ${{x}} %{{y}} # */ and {label}\" }}\n"));

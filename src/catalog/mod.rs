@@ -16,6 +16,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Code, Diagnostic, Location, Position};
+use crate::public_suffix::SuffixKind;
 pub use condition::Condition;
 
 /// The files of the built-in catalog, as (path relative to `catalog/`, text).
@@ -1257,6 +1258,17 @@ fn validate_host_template(host: &str) -> Result<(), String> {
             known.join(", ")
         ));
     }
+    // Only a wildcard under an ICANN-section suffix (`*.com`, `*.co.uk`) is refused here:
+    // private-section suffixes stay allowed in the catalog because the article itself
+    // lists `*.blob.core.windows.net`, and `blob.core.windows.net` is one (Microsoft put
+    // it in the list's private section). A user's extra hosts refuse both sections.
+    if let Some(suffix) = filled.strip_prefix("*.")
+        && crate::scenario::wildcard_public_suffix(suffix) == Some(SuffixKind::Icann)
+    {
+        return Err(format!(
+            "`{host}` is a wildcard directly under the public suffix `{suffix}` (ICANN section of the Public Suffix List): anyone can register a name there"
+        ));
+    }
     let bare = filled.strip_prefix("*.").unwrap_or(&filled);
     if crate::scenario::fqdn_problem(bare).is_some() || host != host.to_lowercase() {
         return Err(format!(
@@ -1331,5 +1343,21 @@ mod tests {
         assert!(parse_endpoint(&catalog, Cloud::Public, "*pytorch.org").is_err());
         assert!(parse_endpoint(&catalog, Cloud::Public, "{bucket}.example.com").is_err());
         assert!(parse_endpoint(&catalog, Cloud::Public, "Pypi.org").is_err());
+    }
+
+    #[test]
+    fn catalog_wildcards_directly_under_an_icann_suffix_are_refused() {
+        let catalog = Catalog::embedded();
+        for host in ["*.co.uk", "*.com", "*.{region}"] {
+            let error = parse_endpoint(&catalog, Cloud::Public, host).unwrap_err();
+            assert!(error.contains("public suffix"), "{host}: {error}");
+        }
+        // The article itself lists wildcards under private-section suffixes.
+        for host in ["*.blob.core.windows.net", "*.github.io", "*.example.co.uk"] {
+            assert!(
+                parse_endpoint(&catalog, Cloud::Public, host).is_ok(),
+                "{host}"
+            );
+        }
     }
 }

@@ -22,6 +22,7 @@ use crate::catalog::{Catalog, Cloud, Mode, PortRange};
 use crate::diagnostic::{
     Code, Diagnostic, Location, Position, describe_character, did_you_mean, is_hidden_character,
 };
+use crate::public_suffix::{SuffixKind, public_suffix_kind};
 use tree::{Node, NodeKind, Span, TreeError};
 
 /// The scenario format version this amlfw reads.
@@ -1584,8 +1585,20 @@ impl Decoder<'_> {
             .string(fqdn_node, &format!("{path}.fqdn"), "a host name")?
             .to_lowercase();
         let bare = fqdn.strip_prefix("*.").unwrap_or(&fqdn);
+        let suffix_kind = fqdn
+            .strip_prefix("*.")
+            .and_then(|suffix| wildcard_public_suffix(suffix).map(|kind| (suffix, kind)));
         let problem = if bare.contains('*') {
             Some("the only wildcard Azure Firewall accepts is a leading `*.` (a bare `*` or `*x.com` would match look-alike domains)".to_owned())
+        } else if let Some((suffix, kind)) = suffix_kind {
+            Some(match kind {
+                SuffixKind::Icann => format!(
+                    "anyone can register a name under `{suffix}` (a public suffix, ICANN section of the Public Suffix List); list the hosts you need"
+                ),
+                SuffixKind::Private => format!(
+                    "anyone can get a name under `{suffix}` (a public suffix, private section of the Public Suffix List: its owner gives names under it to its customers); list the hosts you need"
+                ),
+            })
         } else if fqdn.starts_with("*.")
             && ports
                 .iter()
@@ -1692,6 +1705,17 @@ fn covers_every_port(ports: &[PortRange]) -> bool {
         next = next.max(end + 1);
     }
     next > u32::from(u16::MAX)
+}
+
+/// The kind of public suffix `suffix` is, for a wildcard `*.suffix`: such a wildcard
+/// matches names anyone can register. `None` when `suffix` is a registrable domain or
+/// below one, or is not made of host name labels at all (`fqdn_problem` says why then).
+pub(crate) fn wildcard_public_suffix(suffix: &str) -> Option<SuffixKind> {
+    // `x.` turns a single label (`uk`) into a host name, so this checks only the labels.
+    if fqdn_problem(&format!("x.{suffix}")).is_some() {
+        return None;
+    }
+    public_suffix_kind(suffix)
 }
 
 /// The programmatic name of region `text` in `cloud`, or the diagnostic (without a location)
@@ -2234,5 +2258,49 @@ mod tests {
             "{MINIMAL}    extra_fqdns: [{{ fqdn: db.example.com, ports: ['1-32767', '32769-65535'], reason: r }}]\n"
         );
         load_str(&text).unwrap();
+    }
+
+    #[test]
+    fn wildcards_directly_under_a_public_suffix_are_refused() {
+        for (fqdn, suffix, section) in [
+            ("*.co.uk", "co.uk", "ICANN"),
+            ("*.uk", "uk", "ICANN"),
+            ("*.com", "com", "ICANN"),
+            ("*.github.io", "github.io", "private"),
+            ("*.azurewebsites.net", "azurewebsites.net", "private"),
+            (
+                "*.blob.core.windows.net",
+                "blob.core.windows.net",
+                "private",
+            ),
+            (
+                "*.githubusercontent.com",
+                "githubusercontent.com",
+                "private",
+            ),
+        ] {
+            let text = format!(
+                "{MINIMAL}    extra_fqdns: [{{ fqdn: '{fqdn}', ports: [443], reason: r }}]\n"
+            );
+            let diagnostics = load_str(&text).unwrap_err();
+            assert_eq!(diagnostics.len(), 1, "{fqdn}: {diagnostics:?}");
+            assert_eq!(diagnostics[0].code, Code::InvalidFqdn, "{fqdn}");
+            let help = diagnostics[0].help.as_deref().unwrap_or("");
+            assert!(
+                help.contains(&format!("`{suffix}`")) && help.contains(section),
+                "{fqdn}: {help}"
+            );
+        }
+        for fqdn in [
+            "*.example.co.uk",
+            "*.mlw.github.io",
+            "*.stml.blob.core.windows.net",
+            "*.actions.githubusercontent.com",
+        ] {
+            let text = format!(
+                "{MINIMAL}    extra_fqdns: [{{ fqdn: '{fqdn}', ports: [443], reason: r }}]\n"
+            );
+            load_str(&text).unwrap_or_else(|d| panic!("{fqdn}: {d:?}"));
+        }
     }
 }
