@@ -1411,10 +1411,34 @@ impl Decoder<'_> {
                 .iter()
                 .enumerate()
             {
-                if let Some(extra) = self.extra_fqdn(item, &format!("{path}.extra_fqdns[{index}]"))
-                {
-                    extra_fqdns.push(extra);
+                let item_path = format!("{path}.extra_fqdns[{index}]");
+                let Some(extra) = self.extra_fqdn(item, &item_path) else {
+                    continue;
+                };
+                // Each entry becomes its own rule, so the same host listed again must not
+                // complete every port either (`1-32767` here, `32768-65535` there).
+                let mut same_host: Vec<PortRange> = extra_fqdns
+                    .iter()
+                    .filter(|earlier: &&ExtraFqdn| earlier.fqdn == extra.fqdn)
+                    .flat_map(|earlier| earlier.ports.iter().copied())
+                    .collect();
+                if !same_host.is_empty() {
+                    same_host.extend(extra.ports.iter().copied());
+                    if covers_every_port(&same_host) {
+                        self.report(
+                            Code::AnyPort,
+                            map_value(item, "ports").unwrap_or(item),
+                            &format!("{item_path}.ports"),
+                            format!(
+                                "with its other entries, `{}` would be allowed on every port",
+                                extra.fqdn
+                            ),
+                            Some("the article's ANY is a protocol, never a port range; list the ports the host serves".to_owned()),
+                        );
+                        continue;
+                    }
                 }
+                extra_fqdns.push(extra);
             }
         }
         Some(Workspace {
@@ -2256,6 +2280,27 @@ mod tests {
         }
         let text = format!(
             "{MINIMAL}    extra_fqdns: [{{ fqdn: db.example.com, ports: ['1-32767', '32769-65535'], reason: r }}]\n"
+        );
+        load_str(&text).unwrap();
+    }
+
+    #[test]
+    fn the_same_host_listed_again_must_not_complete_every_port() {
+        let text = format!(
+            "{MINIMAL}    extra_fqdns:\n      - {{ fqdn: db.example.com, ports: ['1-32767'], reason: a }}\n      - {{ fqdn: DB.example.com, ports: ['32768-65535'], reason: b }}\n"
+        );
+        assert_eq!(
+            places(&text),
+            [(
+                "any-port",
+                9,
+                40,
+                "workspaces[0].extra_fqdns[1].ports".to_owned()
+            )]
+        );
+        // Other hosts, and the same host in another workspace (other sources), are apart.
+        let text = format!(
+            "{MINIMAL}    extra_fqdns:\n      - {{ fqdn: db.example.com, ports: ['1-32767'], reason: a }}\n      - {{ fqdn: db2.example.com, ports: ['32768-65535'], reason: b }}\n  - name: mlw2\n    region: westus\n    compute_subnets: [10.0.2.0/24]\n    extra_fqdns: [{{ fqdn: db.example.com, ports: ['32768-65535'], reason: c }}]\n"
         );
         load_str(&text).unwrap();
     }
