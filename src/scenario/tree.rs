@@ -337,7 +337,20 @@ mod tests {
             }
         );
         // Whole documents, with or without a final line break, are read to the end.
-        for text in ["a: 1\n", "a: 1", "a: [1, 2]\n\n# end\n", "a: |\n  x\n\n"] {
+        for text in [
+            "a: 1\n",
+            "a: 1",
+            "a: 1   ",
+            "a: 'x'\t",
+            "a: 1\n# end",
+            "a: 1\n...\n",
+            "a: 1\n\n\n   ",
+            "a: 1\r\nb: 2\r\n",
+            "a: [1, 2]\n\n# end\n",
+            "a: |\n  x\n\n",
+            "a: >-\n  x\n  y",
+            "{a: 1}",
+        ] {
             assert!(parse(text).is_ok(), "{text:?}");
         }
     }
