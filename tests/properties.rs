@@ -68,6 +68,9 @@ fn workspace(index: usize, regions: &'static [&'static str]) -> impl Strategy<Va
                     net.trunc().to_string()
                 })
                 .collect();
+            // A prefix listed twice in a workspace is refused (`duplicate-subnet`).
+            let mut seen = std::collections::BTreeSet::new();
+            let subnets: Vec<String> = subnets.into_iter().filter(|s| seen.insert(s.clone())).collect();
             let mut text = format!(
                 "  - name: ws-{index}\n    region: {region}\n    storage_account: st{index}acct\n    container_registry: cr{index}registry\n    workspace_id: 00000000-0000-4000-8000-{index:012}\n    private_endpoint: {}\n    hbi: {}\n    compute_subnets: [{}]\n    compute: {{ instances: {}, clusters: {}, public_ip: {}, aks_v1_inference: {}, kubernetes: {{ training: {}, inference: {}, connection: {} }} }}\n    features: [{}]\n",
                 flags[0],
@@ -85,6 +88,8 @@ fn workspace(index: usize, regions: &'static [&'static str]) -> impl Strategy<Va
             if !extras.is_empty() {
                 text.push_str("    extra_fqdns:\n");
                 for (label, tld, port, wildcard) in extras {
+                    // A wildcard directly under a public suffix (`*.us.com`) is refused (`invalid-fqdn`).
+                    let wildcard = wildcard && amlfw::public_suffix::public_suffix_kind(&format!("{label}.{tld}")).is_none();
                     let port = if wildcard { "443" } else { port };
                     let host = if wildcard { format!("'*.{label}.{tld}'") } else { format!("{label}.{tld}") };
                     text.push_str(&format!("      - {{ fqdn: {host}, ports: [{port}], reason: \"reason with ' \\\" ${{x}} %{{y}} # */ and {label}\" }}\n"));

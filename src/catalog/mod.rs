@@ -1257,6 +1257,11 @@ fn validate_host_template(host: &str) -> Result<(), String> {
             known.join(", ")
         ));
     }
+    // A wildcard over a single label (`*.com`) fails the host check below. A wildcard
+    // directly under a longer public suffix (`*.co.uk`) is the planner's lint's to refuse
+    // (`broad-wildcard`), for every rule whatever produced it: one place decides which
+    // Public Suffix List sections a catalog may use (the article itself lists
+    // `*.blob.core.windows.net`, a private-section suffix).
     let bare = filled.strip_prefix("*.").unwrap_or(&filled);
     if crate::scenario::fqdn_problem(bare).is_some() || host != host.to_lowercase() {
         return Err(format!(
@@ -1331,5 +1336,24 @@ mod tests {
         assert!(parse_endpoint(&catalog, Cloud::Public, "*pytorch.org").is_err());
         assert!(parse_endpoint(&catalog, Cloud::Public, "{bucket}.example.com").is_err());
         assert!(parse_endpoint(&catalog, Cloud::Public, "Pypi.org").is_err());
+    }
+
+    #[test]
+    fn catalog_wildcards_over_a_single_label_are_refused_and_longer_suffixes_left_to_the_lint() {
+        let catalog = Catalog::embedded();
+        for host in ["*.com", "*.{region}"] {
+            assert!(
+                parse_endpoint(&catalog, Cloud::Public, host).is_err(),
+                "{host}"
+            );
+        }
+        // `*.co.uk` reaches the planner's lint (golden/err-broad-wildcard); the article
+        // itself lists wildcards under private-section suffixes.
+        for host in ["*.co.uk", "*.blob.core.windows.net", "*.example.co.uk"] {
+            assert!(
+                parse_endpoint(&catalog, Cloud::Public, host).is_ok(),
+                "{host}"
+            );
+        }
     }
 }

@@ -19,7 +19,10 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::catalog::{Catalog, Cloud, Mode, PortRange};
-use crate::diagnostic::{Code, Diagnostic, Location, Position, did_you_mean};
+use crate::diagnostic::{
+    Code, Diagnostic, Location, Position, describe_character, did_you_mean, is_hidden_character,
+};
+use crate::public_suffix::{SuffixKind, public_suffix_kind};
 use tree::{Node, NodeKind, Span, TreeError};
 
 /// The scenario format version this amlfw reads.
@@ -468,11 +471,22 @@ pub fn load_bytes(
 
 /// Parses and validates a scenario. Every problem is reported, not only the first.
 pub fn load(text: &str, file: &str, catalog: &Catalog) -> Result<Scenario, Vec<Diagnostic>> {
+    // Editors on Windows may open the file with a byte order mark. It is not part of the
+    // text the user sees, so it is skipped before anything counts lines and columns.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut decoder = Decoder {
         file,
         lines: text.lines().collect(),
         diagnostics: Vec::new(),
+        subnet_ids: BTreeMap::new(),
     };
+    // Before parsing: yaml-rust2 ends its stream at a NUL, so everything after one would
+    // be dropped without a word (and `generate` would then delete the files the rest of
+    // the scenario asked for).
+    decoder.invalid_characters(text);
+    if !decoder.diagnostics.is_empty() {
+        return Err(decoder.diagnostics);
+    }
     let root = match tree::parse(text) {
         Ok(root) => root,
         Err(error) => return Err(vec![decoder.tree_error(error)]),
@@ -521,10 +535,24 @@ pub fn fqdn_problem(name: &str) -> Option<String> {
     None
 }
 
+/// The most `invalid-character` problems listed one by one; the rest are counted.
+const MAX_INVALID_CHARACTERS: usize = 20;
+
+/// YAML 1.2's `c-printable`, the characters a YAML stream may hold, without the byte
+/// order mark (allowed only as the first character, which `load` skips).
+fn is_yaml_printable(c: char) -> bool {
+    matches!(c,
+        '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..
+    ) && c != '\u{feff}'
+}
+
 struct Decoder<'s> {
     file: &'s str,
     lines: Vec<&'s str>,
     diagnostics: Vec<Diagnostic>,
+    /// Every compute subnet ID read so far, lowercase (Azure resource IDs ignore case),
+    /// with the path and line where it first appears: a subnet belongs to one workspace.
+    subnet_ids: BTreeMap<String, (String, usize)>,
 }
 
 /// The entries of a mapping node, looked up by key.
@@ -583,6 +611,65 @@ impl Decoder<'_> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// Reports every character of `text` YAML does not allow in a stream (the first
+    /// [`MAX_INVALID_CHARACTERS`] one by one, then how many more).
+    fn invalid_characters(&mut self, text: &str) {
+        let mut found = 0;
+        for (line_index, line) in text.split('\n').enumerate() {
+            for (col_index, c) in line.chars().enumerate() {
+                if is_yaml_printable(c) {
+                    continue;
+                }
+                found += 1;
+                if found > MAX_INVALID_CHARACTERS {
+                    continue;
+                }
+                let span = Span {
+                    line: line_index + 1,
+                    col: col_index + 1,
+                    width: 1,
+                };
+                let help = match c {
+                    '\0' => {
+                        "delete it: YAML reading stops at a NUL, so the rest of the file would be lost (a file full of NULs was saved as UTF-16: save it as UTF-8)"
+                    }
+                    '\u{feff}' => "a byte order mark may only open the file; delete this one",
+                    _ => {
+                        "delete it (most editors do not show it): YAML text holds tabs, line breaks and printable characters only"
+                    }
+                };
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        Code::InvalidCharacter,
+                        format!(
+                            "the file holds the character {}, which YAML does not allow",
+                            describe_character(c)
+                        ),
+                    )
+                    .at(self.location(span, ""))
+                    .help(help),
+                );
+            }
+        }
+        if found > MAX_INVALID_CHARACTERS {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    Code::InvalidCharacter,
+                    format!(
+                        "and {} more characters YAML does not allow",
+                        found - MAX_INVALID_CHARACTERS
+                    ),
+                )
+                .at(Location {
+                    file: self.file.to_owned(),
+                    path: String::new(),
+                    position: None,
+                })
+                .help("delete the ones above and run amlfw again to see the rest"),
+            );
+        }
+    }
+
     fn tree_error(&self, error: TreeError) -> Diagnostic {
         let file_location = Location {
             file: self.file.to_owned(),
@@ -616,6 +703,12 @@ impl Decoder<'_> {
             )
             .at(self.location(span, ""))
             .help("a scenario needs only a few levels of nesting"),
+            TreeError::Unconsumed { span } => Diagnostic::error(
+                Code::InvalidCharacter,
+                "the YAML parser stopped here, before the end of the file",
+            )
+            .at(self.location(span, ""))
+            .help("the character here ends YAML input; delete it so the rest of the file is read"),
         }
     }
 
@@ -1016,6 +1109,8 @@ impl Decoder<'_> {
             );
         }
         let mut workspaces: Vec<Workspace> = Vec::new();
+        // The node of each decoded workspace, for messages about them together.
+        let mut items_of_workspaces: Vec<&Node> = Vec::new();
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
         for (index, item) in items.iter().enumerate() {
             let path = format!("workspaces[{index}]");
@@ -1038,8 +1133,54 @@ impl Decoder<'_> {
             }
             names.insert(workspace.name.to_lowercase(), index);
             workspaces.push(workspace);
+            items_of_workspaces.push(item);
         }
+        self.merged_sources_cover_everything(&workspaces, &items_of_workspaces);
         workspaces
+    }
+
+    /// Rules that several workspaces need merge their sources, so the compute subnets
+    /// of all workspaces together must not be a whole address family either. Reported
+    /// at the workspace that completes it, unless that one covers it alone (reported
+    /// already).
+    fn merged_sources_cover_everything(&mut self, workspaces: &[Workspace], items: &[&Node]) {
+        let mut merged: Vec<IpNet> = Vec::new();
+        let mut reported: Vec<IpNet> = Vec::new();
+        for (index, (workspace, item)) in workspaces.iter().zip(items).enumerate() {
+            merged.extend(&workspace.compute_subnets);
+            let Some(everything) = whole_address_family(&merged) else {
+                continue;
+            };
+            if reported.contains(&everything) {
+                continue;
+            }
+            reported.push(everything);
+            if whole_address_family(&workspace.compute_subnets) == Some(everything) {
+                continue;
+            }
+            let names: Vec<String> = workspaces[..=index]
+                .iter()
+                .filter(|w| {
+                    w.compute_subnets
+                        .iter()
+                        .any(|n| family(*n) == family(everything))
+                })
+                .map(|w| format!("`{}`", w.name))
+                .collect();
+            let node = map_value(item, "compute_subnets").unwrap_or(item);
+            let path = format!("{}.compute_subnets", workspace.location.path);
+            self.report(
+                Code::AnySource,
+                node,
+                &path,
+                format!(
+                    "the compute subnets of workspaces {} together are every {} address (`{everything}`)",
+                    names.join(", "),
+                    family(everything)
+                ),
+                Some(format!("rules that several workspaces need merge their sources; {ANY_SOURCE_HELP}")),
+            );
+        }
     }
 
     #[allow(clippy::too_many_lines)] // One field after the other; splitting would hide the format.
@@ -1130,6 +1271,23 @@ impl Decoder<'_> {
                 };
                 match text.parse::<IpNet>() {
                     Ok(net) if net.trunc() == net => {
+                        // Given twice, a prefix reaches Bicep's NSG rules twice
+                        // (`sourceAddressPrefixes` takes no duplicates); it is a typo anyway.
+                        if let Some(first) = compute_subnets.iter().position(|n| *n == net) {
+                            let first: &Location = &compute_subnet_locations[first];
+                            let message = format!(
+                                "compute subnet `{net}` is listed twice (first at {})",
+                                describe_place(first)
+                            );
+                            self.report(
+                                Code::DuplicateSubnet,
+                                item,
+                                &item_path,
+                                message,
+                                Some("remove one".to_owned()),
+                            );
+                            continue;
+                        }
                         compute_subnets.push(net);
                         compute_subnet_locations.push(self.location(item.span, &item_path));
                     }
@@ -1153,6 +1311,27 @@ impl Decoder<'_> {
                 }
             }
         }
+        if let Some(node) = fields.get("compute_subnets")
+            && let Some(everything) = whole_address_family(&compute_subnets)
+        {
+            self.report(
+                Code::AnySource,
+                node,
+                &format!("{path}.compute_subnets"),
+                if compute_subnets.len() == 1 {
+                    format!(
+                        "compute subnet `{everything}` is every {} address",
+                        family(everything)
+                    )
+                } else {
+                    format!(
+                        "the compute subnets together are every {} address (`{everything}`)",
+                        family(everything)
+                    )
+                },
+                Some(ANY_SOURCE_HELP.to_owned()),
+            );
+        }
         let mut compute_subnet_ids = Vec::new();
         if let Some(node) = fields.get("compute_subnet_ids") {
             let ids_path = format!("{path}.compute_subnet_ids");
@@ -1166,7 +1345,27 @@ impl Decoder<'_> {
                     continue;
                 };
                 if is_subnet_id(text) {
-                    compute_subnet_ids.push(text.to_owned());
+                    match self.subnet_ids.get(&text.to_ascii_lowercase()) {
+                        Some((first_path, first_line)) => {
+                            let message = format!(
+                                "subnet `{text}` is listed twice (first at {first_path}, line {first_line})"
+                            );
+                            self.report(
+                                Code::DuplicateSubnetId,
+                                item,
+                                &item_path,
+                                message,
+                                Some("a subnet has one network security group and one route table, so it is listed once, in one workspace; Azure compares resource IDs ignoring case".to_owned()),
+                            );
+                        }
+                        None => {
+                            self.subnet_ids.insert(
+                                text.to_ascii_lowercase(),
+                                (item_path.clone(), item.span.line),
+                            );
+                            compute_subnet_ids.push(text.to_owned());
+                        }
+                    }
                 } else {
                     self.report(
                         Code::InvalidSubnetId,
@@ -1212,10 +1411,34 @@ impl Decoder<'_> {
                 .iter()
                 .enumerate()
             {
-                if let Some(extra) = self.extra_fqdn(item, &format!("{path}.extra_fqdns[{index}]"))
-                {
-                    extra_fqdns.push(extra);
+                let item_path = format!("{path}.extra_fqdns[{index}]");
+                let Some(extra) = self.extra_fqdn(item, &item_path) else {
+                    continue;
+                };
+                // Each entry becomes its own rule, so the same host listed again must not
+                // complete every port either (`1-32767` here, `32768-65535` there).
+                let mut same_host: Vec<PortRange> = extra_fqdns
+                    .iter()
+                    .filter(|earlier: &&ExtraFqdn| earlier.fqdn == extra.fqdn)
+                    .flat_map(|earlier| earlier.ports.iter().copied())
+                    .collect();
+                if !same_host.is_empty() {
+                    same_host.extend(extra.ports.iter().copied());
+                    if covers_every_port(&same_host) {
+                        self.report(
+                            Code::AnyPort,
+                            map_value(item, "ports").unwrap_or(item),
+                            &format!("{item_path}.ports"),
+                            format!(
+                                "with its other entries, `{}` would be allowed on every port",
+                                extra.fqdn
+                            ),
+                            Some("the article's ANY is a protocol, never a port range; list the ports the host serves".to_owned()),
+                        );
+                        continue;
+                    }
                 }
+                extra_fqdns.push(extra);
             }
         }
         Some(Workspace {
@@ -1302,7 +1525,7 @@ impl Decoder<'_> {
             .required(&fields, "reason", "the extra host")
             .and_then(|node| {
                 let reason = self.string(node, &format!("{path}.reason"), "a reason")?;
-                if reason.trim().is_empty() || reason.chars().any(char::is_control) {
+                if reason.trim().is_empty() || reason.contains(['\n', '\r']) {
                     self.report(
                         Code::InvalidValue,
                         node,
@@ -1315,17 +1538,37 @@ impl Decoder<'_> {
                     );
                     return None;
                 }
+                if let Some((index, hidden)) = reason
+                    .chars()
+                    .enumerate()
+                    .find(|(_, c)| is_hidden_character(*c))
+                {
+                    self.hidden_character(node, &format!("{path}.reason"), index, hidden);
+                    return None;
+                }
                 Some(reason.to_owned())
             });
         let mut ports = Vec::new();
+        let mut ports_problem = false;
         match self.required(&fields, "ports", "the extra host") {
             None => {}
             Some(ports_node) => {
-                for (index, item) in self
-                    .list(ports_node, &format!("{path}.ports"), "ports")
-                    .iter()
-                    .enumerate()
-                {
+                let items = self.list(ports_node, &format!("{path}.ports"), "ports");
+                if items.is_empty() && matches!(ports_node.kind, NodeKind::Seq(_)) {
+                    // Else the rule would be an application rule with no protocol.
+                    self.report(
+                        Code::InvalidPort,
+                        ports_node,
+                        &format!("{path}.ports"),
+                        "the extra host lists no port".to_owned(),
+                        Some(
+                            "list the ports it is reached on, for example `ports: [443]`"
+                                .to_owned(),
+                        ),
+                    );
+                    ports_problem = true;
+                }
+                for (index, item) in items.iter().enumerate() {
                     let item_path = format!("{path}.ports[{index}]");
                     let NodeKind::Scalar { value, .. } = &item.kind else {
                         self.report(
@@ -1348,6 +1591,17 @@ impl Decoder<'_> {
                         ),
                     }
                 }
+                if covers_every_port(&ports) {
+                    let list: Vec<String> = ports.iter().map(|p| format!("`{p}`")).collect();
+                    self.report(
+                        Code::AnyPort,
+                        ports_node,
+                        &format!("{path}.ports"),
+                        format!("the ports {} together allow every port", list.join(", ")),
+                        Some("the article's ANY is a protocol, never a port range; list the ports the host serves".to_owned()),
+                    );
+                    ports_problem = true;
+                }
             }
         }
         let fqdn_node = fqdn_node?;
@@ -1355,8 +1609,20 @@ impl Decoder<'_> {
             .string(fqdn_node, &format!("{path}.fqdn"), "a host name")?
             .to_lowercase();
         let bare = fqdn.strip_prefix("*.").unwrap_or(&fqdn);
+        let suffix_kind = fqdn
+            .strip_prefix("*.")
+            .and_then(|suffix| wildcard_public_suffix(suffix).map(|kind| (suffix, kind)));
         let problem = if bare.contains('*') {
             Some("the only wildcard Azure Firewall accepts is a leading `*.` (a bare `*` or `*x.com` would match look-alike domains)".to_owned())
+        } else if let Some((suffix, kind)) = suffix_kind {
+            Some(match kind {
+                SuffixKind::Icann => format!(
+                    "anyone can register a name under `{suffix}` (a public suffix, ICANN section of the Public Suffix List); list the hosts you need"
+                ),
+                SuffixKind::Private => format!(
+                    "anyone can get a name under `{suffix}` (a public suffix, private section of the Public Suffix List: its owner gives names under it to its customers); list the hosts you need"
+                ),
+            })
         } else if fqdn.starts_with("*.")
             && ports
                 .iter()
@@ -1376,6 +1642,9 @@ impl Decoder<'_> {
             );
             return None;
         }
+        if ports_problem {
+            return None;
+        }
         Some(ExtraFqdn {
             fqdn,
             ports,
@@ -1383,6 +1652,94 @@ impl Decoder<'_> {
             location: self.location(node.span, path),
         })
     }
+
+    /// Reports the hidden character `hidden`, the `index`th character of the string at
+    /// `node`, at its own column when it is written as it is on the node's line.
+    fn hidden_character(&mut self, node: &Node, path: &str, index: usize, hidden: char) {
+        let mut location = self.location(node.span, path);
+        let column = location.position.as_mut().and_then(|position| {
+            let offset = position
+                .line_text
+                .chars()
+                .skip(position.col - 1)
+                .position(|c| c == hidden)?;
+            position.col += offset;
+            position.width = 1;
+            Some(position.col)
+        });
+        let place = match column {
+            Some(column) => format!("at column {column}"),
+            // Written as an escape (`\u202E`) or in a block scalar.
+            None => format!("as its character {}", index + 1),
+        };
+        let what = if hidden.is_control() {
+            "a control character"
+        } else {
+            "an invisible character that can hide or reorder the text around it"
+        };
+        self.diagnostics.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("the reason holds {} {place}, {what}", describe_character(hidden)),
+            )
+            .at(location)
+            .help("the reason becomes a rule description and a comment in the generated code, where a reviewer must read what it says: delete the character"),
+        );
+    }
+}
+
+const ANY_SOURCE_HELP: &str = "compute_subnets are the address prefixes of the compute subnets, not the whole address space: every firewall rule would allow every source";
+
+/// `0.0.0.0/0` or `::/0` when `nets` together are every address of that family (several
+/// families at once: the first).
+fn whole_address_family(nets: &[IpNet]) -> Option<IpNet> {
+    IpNet::aggregate(&nets.to_vec())
+        .into_iter()
+        .find(|net| net.prefix_len() == 0)
+}
+
+fn family(net: IpNet) -> &'static str {
+    match net {
+        IpNet::V4(_) => "IPv4",
+        IpNet::V6(_) => "IPv6",
+    }
+}
+
+/// `workspaces[0].compute_subnets[1], line 9`: where a value is, for messages naming an
+/// earlier place.
+fn describe_place(location: &Location) -> String {
+    match &location.position {
+        Some(position) => format!("{}, line {}", location.path, position.line),
+        None => location.path.clone(),
+    }
+}
+
+/// True when `ports` together are every port, 1-65535 (0 is not a port here).
+fn covers_every_port(ports: &[PortRange]) -> bool {
+    let mut ranges: Vec<(u32, u32)> = ports
+        .iter()
+        .map(|p| (u32::from(p.start), u32::from(p.end)))
+        .collect();
+    ranges.sort_unstable();
+    let mut next = 1;
+    for (start, end) in ranges {
+        if start > next {
+            return false;
+        }
+        next = next.max(end + 1);
+    }
+    next > u32::from(u16::MAX)
+}
+
+/// The kind of public suffix `suffix` is, for a wildcard `*.suffix`: such a wildcard
+/// matches names anyone can register. `None` when `suffix` is a registrable domain or
+/// below one, or is not made of host name labels at all (`fqdn_problem` says why then).
+pub(crate) fn wildcard_public_suffix(suffix: &str) -> Option<SuffixKind> {
+    // `x.` turns a single label (`uk`) into a host name, so this checks only the labels.
+    if fqdn_problem(&format!("x.{suffix}")).is_some() {
+        return None;
+    }
+    public_suffix_kind(suffix)
 }
 
 /// The programmatic name of region `text` in `cloud`, or the diagnostic (without a location)
@@ -1652,6 +2009,343 @@ mod tests {
     fn every_feature_is_a_fact() {
         for (feature, _) in FEATURES {
             assert!(FACTS.iter().any(|(fact, _)| fact == feature), "{feature}");
+        }
+    }
+
+    /// The line, column and YAML path of each diagnostic.
+    fn places(text: &str) -> Vec<(&'static str, usize, usize, String)> {
+        load_str(text)
+            .unwrap_err()
+            .iter()
+            .map(|d| {
+                let location = d.location.as_ref().expect("located");
+                let position = location
+                    .position
+                    .as_ref()
+                    .map_or((0, 0), |p| (p.line, p.col));
+                (
+                    d.code.as_str(),
+                    position.0,
+                    position.1,
+                    location.path.clone(),
+                )
+            })
+            .collect()
+    }
+
+    const ROUTE: &str = "outputs:\n  route_table: { firewall_private_ip: 10.0.0.4 }\n";
+
+    #[test]
+    fn a_nul_byte_anywhere_is_an_invalid_character_with_its_line_and_column() {
+        // In a comment, at a line start, after a value: each would end the parse there.
+        let in_comment = format!("{MINIMAL}# \0\n{ROUTE}");
+        assert_eq!(
+            places(&in_comment),
+            [("invalid-character", 7, 3, String::new())]
+        );
+        let line_start = format!("{MINIMAL}\0{ROUTE}");
+        assert_eq!(
+            places(&line_start),
+            [("invalid-character", 7, 1, String::new())]
+        );
+        let after_value = MINIMAL.replace("cloud: public\n", "cloud: public\0\n");
+        assert_eq!(
+            places(&after_value),
+            [("invalid-character", 2, 14, String::new())]
+        );
+        let diagnostic = &load_str(&in_comment).unwrap_err()[0];
+        assert!(diagnostic.message.contains("U+0000"), "{diagnostic}");
+        assert!(diagnostic.help.is_some());
+    }
+
+    #[test]
+    fn every_character_yaml_forbids_is_reported_up_to_a_limit() {
+        for bad in [
+            '\u{1}', '\u{7}', '\u{1b}', '\u{7f}', '\u{80}', '\u{9f}', '\u{fffe}', '\u{ffff}',
+        ] {
+            let text = format!("{MINIMAL}# é {bad}\n");
+            assert_eq!(
+                places(&text),
+                [("invalid-character", 7, 5, String::new())],
+                "{bad:?}"
+            );
+        }
+        // What YAML allows in a stream stays allowed.
+        load_str(&format!("{MINIMAL}# tab\t, next line \u{85}, CR\r\n")).unwrap();
+        let many = format!("{MINIMAL}# {}\n", "\0".repeat(25));
+        let diagnostics = load_str(&many).unwrap_err();
+        assert_eq!(diagnostics.len(), 21, "{diagnostics:?}");
+        assert!(diagnostics.iter().all(|d| d.code == Code::InvalidCharacter));
+        assert!(
+            diagnostics[20].message.contains("5 more"),
+            "{}",
+            diagnostics[20]
+        );
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped_and_columns_stay_right() {
+        let scenario = load_str(&format!("\u{feff}{MINIMAL}")).unwrap();
+        assert_eq!(scenario.workspaces[0].name, "mlw");
+        let text = format!("\u{feff}{}", MINIMAL.replace("version: 1", "version: 2"));
+        assert_eq!(
+            places(&text),
+            [("unsupported-version", 1, 10, "version".to_owned())]
+        );
+        let inside = MINIMAL.replace("cloud: public", "cloud: pub\u{feff}lic");
+        assert_eq!(
+            places(&inside),
+            [("invalid-character", 2, 11, String::new())]
+        );
+    }
+
+    #[test]
+    fn a_million_character_value_gives_a_short_error() {
+        let text = MINIMAL.replace("10.0.1.0/24", &"a".repeat(1_000_000));
+        let stderr = crate::diagnostic::render_all(&load_str(&text).unwrap_err(), "the scenario");
+        assert!(stderr.len() < 2048, "{} bytes", stderr.len());
+    }
+
+    #[test]
+    fn reasons_refuse_characters_that_hide_or_reorder_text() {
+        for hidden in [
+            '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}',
+            '\u{2028}', '\u{2029}', '\u{200b}', '\u{200d}', '\u{2060}', '\u{ad}',
+        ] {
+            let code = format!("U+{:04X}", u32::from(hidden));
+            let text = format!(
+                "{MINIMAL}    extra_fqdns: [{{ fqdn: github.com, ports: [443], reason: ab{hidden}c }}]\n"
+            );
+            let diagnostics = load_str(&text).unwrap_err();
+            assert_eq!(diagnostics.len(), 1, "{code}: {diagnostics:?}");
+            let diagnostic = &diagnostics[0];
+            assert_eq!(diagnostic.code, Code::InvalidValue, "{code}");
+            assert!(diagnostic.message.contains(&code), "{code}: {diagnostic}");
+            // The column is the character's own: `reason: ab` ends at column 62.
+            let position = diagnostic
+                .location
+                .as_ref()
+                .and_then(|l| l.position.as_ref());
+            assert_eq!(position.map(|p| p.col), Some(63), "{code}: {diagnostic}");
+        }
+        // Written as an escape, the byte order mark reaches the reason and is refused there.
+        let text = format!(
+            "{MINIMAL}    extra_fqdns: [{{ fqdn: github.com, ports: [443], reason: \"a\\uFEFF\" }}]\n"
+        );
+        let diagnostics = load_str(&text).unwrap_err();
+        assert!(diagnostics[0].message.contains("U+FEFF"), "{diagnostics:?}");
+    }
+
+    #[test]
+    fn an_extra_host_needs_at_least_one_port() {
+        let text =
+            format!("{MINIMAL}    extra_fqdns: [{{ fqdn: github.com, ports: [], reason: r }}]\n");
+        assert_eq!(
+            places(&text),
+            [(
+                "invalid-port",
+                7,
+                46,
+                "workspaces[0].extra_fqdns[0].ports".to_owned()
+            )]
+        );
+    }
+
+    const SUBNET_A: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/a";
+
+    #[test]
+    fn a_subnet_id_given_twice_is_refused_naming_the_first() {
+        let upper = SUBNET_A
+            .to_uppercase()
+            .replace("SUBSCRIPTIONS", "subscriptions");
+        for (first, second) in [(SUBNET_A, SUBNET_A.to_owned()), (SUBNET_A, upper)] {
+            let text =
+                format!("{MINIMAL}    compute_subnet_ids:\n      - {first}\n      - {second}\n");
+            assert_eq!(
+                places(&text),
+                [(
+                    "duplicate-subnet-id",
+                    9,
+                    9,
+                    "workspaces[0].compute_subnet_ids[1]".to_owned()
+                )]
+            );
+            let diagnostic = &load_str(&text).unwrap_err()[0];
+            let named = format!(
+                "{}{}",
+                diagnostic.message,
+                diagnostic.help.as_deref().unwrap_or("")
+            );
+            assert!(
+                named.contains("workspaces[0].compute_subnet_ids[0]") && named.contains("line 8"),
+                "{diagnostic}"
+            );
+        }
+        // In two workspaces: the second association would replace the first.
+        let text = format!(
+            "{MINIMAL}    compute_subnet_ids: [{SUBNET_A}]\n  - name: mlw2\n    region: westus\n    compute_subnets: [10.0.2.0/24]\n    compute_subnet_ids: [{SUBNET_A}]\n"
+        );
+        assert_eq!(
+            places(&text),
+            [(
+                "duplicate-subnet-id",
+                11,
+                26,
+                "workspaces[1].compute_subnet_ids[0]".to_owned()
+            )]
+        );
+        assert!(
+            load_str(&text).unwrap_err()[0]
+                .to_string()
+                .contains("workspaces[0].compute_subnet_ids[0]")
+        );
+    }
+
+    #[test]
+    fn a_compute_subnet_given_twice_in_a_workspace_is_refused() {
+        let text = MINIMAL.replace("[10.0.1.0/24]", "[10.0.1.0/24, 10.0.2.0/24, 10.0.1.0/24]");
+        assert_eq!(
+            places(&text),
+            [(
+                "duplicate-subnet",
+                6,
+                49,
+                "workspaces[0].compute_subnets[2]".to_owned()
+            )]
+        );
+        // Two workspaces sharing a subnet merge harmlessly (`distinct`/`union` of sources).
+        load_str(&format!(
+            "{MINIMAL}  - name: mlw2\n    region: westus\n    compute_subnets: [10.0.1.0/24]\n"
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn compute_subnets_covering_an_address_family_are_any_source() {
+        for subnets in [
+            "[0.0.0.0/0]",
+            "[0.0.0.0/1, 128.0.0.0/1]",
+            "['::/1', '8000::/1']",
+            "[10.0.0.0/8, 0.0.0.0/1, 128.0.0.0/2, 192.0.0.0/2]",
+        ] {
+            let text = MINIMAL.replace("[10.0.1.0/24]", subnets);
+            assert_eq!(
+                places(&text),
+                [(
+                    "any-source",
+                    6,
+                    22,
+                    "workspaces[0].compute_subnets".to_owned()
+                )],
+                "{subnets}"
+            );
+        }
+        // Rules merge the sources of workspaces, so two halves in two workspaces are too.
+        let text = format!(
+            "{}  - name: mlw2\n    region: westus\n    compute_subnets: [128.0.0.0/1]\n",
+            MINIMAL.replace("[10.0.1.0/24]", "[0.0.0.0/1]")
+        );
+        assert_eq!(
+            places(&text),
+            [(
+                "any-source",
+                9,
+                22,
+                "workspaces[1].compute_subnets".to_owned()
+            )]
+        );
+        load_str(&MINIMAL.replace("[10.0.1.0/24]", "[0.0.0.0/1, 128.0.0.0/2]")).unwrap();
+    }
+
+    #[test]
+    fn ports_covering_every_port_are_any_port() {
+        for ports in [
+            "['1-65535']",
+            "['1-32767', '32768-65535']",
+            "['1-40000', '30000-65534', 65535]",
+        ] {
+            let text = format!(
+                "{MINIMAL}    extra_fqdns: [{{ fqdn: db.example.com, ports: {ports}, reason: r }}]\n"
+            );
+            assert_eq!(
+                places(&text),
+                [(
+                    "any-port",
+                    7,
+                    50,
+                    "workspaces[0].extra_fqdns[0].ports".to_owned()
+                )],
+                "{ports}"
+            );
+        }
+        let text = format!(
+            "{MINIMAL}    extra_fqdns: [{{ fqdn: db.example.com, ports: ['1-32767', '32769-65535'], reason: r }}]\n"
+        );
+        load_str(&text).unwrap();
+    }
+
+    #[test]
+    fn the_same_host_listed_again_must_not_complete_every_port() {
+        let text = format!(
+            "{MINIMAL}    extra_fqdns:\n      - {{ fqdn: db.example.com, ports: ['1-32767'], reason: a }}\n      - {{ fqdn: DB.example.com, ports: ['32768-65535'], reason: b }}\n"
+        );
+        assert_eq!(
+            places(&text),
+            [(
+                "any-port",
+                9,
+                40,
+                "workspaces[0].extra_fqdns[1].ports".to_owned()
+            )]
+        );
+        // Other hosts, and the same host in another workspace (other sources), are apart.
+        let text = format!(
+            "{MINIMAL}    extra_fqdns:\n      - {{ fqdn: db.example.com, ports: ['1-32767'], reason: a }}\n      - {{ fqdn: db2.example.com, ports: ['32768-65535'], reason: b }}\n  - name: mlw2\n    region: westus\n    compute_subnets: [10.0.2.0/24]\n    extra_fqdns: [{{ fqdn: db.example.com, ports: ['32768-65535'], reason: c }}]\n"
+        );
+        load_str(&text).unwrap();
+    }
+
+    #[test]
+    fn wildcards_directly_under_a_public_suffix_are_refused() {
+        for (fqdn, suffix, section) in [
+            ("*.co.uk", "co.uk", "ICANN"),
+            ("*.uk", "uk", "ICANN"),
+            ("*.com", "com", "ICANN"),
+            ("*.github.io", "github.io", "private"),
+            ("*.azurewebsites.net", "azurewebsites.net", "private"),
+            (
+                "*.blob.core.windows.net",
+                "blob.core.windows.net",
+                "private",
+            ),
+            (
+                "*.githubusercontent.com",
+                "githubusercontent.com",
+                "private",
+            ),
+        ] {
+            let text = format!(
+                "{MINIMAL}    extra_fqdns: [{{ fqdn: '{fqdn}', ports: [443], reason: r }}]\n"
+            );
+            let diagnostics = load_str(&text).unwrap_err();
+            assert_eq!(diagnostics.len(), 1, "{fqdn}: {diagnostics:?}");
+            assert_eq!(diagnostics[0].code, Code::InvalidFqdn, "{fqdn}");
+            let help = diagnostics[0].help.as_deref().unwrap_or("");
+            assert!(
+                help.contains(&format!("`{suffix}`")) && help.contains(section),
+                "{fqdn}: {help}"
+            );
+        }
+        for fqdn in [
+            "*.example.co.uk",
+            "*.mlw.github.io",
+            "*.stml.blob.core.windows.net",
+            "*.actions.githubusercontent.com",
+        ] {
+            let text = format!(
+                "{MINIMAL}    extra_fqdns: [{{ fqdn: '{fqdn}', ports: [443], reason: r }}]\n"
+            );
+            load_str(&text).unwrap_or_else(|d| panic!("{fqdn}: {d:?}"));
         }
     }
 }

@@ -75,6 +75,9 @@ pub(crate) enum TreeError {
     MultipleDocuments { span: Span },
     /// Mappings and lists nested deeper than any scenario needs.
     TooDeep { span: Span },
+    /// The parser reached the end of its stream before the end of the text: it takes a
+    /// NUL for the end, so whatever follows would be silently dropped.
+    Unconsumed { span: Span },
 }
 
 /// Deeper nesting than this is refused; a scenario needs five levels.
@@ -104,6 +107,13 @@ pub(crate) fn parse(source: &str) -> Result<Node, TreeError> {
             }
         };
         if event == Event::StreamEnd {
+            // The decoder refuses NUL and other non-YAML characters before parsing; this
+            // second guard holds whatever else might make the parser stop early.
+            if marker.index() < source.chars().count() {
+                return Err(TreeError::Unconsumed {
+                    span: span_of_index(source, marker.index()),
+                });
+            }
             break;
         }
         builder.on_event(event, marker);
@@ -114,6 +124,21 @@ pub(crate) fn parse(source: &str) -> Result<Node, TreeError> {
     match builder.root {
         Some(root) if !root.is_null() => Ok(root),
         _ => Err(TreeError::Empty),
+    }
+}
+
+/// The line and column of the character at `index` (counted in characters). The stream
+/// end's marker has the right index but a line already advanced past the stop.
+fn span_of_index(source: &str, index: usize) -> Span {
+    let before: Vec<char> = source.chars().take(index).collect();
+    let line_start = before
+        .iter()
+        .rposition(|c| *c == '\n')
+        .map_or(0, |newline| newline + 1);
+    Span {
+        line: before.iter().filter(|c| **c == '\n').count() + 1,
+        col: index - line_start + 1,
+        width: 1,
     }
 }
 
@@ -295,6 +320,39 @@ mod tests {
         // Flow nesting hits the parser's recursion limit first; either way, no overflow.
         let error = parse(&"[".repeat(100_000)).unwrap_err();
         assert!(matches!(error, TreeError::Syntax { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn text_the_parser_did_not_read_is_refused() {
+        // yaml-rust2 ends its stream at a NUL; without the guard `b` would be lost.
+        let error = parse("a: 1\n# \0\nb: 2\n").unwrap_err();
+        assert_eq!(
+            error,
+            TreeError::Unconsumed {
+                span: Span {
+                    line: 2,
+                    col: 3,
+                    width: 1
+                }
+            }
+        );
+        // Whole documents, with or without a final line break, are read to the end.
+        for text in [
+            "a: 1\n",
+            "a: 1",
+            "a: 1   ",
+            "a: 'x'\t",
+            "a: 1\n# end",
+            "a: 1\n...\n",
+            "a: 1\n\n\n   ",
+            "a: 1\r\nb: 2\r\n",
+            "a: [1, 2]\n\n# end\n",
+            "a: |\n  x\n\n",
+            "a: >-\n  x\n  y",
+            "{a: 1}",
+        ] {
+            assert!(parse(text).is_ok(), "{text:?}");
+        }
     }
 
     #[test]

@@ -166,10 +166,10 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
 
     # scenario-extra-fqdns: the scenario's extra_fqdns (the article: "if you need access to a GitHub repository or other host, you must identify and add the required hosts")
     rule {
-      name              = "extra-raw-githubusercontent-com"
-      description       = "raw files of training repositories"
+      name              = "extra-wildcard-actions-githubusercontent-com"
+      description       = "GitHub Actions artifacts of training pipelines"
       source_addresses  = var.compute_subnet_address_prefixes["mlw-extra"]
-      destination_fqdns = ["raw.githubusercontent.com"]
+      destination_fqdns = ["*.actions.githubusercontent.com"]
 
       protocols {
         type = "Https"

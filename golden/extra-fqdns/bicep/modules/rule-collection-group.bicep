@@ -264,8 +264,8 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           // scenario-extra-fqdns: the scenario's extra_fqdns (the article: "if you need access to a GitHub repository or other host, you must identify and add the required hosts")
           {
             ruleType: 'ApplicationRule'
-            name: 'extra-raw-githubusercontent-com'
-            description: 'raw files of training repositories'
+            name: 'extra-wildcard-actions-githubusercontent-com'
+            description: 'GitHub Actions artifacts of training pipelines'
             protocols: [
               {
                 protocolType: 'Https'
@@ -274,7 +274,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-extra']
             targetFqdns: [
-              'raw.githubusercontent.com'
+              '*.actions.githubusercontent.com'
             ]
           }
         ]
