@@ -205,7 +205,7 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     /// Renders like rustc: a header, an arrow to the place, the line with a caret
     /// underline, and the help. Everything that can hold user text (message, help, file,
-    /// path, source line) goes through [`echo`] or [`snippet`]: hidden characters are
+    /// path, source line) goes through `echo` or `snippet`: hidden characters are
     /// escaped and huge values cut, so an input can neither drive the terminal nor flood it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let label = match self.severity {
