@@ -17,10 +17,11 @@ fn root() -> PathBuf {
 }
 
 /// Golden scenarios that plan without a service tag file, under every revision.
-const CASES: [&str; 6] = [
+const CASES: [&str; 7] = [
     "full-public",
     "hosts-public-all-features",
     "hub-two-regions",
+    "merged-three-workspaces",
     "twenty-workspaces",
     "usgov-hosts",
     "extra-fqdns",
