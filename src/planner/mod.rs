@@ -175,7 +175,7 @@ fn diagnostic_order(diagnostic: &Diagnostic) -> DiagnosticOrder<'_> {
     )
 }
 
-/// A rule before merging: the rule plus the id it would like to have.
+/// A rule before merging: one requirement realized for one workspace.
 struct Draft {
     rule: PlannedRule,
 }
@@ -974,81 +974,129 @@ fn sanitize(text: &str) -> String {
     out.trim_end_matches('-').to_owned()
 }
 
-/// Merges identical rules (same kind, traffic and destinations) from several
-/// requirements or workspaces, unites their sources, makes ids unique and sorts.
+/// Between the purposes of a merged rule (of several requirements, or user reasons).
+const PURPOSE_SEPARATOR: &str = " | ";
+
+/// A rule being merged: what its drafts said, kept as sets so that uniting N drafts
+/// costs N set inserts and the joined description is built once, at the end (joined
+/// text is never split again: catalog purposes contain "; " themselves).
+struct Merging {
+    rule: PlannedRule,
+    /// (requirement id, article section) pairs, sorted by requirement id.
+    why: BTreeSet<(String, String)>,
+    /// Distinct purposes, sorted, so the description does not depend on workspace order.
+    purposes: BTreeSet<String>,
+}
+
+/// What makes two drafts one rule.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct MergeKey {
+    /// The draft's id and concern; `None` for routes, which merge across requirements.
+    identity: Option<(String, Concern)>,
+    kind: RuleKind,
+    direction: Direction,
+    protocols: Vec<String>,
+    ports: Vec<String>,
+    application_protocols: Vec<String>,
+    /// Sorted and unique.
+    destinations: Vec<String>,
+    destination_type: DestinationType,
+    terminate_tls: bool,
+    next_hop: Option<String>,
+    next_hop_ip: Option<String>,
+    region: Option<String>,
+    /// Inbound NSG rules only: their one source service tag.
+    single_source: Vec<String>,
+}
+
+/// Merges identical rules of several workspaces (same requirement, kind, traffic and
+/// destinations), unites their sources, makes ids unique and sorts.
+///
+/// A rule's id (its Terraform address and Azure name) and its concern (its rule
+/// collection) are those of the one requirement it realizes, so they never depend on
+/// which other requirements a scenario or catalog revision selects. Two requirements
+/// that allow the same traffic therefore stay two rules: merging them would name the
+/// rule after one of them, and a revision that changes either one's ports would split it
+/// again under another address (`pypi-host` disappearing into `kubernetes-pypi-host`),
+/// or move a user's `extra_fqdns` rule into a catalog collection. Azure allows duplicate
+/// firewall and NSG rules under distinct names; it refuses two routes with one prefix in
+/// a route table (`RouteConflict`), so routes alone merge across requirements, keyed by
+/// what they are (region, prefix, next hop) and named by their first requirement.
 fn merge(drafts: Vec<Draft>) -> Vec<PlannedRule> {
-    type Key = (
-        RuleKind,
-        Direction,
-        Vec<String>,
-        Vec<String>,
-        Vec<String>,
-        Vec<String>,
-        DestinationType,
-        bool,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Vec<String>,
-    );
-    let mut merged: BTreeMap<Key, PlannedRule> = BTreeMap::new();
+    let mut merged: BTreeMap<MergeKey, Merging> = BTreeMap::new();
     for Draft { rule } in drafts {
         let mut destinations = rule.destinations.clone();
         destinations.sort();
         destinations.dedup();
-        let key: Key = (
-            rule.kind,
-            rule.direction,
-            rule.protocols.clone(),
-            rule.ports.clone(),
-            rule.application_protocols.clone(),
-            destinations.clone(),
-            rule.destination_type,
-            rule.terminate_tls,
-            rule.next_hop.clone(),
-            rule.next_hop_ip.clone(),
-            rule.region.clone(),
+        let key = MergeKey {
+            identity: (rule.kind != RuleKind::Route).then(|| (rule.id.clone(), rule.concern)),
+            kind: rule.kind,
+            direction: rule.direction,
+            protocols: rule.protocols.clone(),
+            ports: rule.ports.clone(),
+            application_protocols: rule.application_protocols.clone(),
+            destinations: destinations.clone(),
+            destination_type: rule.destination_type,
+            terminate_tls: rule.terminate_tls,
+            next_hop: rule.next_hop.clone(),
+            next_hop_ip: rule.next_hop_ip.clone(),
+            region: rule.region.clone(),
             // Inbound NSG rules name one service tag as their source; two such rules with
             // different sources must stay two rules. Other sources (subnets) unite.
-            if rule.kind == RuleKind::Nsg && rule.direction == Direction::Inbound {
+            single_source: if rule.kind == RuleKind::Nsg && rule.direction == Direction::Inbound {
                 rule.sources.clone()
             } else {
                 Vec::new()
             },
-        );
+        };
+        let mut rule = rule;
+        let why = std::mem::take(&mut rule.requirements)
+            .into_iter()
+            .zip(std::mem::take(&mut rule.sections));
+        let purpose = std::mem::take(&mut rule.purpose);
         match merged.get_mut(&key) {
             None => {
-                let mut rule = rule;
                 rule.destinations = destinations;
-                merged.insert(key, rule);
+                merged.insert(
+                    key,
+                    Merging {
+                        rule,
+                        why: why.collect(),
+                        purposes: BTreeSet::from([purpose]),
+                    },
+                );
             }
             Some(existing) => {
-                existing.sources.extend(rule.sources);
-                existing.workspaces.extend(rule.workspaces);
-                let mut pairs: BTreeSet<(String, String)> = existing
-                    .requirements
-                    .drain(..)
-                    .zip(existing.sections.drain(..))
-                    .collect();
-                pairs.extend(rule.requirements.into_iter().zip(rule.sections));
-                (existing.requirements, existing.sections) = pairs.into_iter().unzip();
-                if !existing.purpose.split("; ").any(|p| p == rule.purpose) {
-                    existing.purpose = format!("{}; {}", existing.purpose, rule.purpose);
+                existing.rule.sources.extend(rule.sources);
+                existing.rule.workspaces.extend(rule.workspaces);
+                existing.why.extend(why);
+                existing.purposes.insert(purpose);
+                // Only routes reach here with another id: they take the first requirement's.
+                if rule.id < existing.rule.id {
+                    existing.rule.id = rule.id;
                 }
-                if rule.id < existing.id {
-                    existing.id = rule.id;
-                }
-                existing.concern = existing.concern.min(rule.concern);
+                existing.rule.concern = existing.rule.concern.min(rule.concern);
             }
         }
     }
-    let mut rules: Vec<PlannedRule> = merged.into_values().collect();
-    for rule in &mut rules {
-        rule.sources.sort();
-        rule.sources.dedup();
-        rule.workspaces.sort();
-        rule.workspaces.dedup();
-    }
+    let mut rules: Vec<PlannedRule> = merged
+        .into_values()
+        .map(|merging| {
+            let mut rule = merging.rule;
+            rule.sources.sort();
+            rule.sources.dedup();
+            rule.workspaces.sort();
+            rule.workspaces.dedup();
+            (rule.requirements, rule.sections) = merging.why.into_iter().unzip();
+            // Not "; ", which purposes contain: a reader must see where one ends.
+            rule.purpose = merging
+                .purposes
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(PURPOSE_SEPARATOR);
+            rule
+        })
+        .collect();
     rules.sort_by(|a, b| {
         (a.kind, a.direction, &a.id, &a.destinations).cmp(&(
             b.kind,
@@ -1215,6 +1263,177 @@ mod tests {
             "{added:?}"
         );
         assert_eq!(added.len(), 3);
+    }
+
+    /// A workspace's Kubernetes training compute, with the values its hosts need.
+    const KUBERNETES: &str = "    container_registry: crmltest01\n    workspace_id: 5f1c2b7e-3d4a-4c5b-9e6f-7a8b9c0d1e2f\n    compute: { kubernetes: { training: true } }\n";
+
+    /// The catalog purpose of `id` in the latest revision.
+    fn purpose_of(id: &str) -> String {
+        let catalog = Catalog::embedded();
+        let revision = catalog.resolve_revision("latest").unwrap().to_owned();
+        catalog
+            .requirements_of(&revision)
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("no requirement {id}"))
+            .purpose
+            .clone()
+    }
+
+    fn three_workspaces(extra: [&str; 3]) -> String {
+        let mut text = format!("{HEAD}workspaces:\n");
+        for (index, extra) in extra.iter().enumerate() {
+            text.push_str(&format!(
+                "  - name: mlw{index}\n    region: eastus2\n    compute_subnets: [10.0.{index}.0/24]\n{extra}"
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn a_rule_merged_from_three_workspaces_states_its_purpose_once() {
+        let plan = plan_of(&three_workspaces(["", "", ""]));
+        // Both purposes contain "; " themselves, which once made every merge append them again.
+        for id in ["mcr-service-tag", "front-door-frontend-service-tag"] {
+            let merged = rule(&plan, id);
+            assert_eq!(merged.workspaces, ["mlw0", "mlw1", "mlw2"]);
+            assert_eq!(merged.purpose, purpose_of(id), "{id}");
+            assert_eq!(merged.requirements, [id]);
+        }
+    }
+
+    #[test]
+    fn merged_user_reasons_are_listed_once_each_in_sorted_order() {
+        let extra = |reason: &str| {
+            format!(
+                "    extra_fqdns:\n      - {{ fqdn: git.example.com, ports: [443], reason: \"{reason}\" }}\n"
+            )
+        };
+        let plan = plan_of(&three_workspaces([
+            &extra("mirror; pinned"),
+            &extra("clone code"),
+            &extra("mirror; pinned"),
+        ]));
+        let merged = rule(&plan, "extra-git-example-com");
+        assert_eq!(merged.workspaces, ["mlw0", "mlw1", "mlw2"]);
+        assert_eq!(merged.purpose, "clone code | mirror; pinned");
+    }
+
+    #[test]
+    fn a_requirement_keeps_its_rule_when_another_allows_the_same_traffic() {
+        // Under the latest revision pypi-host and kubernetes-pypi-host both allow
+        // Https:443 to pypi.org; each stays its own rule, named and grouped by itself.
+        let plan = plan_of(&format!(
+            "{HEAD}workspaces:\n{}",
+            workspace(&format!("    features: [python]\n{KUBERNETES}"))
+        ));
+        let pypi = rule(&plan, "pypi-host");
+        assert_eq!(
+            (pypi.concern, pypi.requirements.as_slice()),
+            (Concern::Packages, ["pypi-host".to_owned()].as_slice())
+        );
+        let kubernetes = rule(&plan, "kubernetes-pypi-host");
+        assert_eq!(
+            (kubernetes.concern, kubernetes.requirements.as_slice()),
+            (
+                Concern::Kubernetes,
+                ["kubernetes-pypi-host".to_owned()].as_slice()
+            )
+        );
+        assert_eq!(kubernetes.purpose, purpose_of("kubernetes-pypi-host"));
+    }
+
+    #[test]
+    fn a_user_rule_stays_in_the_extra_collection() {
+        let plan = plan_of(&format!(
+            "{HEAD}workspaces:\n{}",
+            workspace(
+                "    features: [interactive-jobs]\n    extra_fqdns:\n      - { fqdn: github.com, ports: [443], reason: clone training code }\n"
+            )
+        ));
+        let user = rule(&plan, "extra-github-com");
+        assert_eq!(user.concern, Concern::Extra);
+        assert_eq!(user.requirements, [EXTRA_FQDNS_REQUIREMENT]);
+        assert_eq!(user.purpose, "clone training code");
+        let vscode = rule(&plan, "vscode-websocket-server");
+        assert_eq!(vscode.concern, Concern::Vscode);
+        assert_eq!(vscode.destinations, ["github.com"]);
+    }
+
+    #[test]
+    fn turning_a_feature_on_renames_and_regroups_no_rule() {
+        let both = format!("    features: [python]\n{KUBERNETES}");
+        let pairs = [
+            ("    features: [python]\n", both.as_str()),
+            (KUBERNETES, both.as_str()),
+            (
+                "    extra_fqdns:\n      - { fqdn: github.com, ports: [443], reason: code }\n",
+                "    features: [interactive-jobs]\n    extra_fqdns:\n      - { fqdn: github.com, ports: [443], reason: code }\n",
+            ),
+            (
+                "    features: [interactive-jobs]\n",
+                "    features: [interactive-jobs]\n    extra_fqdns:\n      - { fqdn: github.com, ports: [443], reason: code }\n",
+            ),
+        ];
+        for (before, after) in pairs {
+            let base = plan_of(&format!("{HEAD}workspaces:\n{}", workspace(before)));
+            let more = plan_of(&format!("{HEAD}workspaces:\n{}", workspace(after)));
+            let lost: Vec<&str> = base
+                .rules
+                .iter()
+                .filter(|r| !more.rules.contains(r))
+                .map(|r| r.id.as_str())
+                .collect();
+            assert!(lost.is_empty(), "{before:?} -> {after:?} changed {lost:?}");
+        }
+    }
+
+    #[test]
+    fn two_requirements_routing_one_prefix_share_one_route() {
+        // Azure refuses two routes with one prefix in a route table (RouteConflict), so
+        // routes still merge across requirements.
+        let extra = r#"
+- id: zz-route-a
+  revisions: ["2026-03"]
+  concern: routing
+  purpose: First reason.
+  section: "Test"
+  quote: "test"
+  when: always
+  direction: outbound
+  route: firewall
+  destinations: { all: ["10.99.0.0/16"] }
+- id: zz-route-b
+  revisions: ["2026-03"]
+  concern: routing
+  purpose: Second reason.
+  section: "Test"
+  quote: "test"
+  when: always
+  direction: outbound
+  route: firewall
+  destinations: { all: ["10.99.0.0/16"] }
+"#;
+        let mut files: Vec<(String, String)> = crate::catalog::EMBEDDED_FILES
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .collect();
+        files.push(("requirements/zz-test.yaml".to_owned(), extra.to_owned()));
+        let catalog = Catalog::load(&files, "catalog").unwrap();
+        let text = format!(
+            "{HEAD}workspaces:\n{}outputs:\n  route_table: {{ firewall_private_ip: 10.0.0.4 }}\n",
+            workspace("")
+        );
+        let scenario = crate::scenario::load(&text, "s.yaml", &catalog).unwrap();
+        let plan = plan(&scenario, &catalog).unwrap();
+        let routes: Vec<&PlannedRule> = plan
+            .rules
+            .iter()
+            .filter(|r| r.destinations == ["10.99.0.0/16"])
+            .collect();
+        assert_eq!(routes.len(), 1, "{routes:?}");
+        assert_eq!(routes[0].requirements, ["zz-route-a", "zz-route-b"]);
+        assert_eq!(routes[0].purpose, "First reason. | Second reason.");
     }
 
     #[test]

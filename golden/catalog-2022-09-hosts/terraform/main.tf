@@ -58,10 +58,10 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       }
     }
 
-    # arm-host: Other firewalls > Microsoft hosts > General Azure hosts; portal-host: Other firewalls > Microsoft hosts > General Azure hosts
+    # arm-host: Other firewalls > Microsoft hosts > General Azure hosts
     rule {
       name              = "arm-host"
-      description       = "Azure portal.; Azure Resource Manager."
+      description       = "Azure Resource Manager."
       source_addresses  = var.compute_subnet_address_prefixes["mlw-2022-hosts"]
       destination_fqdns = ["management.azure.com"]
 
@@ -134,6 +134,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       description       = "Integrated notebooks."
       source_addresses  = var.compute_subnet_address_prefixes["mlw-2022-hosts"]
       destination_fqdns = ["*.notebooks.azure.net"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # portal-host: Other firewalls > Microsoft hosts > General Azure hosts
+    rule {
+      name              = "portal-host"
+      description       = "Azure portal."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-2022-hosts"]
+      destination_fqdns = ["management.azure.com"]
 
       protocols {
         type = "Https"

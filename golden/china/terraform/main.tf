@@ -81,19 +81,6 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       }
     }
 
-    # compute-graph-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning compute instance and compute cluster hosts; notebooks-graph-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts
-    rule {
-      name              = "compute-graph-host"
-      description       = "Used by compute instances and clusters (Azure AD Graph).; Integrated notebooks (Microsoft Graph)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-china"]
-      destination_fqdns = ["graph.chinacloudapi.cn"]
-
-      protocols {
-        type = "Https"
-        port = 443
-      }
-    }
-
     # login-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > General Azure hosts
     rule {
       name              = "login-host"
@@ -131,6 +118,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       description       = "Integrated notebooks (notebook content)."
       source_addresses  = var.compute_subnet_address_prefixes["mlw-china"]
       destination_fqdns = ["*.aznbcontent.net"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # notebooks-graph-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts
+    rule {
+      name              = "notebooks-graph-host"
+      description       = "Integrated notebooks (Microsoft Graph)."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-china"]
+      destination_fqdns = ["graph.chinacloudapi.cn"]
 
       protocols {
         type = "Https"
@@ -182,6 +182,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     name     = "rcg-azureml-application-compute"
     priority = 5200
     action   = "Allow"
+
+    # compute-graph-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning compute instance and compute cluster hosts
+    rule {
+      name              = "compute-graph-host"
+      description       = "Used by compute instances and clusters (Azure AD Graph)."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-china"]
+      destination_fqdns = ["graph.chinacloudapi.cn"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
 
     # compute-instance-connect-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning compute instance and compute cluster hosts
     rule {

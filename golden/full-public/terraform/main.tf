@@ -237,10 +237,10 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       }
     }
 
-    # kubernetes-pypi-host: Scenario: Use Kubernetes compute; pypi-host: Recommended configuration for training and deploying models (Python hosts include)
+    # pypi-host: Recommended configuration for training and deploying models (Python hosts include)
     rule {
-      name              = "kubernetes-pypi-host"
-      description       = "Installing pip packages when a training job environment starts (training only).; Listing dependencies from the default pip index."
+      name              = "pypi-host"
+      description       = "Listing dependencies from the default pip index."
       source_addresses  = var.compute_subnet_address_prefixes["mlw-prod"]
       destination_fqdns = ["pypi.org"]
 
@@ -308,19 +308,6 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     priority = 5800
     action   = "Allow"
 
-    # scenario-extra-fqdns: the scenario's extra_fqdns (the article: "if you need access to a GitHub repository or other host, you must identify and add the required hosts"); vscode-websocket-server: Scenario: Visual Studio Code > Hosts
-    rule {
-      name              = "extra-github-com"
-      description       = "Websocket server bits, needed only to connect VS Code to interactive jobs.; clone training code"
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-prod"]
-      destination_fqdns = ["github.com"]
-
-      protocols {
-        type = "Https"
-        port = 443
-      }
-    }
-
     # vscode-desktop-download-host: Scenario: Visual Studio Code > Hosts
     rule {
       name              = "vscode-desktop-download-host"
@@ -385,6 +372,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
         port = 443
       }
     }
+
+    # vscode-websocket-server: Scenario: Visual Studio Code > Hosts
+    rule {
+      name              = "vscode-websocket-server"
+      description       = "Websocket server bits, needed only to connect VS Code to interactive jobs."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-prod"]
+      destination_fqdns = ["github.com"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
   }
 
   application_rule_collection {
@@ -411,6 +411,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       description       = "Uploading system logs to Kusto."
       source_addresses  = var.compute_subnet_address_prefixes["mlw-prod"]
       destination_fqdns = ["*.kusto.windows.net", "*.queue.core.windows.net", "*.table.core.windows.net"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # kubernetes-pypi-host: Scenario: Use Kubernetes compute
+    rule {
+      name              = "kubernetes-pypi-host"
+      description       = "Installing pip packages when a training job environment starts (training only)."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-prod"]
+      destination_fqdns = ["pypi.org"]
 
       protocols {
         type = "Https"
@@ -454,6 +467,25 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       protocols {
         type = "Http"
         port = 80
+      }
+    }
+  }
+
+  application_rule_collection {
+    name     = "rcg-azureml-application-extra"
+    priority = 6200
+    action   = "Allow"
+
+    # scenario-extra-fqdns: the scenario's extra_fqdns (the article: "if you need access to a GitHub repository or other host, you must identify and add the required hosts")
+    rule {
+      name              = "extra-github-com"
+      description       = "clone training code"
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-prod"]
+      destination_fqdns = ["github.com"]
+
+      protocols {
+        type = "Https"
+        port = 443
       }
     }
   }

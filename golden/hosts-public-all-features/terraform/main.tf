@@ -88,10 +88,10 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       }
     }
 
-    # arm-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > General Azure hosts; portal-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > General Azure hosts
+    # arm-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > General Azure hosts
     rule {
       name              = "arm-host"
-      description       = "Azure portal.; Azure Resource Manager."
+      description       = "Azure Resource Manager."
       source_addresses  = var.compute_subnet_address_prefixes["mlw-hosts"]
       destination_fqdns = ["management.azure.com"]
 
@@ -184,6 +184,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       }
     }
 
+    # portal-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > General Azure hosts
+    rule {
+      name              = "portal-host"
+      description       = "Azure portal."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-hosts"]
+      destination_fqdns = ["management.azure.com"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
     # studio-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts
     rule {
       name              = "studio-host"
@@ -248,12 +261,12 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     priority = 5300
     action   = "Allow"
 
-    # kubernetes-storage-hosts: Scenario: Use Kubernetes compute; storage-blob-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts; ... compute instance and compute cluster hosts
+    # microsoft-storage-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning compute instance and compute cluster hosts
     rule {
-      name              = "kubernetes-storage-hosts-mlw-hosts"
-      description       = "Fetching project scripts, data and models, and uploading job logs and outputs (the workspace's storage account).; The workspace's default..."
+      name              = "microsoft-storage-hosts"
+      description       = "Microsoft's storage behind Azure Batch, used only to manage compute (none of your data)."
       source_addresses  = var.compute_subnet_address_prefixes["mlw-hosts"]
-      destination_fqdns = ["stmlhosts01.blob.core.windows.net"]
+      destination_fqdns = ["*.blob.core.windows.net", "*.queue.core.windows.net", "*.table.core.windows.net"]
 
       protocols {
         type = "Https"
@@ -261,12 +274,12 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       }
     }
 
-    # microsoft-storage-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning compute instance and compute cluster hosts
+    # storage-blob-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts; ... compute instance and compute cluster hosts
     rule {
-      name              = "microsoft-storage-hosts"
-      description       = "Microsoft's storage behind Azure Batch, used only to manage compute (none of your data)."
+      name              = "storage-blob-host-mlw-hosts"
+      description       = "The workspace's default storage account, blob service (integrated notebooks, compute)."
       source_addresses  = var.compute_subnet_address_prefixes["mlw-hosts"]
-      destination_fqdns = ["*.blob.core.windows.net", "*.queue.core.windows.net", "*.table.core.windows.net"]
+      destination_fqdns = ["stmlhosts01.blob.core.windows.net"]
 
       protocols {
         type = "Https"
@@ -402,10 +415,10 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       }
     }
 
-    # kubernetes-pypi-host: Scenario: Use Kubernetes compute; pypi-host: Recommended configuration for training and deploying models (Python hosts include)
+    # pypi-host: Recommended configuration for training and deploying models (Python hosts include)
     rule {
-      name              = "kubernetes-pypi-host"
-      description       = "Installing pip packages when a training job environment starts (training only).; Listing dependencies from the default pip index."
+      name              = "pypi-host"
+      description       = "Listing dependencies from the default pip index."
       source_addresses  = var.compute_subnet_address_prefixes["mlw-hosts"]
       destination_fqdns = ["pypi.org"]
 
@@ -544,12 +557,38 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       }
     }
 
+    # kubernetes-pypi-host: Scenario: Use Kubernetes compute
+    rule {
+      name              = "kubernetes-pypi-host"
+      description       = "Installing pip packages when a training job environment starts (training only)."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-hosts"]
+      destination_fqdns = ["pypi.org"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
     # kubernetes-registry-hosts: Scenario: Use Kubernetes compute
     rule {
       name              = "kubernetes-registry-hosts-mlw-hosts"
       description       = "Pulling the Docker images of machine learning workloads from the workspace's container registry."
       source_addresses  = var.compute_subnet_address_prefixes["mlw-hosts"]
       destination_fqdns = ["crmlhosts.azurecr.io", "crmlhosts.swedencentral.data.azurecr.io"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # kubernetes-storage-hosts: Scenario: Use Kubernetes compute
+    rule {
+      name              = "kubernetes-storage-hosts-mlw-hosts"
+      description       = "Fetching project scripts, data and models, and uploading job logs and outputs (the workspace's storage account)."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-hosts"]
+      destination_fqdns = ["stmlhosts01.blob.core.windows.net"]
 
       protocols {
         type = "Https"

@@ -46,7 +46,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     # front-door-frontend-service-tag: Basic configuration > Outbound traffic
     rule {
       name                  = "front-door-frontend-service-tag"
-      description           = "Global entry point for Azure Machine Learning studio; stores images and environments for AutoML.; Global entry point for Azure Machine Le..."
+      description           = "Global entry point for Azure Machine Learning studio; stores images and environments for AutoML."
       protocols             = ["TCP"]
       source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-sea"], var.compute_subnet_address_prefixes["mlw-weu"]))
       destination_addresses = ["AzureFrontDoor.Frontend"]
@@ -144,7 +144,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     # mcr-service-tag: Basic configuration > Outbound traffic; Recommended configuration for training and deploying models
     rule {
       name                  = "mcr-service-tag"
-      description           = "Docker images Microsoft provides (Microsoft Container Registry); always needed.; Docker images Microsoft provides (Microsoft Container Re..."
+      description           = "Docker images Microsoft provides (Microsoft Container Registry); always needed."
       protocols             = ["TCP"]
       source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-sea"], var.compute_subnet_address_prefixes["mlw-weu"]))
       destination_addresses = ["MicrosoftContainerRegistry"]

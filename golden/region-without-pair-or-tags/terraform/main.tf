@@ -46,7 +46,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     # front-door-frontend-service-tag: Azure Firewall > Outbound configuration
     rule {
       name                  = "front-door-frontend-service-tag"
-      description           = "Global entry point for Azure Machine Learning studio; stores images and environments for AutoML.; Global entry point for Azure Machine Le..."
+      description           = "Global entry point for Azure Machine Learning studio; stores images and environments for AutoML."
       protocols             = ["TCP"]
       source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-at"], var.compute_subnet_address_prefixes["mlw-dk"], var.compute_subnet_address_prefixes["mlw-euap"]))
       destination_addresses = ["AzureFrontDoor.Frontend"]

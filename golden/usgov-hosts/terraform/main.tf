@@ -350,10 +350,10 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       }
     }
 
-    # kubernetes-pypi-host: Scenario: Use Kubernetes compute; pypi-host: Recommended configuration for training and deploying models (Python hosts include)
+    # pypi-host: Recommended configuration for training and deploying models (Python hosts include)
     rule {
-      name              = "kubernetes-pypi-host"
-      description       = "Installing pip packages when a training job environment starts (training only).; Listing dependencies from the default pip index."
+      name              = "pypi-host"
+      description       = "Listing dependencies from the default pip index."
       source_addresses  = var.compute_subnet_address_prefixes["mlw-gov-hosts"]
       destination_fqdns = ["pypi.org"]
 
@@ -368,6 +368,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     name     = "rcg-azureml-application-kubernetes"
     priority = 5900
     action   = "Allow"
+
+    # kubernetes-pypi-host: Scenario: Use Kubernetes compute
+    rule {
+      name              = "kubernetes-pypi-host"
+      description       = "Installing pip packages when a training job environment starts (training only)."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-gov-hosts"]
+      destination_fqdns = ["pypi.org"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
 
     # kubernetes-ubuntu-hosts: Scenario: Use Kubernetes compute
     rule {

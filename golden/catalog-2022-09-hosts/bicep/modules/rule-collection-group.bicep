@@ -100,11 +100,11 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               '*.azureml.net'
             ]
           }
-          // arm-host: Other firewalls > Microsoft hosts > General Azure hosts; portal-host: Other firewalls > Microsoft hosts > General Azure hosts
+          // arm-host: Other firewalls > Microsoft hosts > General Azure hosts
           {
             ruleType: 'ApplicationRule'
             name: 'arm-host'
-            description: 'Azure portal.; Azure Resource Manager.'
+            description: 'Azure Resource Manager.'
             protocols: [
               {
                 protocolType: 'Https'
@@ -198,6 +198,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             sourceAddresses: computeSubnetAddressPrefixes['mlw-2022-hosts']
             targetFqdns: [
               '*.notebooks.azure.net'
+            ]
+          }
+          // portal-host: Other firewalls > Microsoft hosts > General Azure hosts
+          {
+            ruleType: 'ApplicationRule'
+            name: 'portal-host'
+            description: 'Azure portal.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-2022-hosts']
+            targetFqdns: [
+              'management.azure.com'
             ]
           }
           // studio-host: Other firewalls > Microsoft hosts > Azure Machine Learning hosts

@@ -132,22 +132,6 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               'management.chinacloudapi.cn'
             ]
           }
-          // compute-graph-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning compute instance and compute cluster hosts; notebooks-graph-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts
-          {
-            ruleType: 'ApplicationRule'
-            name: 'compute-graph-host'
-            description: 'Used by compute instances and clusters (Azure AD Graph).; Integrated notebooks (Microsoft Graph).'
-            protocols: [
-              {
-                protocolType: 'Https'
-                port: 443
-              }
-            ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-china']
-            targetFqdns: [
-              'graph.chinacloudapi.cn'
-            ]
-          }
           // login-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > General Azure hosts
           {
             ruleType: 'ApplicationRule'
@@ -198,6 +182,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             sourceAddresses: computeSubnetAddressPrefixes['mlw-china']
             targetFqdns: [
               '*.aznbcontent.net'
+            ]
+          }
+          // notebooks-graph-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts
+          {
+            ruleType: 'ApplicationRule'
+            name: 'notebooks-graph-host'
+            description: 'Integrated notebooks (Microsoft Graph).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-china']
+            targetFqdns: [
+              'graph.chinacloudapi.cn'
             ]
           }
           // notebooks-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts
@@ -258,6 +258,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           type: 'Allow'
         }
         rules: [
+          // compute-graph-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning compute instance and compute cluster hosts
+          {
+            ruleType: 'ApplicationRule'
+            name: 'compute-graph-host'
+            description: 'Used by compute instances and clusters (Azure AD Graph).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-china']
+            targetFqdns: [
+              'graph.chinacloudapi.cn'
+            ]
+          }
           // compute-instance-connect-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning compute instance and compute cluster hosts
           {
             ruleType: 'ApplicationRule'

@@ -376,11 +376,11 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               'cloud.r-project.org'
             ]
           }
-          // kubernetes-pypi-host: Scenario: Use Kubernetes compute; pypi-host: Recommended configuration for training and deploying models (Python hosts include)
+          // pypi-host: Recommended configuration for training and deploying models (Python hosts include)
           {
             ruleType: 'ApplicationRule'
-            name: 'kubernetes-pypi-host'
-            description: 'Installing pip packages when a training job environment starts (training only).; Listing dependencies from the default pip index.'
+            name: 'pypi-host'
+            description: 'Listing dependencies from the default pip index.'
             protocols: [
               {
                 protocolType: 'Https'
@@ -468,22 +468,6 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           type: 'Allow'
         }
         rules: [
-          // scenario-extra-fqdns: the scenario's extra_fqdns (the article: "if you need access to a GitHub repository or other host, you must identify and add the required hosts"); vscode-websocket-server: Scenario: Visual Studio Code > Hosts
-          {
-            ruleType: 'ApplicationRule'
-            name: 'extra-github-com'
-            description: 'Websocket server bits, needed only to connect VS Code to interactive jobs.; clone training code'
-            protocols: [
-              {
-                protocolType: 'Https'
-                port: 443
-              }
-            ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-prod']
-            targetFqdns: [
-              'github.com'
-            ]
-          }
           // vscode-desktop-download-host: Scenario: Visual Studio Code > Hosts
           {
             ruleType: 'ApplicationRule'
@@ -571,6 +555,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               'default.exp-tas.com'
             ]
           }
+          // vscode-websocket-server: Scenario: Visual Studio Code > Hosts
+          {
+            ruleType: 'ApplicationRule'
+            name: 'vscode-websocket-server'
+            description: 'Websocket server bits, needed only to connect VS Code to interactive jobs.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-prod']
+            targetFqdns: [
+              'github.com'
+            ]
+          }
         ]
       }
       {
@@ -615,6 +615,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               '*.kusto.windows.net'
               '*.queue.core.windows.net'
               '*.table.core.windows.net'
+            ]
+          }
+          // kubernetes-pypi-host: Scenario: Use Kubernetes compute
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-pypi-host'
+            description: 'Installing pip packages when a training job environment starts (training only).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-prod']
+            targetFqdns: [
+              'pypi.org'
             ]
           }
           // kubernetes-registry-hosts: Scenario: Use Kubernetes compute
@@ -666,6 +682,32 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               'archive.ubuntu.com'
               'ppa.launchpad.net'
               'security.ubuntu.com'
+            ]
+          }
+        ]
+      }
+      {
+        ruleCollectionType: 'FirewallPolicyFilterRuleCollection'
+        name: 'rcg-azureml-application-extra'
+        priority: 6200
+        action: {
+          type: 'Allow'
+        }
+        rules: [
+          // scenario-extra-fqdns: the scenario's extra_fqdns (the article: "if you need access to a GitHub repository or other host, you must identify and add the required hosts")
+          {
+            ruleType: 'ApplicationRule'
+            name: 'extra-github-com'
+            description: 'clone training code'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-prod']
+            targetFqdns: [
+              'github.com'
             ]
           }
         ]

@@ -148,11 +148,11 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               '*.azureml.net'
             ]
           }
-          // arm-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > General Azure hosts; portal-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > General Azure hosts
+          // arm-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > General Azure hosts
           {
             ruleType: 'ApplicationRule'
             name: 'arm-host'
-            description: 'Azure portal.; Azure Resource Manager.'
+            description: 'Azure Resource Manager.'
             protocols: [
               {
                 protocolType: 'Https'
@@ -265,6 +265,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               '*.notebooks.azure.net'
             ]
           }
+          // portal-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > General Azure hosts
+          {
+            ruleType: 'ApplicationRule'
+            name: 'portal-host'
+            description: 'Azure portal.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
+            targetFqdns: [
+              'management.azure.com'
+            ]
+          }
           // studio-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts
           {
             ruleType: 'ApplicationRule'
@@ -349,22 +365,6 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           type: 'Allow'
         }
         rules: [
-          // kubernetes-storage-hosts: Scenario: Use Kubernetes compute; storage-blob-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts; ... compute instance and compute cluster hosts
-          {
-            ruleType: 'ApplicationRule'
-            name: 'kubernetes-storage-hosts-mlw-hosts'
-            description: 'Fetching project scripts, data and models, and uploading job logs and outputs (the workspace\'s storage account).; The workspace\'s default...'
-            protocols: [
-              {
-                protocolType: 'Https'
-                port: 443
-              }
-            ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
-            targetFqdns: [
-              'stmlhosts01.blob.core.windows.net'
-            ]
-          }
           // microsoft-storage-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning compute instance and compute cluster hosts
           {
             ruleType: 'ApplicationRule'
@@ -381,6 +381,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               '*.blob.core.windows.net'
               '*.queue.core.windows.net'
               '*.table.core.windows.net'
+            ]
+          }
+          // storage-blob-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts; ... compute instance and compute cluster hosts
+          {
+            ruleType: 'ApplicationRule'
+            name: 'storage-blob-host-mlw-hosts'
+            description: 'The workspace\'s default storage account, blob service (integrated notebooks, compute).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
+            targetFqdns: [
+              'stmlhosts01.blob.core.windows.net'
             ]
           }
           // storage-dfs-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts
@@ -556,11 +572,11 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               'cloud.r-project.org'
             ]
           }
-          // kubernetes-pypi-host: Scenario: Use Kubernetes compute; pypi-host: Recommended configuration for training and deploying models (Python hosts include)
+          // pypi-host: Recommended configuration for training and deploying models (Python hosts include)
           {
             ruleType: 'ApplicationRule'
-            name: 'kubernetes-pypi-host'
-            description: 'Installing pip packages when a training job environment starts (training only).; Listing dependencies from the default pip index.'
+            name: 'pypi-host'
+            description: 'Listing dependencies from the default pip index.'
             protocols: [
               {
                 protocolType: 'Https'
@@ -748,6 +764,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               '*.table.core.windows.net'
             ]
           }
+          // kubernetes-pypi-host: Scenario: Use Kubernetes compute
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-pypi-host'
+            description: 'Installing pip packages when a training job environment starts (training only).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
+            targetFqdns: [
+              'pypi.org'
+            ]
+          }
           // kubernetes-registry-hosts: Scenario: Use Kubernetes compute
           {
             ruleType: 'ApplicationRule'
@@ -763,6 +795,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             targetFqdns: [
               'crmlhosts.azurecr.io'
               'crmlhosts.swedencentral.data.azurecr.io'
+            ]
+          }
+          // kubernetes-storage-hosts: Scenario: Use Kubernetes compute
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-storage-hosts-mlw-hosts'
+            description: 'Fetching project scripts, data and models, and uploading job logs and outputs (the workspace\'s storage account).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
+            targetFqdns: [
+              'stmlhosts01.blob.core.windows.net'
             ]
           }
           // kubernetes-ubuntu-hosts: Scenario: Use Kubernetes compute

@@ -83,7 +83,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           {
             ruleType: 'NetworkRule'
             name: 'front-door-frontend-service-tag'
-            description: 'Global entry point for Azure Machine Learning studio; stores images and environments for AutoML.; Global entry point for Azure Machine Le...'
+            description: 'Global entry point for Azure Machine Learning studio; stores images and environments for AutoML.'
             ipProtocols: [
               'TCP'
             ]

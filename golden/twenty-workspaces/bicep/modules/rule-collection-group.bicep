@@ -83,7 +83,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           {
             ruleType: 'NetworkRule'
             name: 'front-door-frontend-service-tag'
-            description: 'Global entry point for Azure Machine Learning studio; stores images and environments for AutoML.; Global entry point for Azure Machine Le...'
+            description: 'Global entry point for Azure Machine Learning studio; stores images and environments for AutoML.'
             ipProtocols: [
               'TCP'
             ]
@@ -274,7 +274,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           {
             ruleType: 'NetworkRule'
             name: 'mcr-service-tag'
-            description: 'Docker images Microsoft provides (Microsoft Container Registry); always needed.; Docker images Microsoft provides (Microsoft Container Re...'
+            description: 'Docker images Microsoft provides (Microsoft Container Registry); always needed.'
             ipProtocols: [
               'TCP'
             ]

@@ -477,11 +477,11 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               '*.anaconda.org'
             ]
           }
-          // kubernetes-pypi-host: Scenario: Use Kubernetes compute; pypi-host: Recommended configuration for training and deploying models (Python hosts include)
+          // pypi-host: Recommended configuration for training and deploying models (Python hosts include)
           {
             ruleType: 'ApplicationRule'
-            name: 'kubernetes-pypi-host'
-            description: 'Installing pip packages when a training job environment starts (training only).; Listing dependencies from the default pip index.'
+            name: 'pypi-host'
+            description: 'Listing dependencies from the default pip index.'
             protocols: [
               {
                 protocolType: 'Https'
@@ -503,6 +503,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           type: 'Allow'
         }
         rules: [
+          // kubernetes-pypi-host: Scenario: Use Kubernetes compute
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-pypi-host'
+            description: 'Installing pip packages when a training job environment starts (training only).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-gov-hosts']
+            targetFqdns: [
+              'pypi.org'
+            ]
+          }
           // kubernetes-ubuntu-hosts: Scenario: Use Kubernetes compute
           {
             ruleType: 'ApplicationRule'
