@@ -49,8 +49,12 @@ pub struct TerraformModel {
     pub associate_subnets: bool,
     /// Whether NSGs or route tables are created (so a resource group is needed).
     pub needs_resource_group: bool,
-    /// Whether any resource takes the `tags` variable.
+    /// Whether any resource can take the `tags` variable (NSGs, route tables, IP groups).
     pub has_tags_variable: bool,
+    /// `firewall.destinations: ip-addresses`: the module declares the IP group inputs,
+    /// whether or not this catalog revision gives the scenario a service tag to expand.
+    /// The interface follows the toggle, never the rules (`tests/interface.rs`).
+    pub ip_group_inputs: bool,
     /// IP groups, one per service tag, when the scenario asks for addresses.
     pub ip_groups: Vec<IpGroupView>,
     /// What the README says about the rules.
@@ -267,6 +271,7 @@ impl TerraformModel {
             .collect();
         let has_subnet_ids = workspaces.iter().any(|w| !w.subnet_ids.is_empty());
         let nsg = plan.outputs.nsg.then(|| nsg_view(plan)).transpose()?;
+        let ip_group_inputs = plan.firewall.destinations == "ip-addresses";
         let route_table = match (plan.outputs.route_table, &plan.outputs.firewall_private_ip) {
             (true, Some(ip)) => Some(route_table_view(plan, ip)),
             _ => None,
@@ -280,7 +285,8 @@ impl TerraformModel {
             regions: plan.regions(),
             associate_subnets: has_subnet_ids && (nsg.is_some() || route_table.is_some()),
             needs_resource_group: nsg.is_some() || route_table.is_some(),
-            has_tags_variable: nsg.is_some() || route_table.is_some() || !plan.ip_groups.is_empty(),
+            has_tags_variable: nsg.is_some() || route_table.is_some() || ip_group_inputs,
+            ip_group_inputs,
             nsg,
             route_table,
             ip_groups: plan
