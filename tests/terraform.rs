@@ -115,3 +115,84 @@ fn adding_one_feature_changes_only_that_features_collection() {
         [r#"name     = "rcg-azureml-application-packages""#]
     );
 }
+
+/// The `var.` and `local.` names an expression refers to.
+fn references(expression: &hcl::Expression) -> Vec<(String, String)> {
+    // The printed expression is the simplest complete walk: every traversal prints as
+    // `root.name...`, and string literals cannot hold `var.` in these modules' for_each.
+    let text = expression.to_string();
+    let mut found = Vec::new();
+    for root in ["var", "local"] {
+        let needle = format!("{root}.");
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(&needle) {
+            let before = rest[..at].chars().next_back();
+            let name: String = rest[at + needle.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                found.push((root.to_owned(), name));
+            }
+            rest = &rest[at + needle.len()..];
+        }
+    }
+    found
+}
+
+/// Every `for_each` and `count` of every golden module is known at plan time: it reads no
+/// variable, directly or through locals. A caller passing `azurerm_subnet.x.id` of a
+/// subnet created in the same apply would otherwise get "Invalid for_each argument".
+#[test]
+fn every_for_each_key_is_known_at_plan_time() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for case in golden_cases() {
+        let dir = root().join("golden").join(&case).join("terraform");
+        let mut files = RenderedFiles::new();
+        for entry in fs::read_dir(&dir).unwrap().filter_map(Result::ok) {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "tf") {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                files.insert(name, fs::read_to_string(&path).unwrap());
+            }
+        }
+        let bodies = support::parse_module(&files);
+        let mut locals = std::collections::BTreeMap::new();
+        for (_, body) in &bodies {
+            for block in body.blocks().filter(|b| b.identifier.as_str() == "locals") {
+                for attribute in block.body.attributes() {
+                    locals.insert(attribute.key.to_string(), attribute.expr.clone());
+                }
+            }
+        }
+        for (path, body) in &bodies {
+            for block in body.blocks() {
+                for attribute in block.body.attributes() {
+                    if !matches!(attribute.key.as_str(), "for_each" | "count") {
+                        continue;
+                    }
+                    checked += 1;
+                    // Follow locals to the variables they read.
+                    let mut pending = references(&attribute.expr);
+                    let mut seen = std::collections::BTreeSet::new();
+                    while let Some((root, name)) = pending.pop() {
+                        if !seen.insert((root.clone(), name.clone())) {
+                            continue;
+                        }
+                        match root.as_str() {
+                            "var" => failures.push(format!(
+                                "{case}/{path}: {} {:?}: for_each reads var.{name}",
+                                block.identifier, block.labels
+                            )),
+                            _ => pending
+                                .extend(locals.get(&name).map(references).unwrap_or_default()),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} for_each found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
