@@ -196,3 +196,65 @@ fn every_for_each_key_is_known_at_plan_time() {
     assert!(checked > 20, "only {checked} for_each found");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The NSG rules of a module: (NSG region, direction, rule name) -> priority.
+fn nsg_priorities(
+    files: &RenderedFiles,
+) -> std::collections::BTreeMap<(String, String, String), i64> {
+    let mut priorities = std::collections::BTreeMap::new();
+    let Some(text) = files.get("terraform/main.nsg.tf") else {
+        return priorities;
+    };
+    let body = hcl::parse(text).unwrap();
+    for block in body.blocks() {
+        let labels: Vec<&str> = block.labels.iter().map(|l| l.as_str()).collect();
+        if labels.first() != Some(&"azurerm_network_security_rule") {
+            continue;
+        }
+        let attribute = |key: &str| {
+            block
+                .body
+                .attributes()
+                .find(|a| a.key.as_str() == key)
+                .map(|a| a.expr.to_string())
+                .unwrap()
+        };
+        let nsg = attribute("network_security_group_name");
+        let priority: i64 = attribute("priority").parse().unwrap();
+        priorities.insert((nsg, attribute("direction"), attribute("name")), priority);
+    }
+    priorities
+}
+
+/// A rule's NSG priority depends on that rule alone: adding a public-IP workspace beside
+/// a no-public-IP cluster in one region (2022-09: two new inbound rules) moves no existing
+/// rule, and no two rules of one NSG and direction share a priority. Terraform updates a
+/// moved rule in parallel with the new ones, and Azure refuses two rules on one priority.
+#[test]
+fn adding_rules_moves_no_nsg_priority() {
+    let catalog = Catalog::embedded();
+    let before = "version: 1\ncloud: public\ncatalog: \"2022-09\"\nworkspaces:\n  - name: mlw-npip\n    region: centralus\n    compute_subnets: [10.72.1.0/24]\n    compute: { clusters: true, public_ip: false }\noutputs:\n  nsg: true\n";
+    let after = format!(
+        "{}{}",
+        before.replace("outputs:\n  nsg: true\n", ""),
+        "  - name: mlw-pip\n    region: centralus\n    compute_subnets: [10.72.2.0/24]\n    compute: { clusters: true, public_ip: true }\noutputs:\n  nsg: true\n"
+    );
+    let (_, old) = plan_and_module(before, &catalog);
+    let (_, new) = plan_and_module(&after, &catalog);
+    let (old, new) = (nsg_priorities(&old), nsg_priorities(&new));
+    assert!(old.len() >= 2 && new.len() > old.len(), "{old:?}\n{new:?}");
+    for (rule, priority) in &old {
+        assert_eq!(
+            new.get(rule),
+            Some(priority),
+            "{rule:?} moved: {old:?} -> {new:?}"
+        );
+    }
+    let mut taken = std::collections::BTreeSet::new();
+    for ((nsg, direction, _), priority) in &new {
+        assert!(
+            taken.insert((nsg, direction, priority)),
+            "two rules on {priority} in {nsg} {direction}: {new:?}"
+        );
+    }
+}
