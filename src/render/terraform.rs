@@ -7,7 +7,7 @@
 //!
 //! Everything structural is decided here: collections grouped by concern with fixed
 //! priority bands (a new rule changes one collection), rule names from requirement ids,
-//! NSG priorities per concern band, resource addresses from rule ids (so Terraform state
+//! NSG priorities from catalog slots, resource addresses from rule ids (so Terraform state
 //! keys never depend on positions). [`TerraformModel`]'s fields are read by the templates;
 //! renaming one is a template change.
 
