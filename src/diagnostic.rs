@@ -108,6 +108,7 @@ codes! {
     UnknownRequirement => "unknown-requirement": "`amlfw catalog show` was given an id the catalog does not have.",
     // Catalog problems (only with --catalog, or an amlfw bug).
     InvalidCatalog => "invalid-catalog": "The rule catalog is malformed.",
+    NsgPriorityBandFull => "nsg-priority-band-full": "The catalog's NSG slots do not fit the NSG priority band.",
     // Warnings.
     NoRegionPair => "no-region-pair": "The region has no paired region.",
     NoRegionalTag => "no-regional-tag": "The region has no regional service tag, so the global tag is used.",

@@ -47,6 +47,10 @@ pub struct Plan {
     /// tag the rules name, for allow lists of firewalls without service tags.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub tag_addresses: std::collections::BTreeMap<String, Vec<String>>,
+    /// The catalog's NSG slots in the plan's cloud, by requirement id: what the renderers
+    /// derive every NSG rule's priority from. Not part of the JSON contract.
+    #[serde(skip)]
+    pub nsg_slots: std::collections::BTreeMap<String, crate::catalog::NsgSlot>,
 }
 
 /// An IP group holding one service tag's addresses.

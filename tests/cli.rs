@@ -116,7 +116,7 @@ fn a_broken_custom_catalog_is_reported_with_every_problem() {
     }
     std::fs::write(
         dir.join("requirements/bad.yaml"),
-        "- id: Bad_Id\n  revisions: [\"2022-09\"]\n  concern: core\n  purpose: p\n  section: s\n  quote: q\n  when: compute-instance and sometimes\n  direction: outbound\n  protocol: tcp\n  ports: [\"0\"]\n  destinations: { all: [\"ContainerRegistry.{region}\"] }\n",
+        "- id: Bad_Id\n  revisions: [\"2022-09\"]\n  concern: core\n  purpose: p\n  section: s\n  quote: q\n  when: compute-instance and sometimes\n  direction: outbound\n  protocol: tcp\n  ports: [\"0\"]\n  destinations: { all: [\"ContainerRegistry.{region}\"] }\n- id: past-the-band\n  revisions: [\"2022-09\"]\n  concern: inbound\n  purpose: p\n  section: s\n  quote: q\n  when: public-ip\n  direction: inbound\n  nsg_slot: 400\n  protocol: tcp\n  ports: [\"44224\"]\n  sources: { all: [AzureMachineLearning] }\n  destinations: { all: [VirtualNetwork] }\n",
     )
     .unwrap();
     let (code, _, stderr) = amlfw(&[

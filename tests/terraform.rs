@@ -115,3 +115,146 @@ fn adding_one_feature_changes_only_that_features_collection() {
         [r#"name     = "rcg-azureml-application-packages""#]
     );
 }
+
+/// The `var.` and `local.` names an expression refers to.
+fn references(expression: &hcl::Expression) -> Vec<(String, String)> {
+    // The printed expression is the simplest complete walk: every traversal prints as
+    // `root.name...`, and string literals cannot hold `var.` in these modules' for_each.
+    let text = expression.to_string();
+    let mut found = Vec::new();
+    for root in ["var", "local"] {
+        let needle = format!("{root}.");
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(&needle) {
+            let before = rest[..at].chars().next_back();
+            let name: String = rest[at + needle.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                found.push((root.to_owned(), name));
+            }
+            rest = &rest[at + needle.len()..];
+        }
+    }
+    found
+}
+
+/// Every `for_each` and `count` of every golden module is known at plan time: it reads no
+/// variable, directly or through locals. A caller passing `azurerm_subnet.x.id` of a
+/// subnet created in the same apply would otherwise get "Invalid for_each argument".
+#[test]
+fn every_for_each_key_is_known_at_plan_time() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for case in golden_cases() {
+        let dir = root().join("golden").join(&case).join("terraform");
+        let mut files = RenderedFiles::new();
+        for entry in fs::read_dir(&dir).unwrap().filter_map(Result::ok) {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "tf") {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                files.insert(name, fs::read_to_string(&path).unwrap());
+            }
+        }
+        let bodies = support::parse_module(&files);
+        let mut locals = std::collections::BTreeMap::new();
+        for (_, body) in &bodies {
+            for block in body.blocks().filter(|b| b.identifier.as_str() == "locals") {
+                for attribute in block.body.attributes() {
+                    locals.insert(attribute.key.to_string(), attribute.expr.clone());
+                }
+            }
+        }
+        for (path, body) in &bodies {
+            for block in body.blocks() {
+                for attribute in block.body.attributes() {
+                    if !matches!(attribute.key.as_str(), "for_each" | "count") {
+                        continue;
+                    }
+                    checked += 1;
+                    // Follow locals to the variables they read.
+                    let mut pending = references(&attribute.expr);
+                    let mut seen = std::collections::BTreeSet::new();
+                    while let Some((root, name)) = pending.pop() {
+                        if !seen.insert((root.clone(), name.clone())) {
+                            continue;
+                        }
+                        match root.as_str() {
+                            "var" => failures.push(format!(
+                                "{case}/{path}: {} {:?}: for_each reads var.{name}",
+                                block.identifier, block.labels
+                            )),
+                            _ => pending
+                                .extend(locals.get(&name).map(references).unwrap_or_default()),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} for_each found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The NSG rules of a module: (NSG region, direction, rule name) -> priority.
+fn nsg_priorities(
+    files: &RenderedFiles,
+) -> std::collections::BTreeMap<(String, String, String), i64> {
+    let mut priorities = std::collections::BTreeMap::new();
+    let Some(text) = files.get("terraform/main.nsg.tf") else {
+        return priorities;
+    };
+    let body = hcl::parse(text).unwrap();
+    for block in body.blocks() {
+        let labels: Vec<&str> = block.labels.iter().map(|l| l.as_str()).collect();
+        if labels.first() != Some(&"azurerm_network_security_rule") {
+            continue;
+        }
+        let attribute = |key: &str| {
+            block
+                .body
+                .attributes()
+                .find(|a| a.key.as_str() == key)
+                .map(|a| a.expr.to_string())
+                .unwrap()
+        };
+        let nsg = attribute("network_security_group_name");
+        let priority: i64 = attribute("priority").parse().unwrap();
+        priorities.insert((nsg, attribute("direction"), attribute("name")), priority);
+    }
+    priorities
+}
+
+/// A rule's NSG priority depends on that rule alone: adding a public-IP workspace beside
+/// a no-public-IP cluster in one region (2022-09: two new inbound rules) moves no existing
+/// rule, and no two rules of one NSG and direction share a priority. Terraform updates a
+/// moved rule in parallel with the new ones, and Azure refuses two rules on one priority.
+#[test]
+fn adding_rules_moves_no_nsg_priority() {
+    let catalog = Catalog::embedded();
+    let before = "version: 1\ncloud: public\ncatalog: \"2022-09\"\nworkspaces:\n  - name: mlw-npip\n    region: centralus\n    compute_subnets: [10.72.1.0/24]\n    compute: { clusters: true, public_ip: false }\noutputs:\n  nsg: true\n";
+    let after = format!(
+        "{}{}",
+        before.replace("outputs:\n  nsg: true\n", ""),
+        "  - name: mlw-pip\n    region: centralus\n    compute_subnets: [10.72.2.0/24]\n    compute: { clusters: true, public_ip: true }\noutputs:\n  nsg: true\n"
+    );
+    let (_, old) = plan_and_module(before, &catalog);
+    let (_, new) = plan_and_module(&after, &catalog);
+    let (old, new) = (nsg_priorities(&old), nsg_priorities(&new));
+    assert!(old.len() >= 2 && new.len() > old.len(), "{old:?}\n{new:?}");
+    for (rule, priority) in &old {
+        assert_eq!(
+            new.get(rule),
+            Some(priority),
+            "{rule:?} moved: {old:?} -> {new:?}"
+        );
+    }
+    let mut taken = std::collections::BTreeSet::new();
+    for ((nsg, direction, _), priority) in &new {
+        assert!(
+            taken.insert((nsg, direction, priority)),
+            "two rules on {priority} in {nsg} {direction}: {new:?}"
+        );
+    }
+}

@@ -434,8 +434,92 @@ pub struct Requirement {
     /// Set when the article asks for something amlfw cannot turn into a rule; the text
     /// tells the user what to do.
     pub manual: Option<String>,
+    /// Requirements that can become NSG rules: their slot in the NSG priority band of
+    /// their direction ([`NsgBand`]), the same in every revision, never another's.
+    pub nsg_slot: Option<u32>,
     /// The catalog file it was read from.
     pub file: String,
+}
+
+/// How many NSG priorities one slot holds: the sub-slots of the rules one requirement
+/// makes in one NSG (one per source and destination pair, [`NsgSlot::sub_slot`]).
+pub const NSG_SLOT_WIDTH: u32 = 10;
+
+/// The NSG priorities amlfw's rules take, per NSG and direction: slot `s`, sub-slot `k`
+/// is priority `first + s * NSG_SLOT_WIDTH + k`. A rule's priority thus depends on its
+/// own requirement alone, and two amlfw rules never share one (slots are unique per
+/// direction). A parameter so that rules can join an existing NSG in a band of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NsgBand {
+    /// Lowest priority of the band.
+    pub first: u32,
+    /// Highest priority of the band.
+    pub last: u32,
+}
+
+impl NsgBand {
+    /// Every priority Azure allows for a custom NSG rule: amlfw owns its NSGs.
+    pub const DEFAULT: NsgBand = NsgBand {
+        first: 100,
+        last: 4096,
+    };
+
+    /// How many whole slots the band holds.
+    #[must_use]
+    pub fn slots(self) -> u32 {
+        (self.last + 1).saturating_sub(self.first) / NSG_SLOT_WIDTH
+    }
+
+    /// The priority of sub-slot `sub` of `slot`, if the band holds it.
+    #[must_use]
+    pub fn priority(self, slot: u32, sub: u32) -> Option<u32> {
+        (slot < self.slots() && sub < NSG_SLOT_WIDTH)
+            .then(|| self.first + slot * NSG_SLOT_WIDTH + sub)
+    }
+}
+
+/// A requirement's NSG slot in one cloud, and the (source, destination) service tag
+/// pairs its NSG rules can have there, in catalog order: a rule's sub-slot is its pair's
+/// position. Outbound rules have no tag source (`None`): their sources are the subnets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NsgSlot {
+    /// The slot.
+    pub slot: u32,
+    /// The pairs, in catalog order (sources, then destinations within each source).
+    pub pairs: Vec<(Option<String>, String)>,
+}
+
+impl NsgSlot {
+    /// The sub-slot of a rule from `source` to `destination` (tags as the plan names
+    /// them, with a region suffix for regional tags): the position of the pair it
+    /// comes from.
+    #[must_use]
+    pub fn sub_slot(&self, source: Option<&str>, destination: &str) -> Option<u32> {
+        let names = |base: &str, name: &str| {
+            name == base
+                || name
+                    .strip_prefix(base)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        };
+        // An exact pair first: `AzureFrontDoor.Frontend` is not `AzureFrontDoor` regional.
+        let exact = self
+            .pairs
+            .iter()
+            .position(|(s, d)| s.as_deref() == source && d == destination);
+        let regional = || {
+            self.pairs.iter().position(|(s, d)| {
+                names(d, destination)
+                    && match (s, source) {
+                        (Some(s), Some(source)) => names(s, source),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            })
+        };
+        exact
+            .or_else(regional)
+            .and_then(|index| u32::try_from(index).ok())
+    }
 }
 
 /// An article revision the catalog reproduces.
@@ -644,6 +728,79 @@ impl Catalog {
             .map(|group| group.features.as_slice())
     }
 
+    /// The (source, destination) service tag pairs of the NSG rules `requirement` can
+    /// become in `cloud`, in catalog order: inbound rules (not routes) take one source
+    /// and one destination tag each; outbound requirements only their NSG-only tags
+    /// (`VirtualNetwork`), which Azure Firewall cannot name. The planner makes exactly
+    /// these; the pair's position is the rule's NSG sub-slot.
+    #[must_use]
+    pub fn nsg_pairs(
+        &self,
+        requirement: &Requirement,
+        cloud: Cloud,
+    ) -> Vec<(Option<String>, String)> {
+        if requirement.manual.is_some() || requirement.route.is_some() {
+            return Vec::new();
+        }
+        let tags = |per_cloud: &Option<PerCloud>| -> Vec<String> {
+            match per_cloud.as_ref().map(|p| p.get(cloud)) {
+                Some(CloudEndpoints::Endpoints(list)) => list
+                    .iter()
+                    .filter_map(|e| match e {
+                        Endpoint::ServiceTag { base, .. } => Some(base.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let destinations = tags(&requirement.destinations);
+        match requirement.direction {
+            Direction::Inbound => tags(&requirement.sources)
+                .into_iter()
+                .flat_map(|source| {
+                    destinations
+                        .iter()
+                        .map(move |d| (Some(source.clone()), d.clone()))
+                })
+                .collect(),
+            Direction::Outbound => destinations
+                .into_iter()
+                .filter(|base| self.tag(cloud, base).is_some_and(|t| t.default))
+                .map(|base| (None, base))
+                .collect(),
+        }
+    }
+
+    /// The NSG slot of every requirement that has one, by id, with its pairs in `cloud`:
+    /// what the renderers need to give each NSG rule its priority.
+    #[must_use]
+    pub fn nsg_slots(&self, cloud: Cloud) -> BTreeMap<String, NsgSlot> {
+        self.requirements
+            .iter()
+            .filter_map(|requirement| {
+                let slot = requirement.nsg_slot?;
+                let entry = NsgSlot {
+                    slot,
+                    pairs: self.nsg_pairs(requirement, cloud),
+                };
+                Some((requirement.id.clone(), entry))
+            })
+            .fold(BTreeMap::new(), |mut slots, (id, entry)| {
+                // Revisions of one id share the slot; their pairs unite, first seen first.
+                let merged: &mut NsgSlot = slots.entry(id).or_insert(NsgSlot {
+                    slot: entry.slot,
+                    pairs: Vec::new(),
+                });
+                for pair in entry.pairs {
+                    if !merged.pairs.contains(&pair) {
+                        merged.pairs.push(pair);
+                    }
+                }
+                slots
+            })
+    }
+
     /// The requirements of one revision.
     pub fn requirements_of<'c>(
         &'c self,
@@ -711,6 +868,8 @@ struct RawRequirement {
     covering_tags: Option<RawPerCloud>,
     #[serde(default)]
     manual: Option<String>,
+    #[serde(default)]
+    nsg_slot: Option<u32>,
 }
 
 /// One text for every revision, or one per revision.
@@ -863,6 +1022,8 @@ impl Loader<'_> {
             tag_sources: raw_tags.sources,
         };
         let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+        // The position of each requirement in its file, for the locations of later checks.
+        let mut indices = Vec::new();
         for (file, index, raw) in raw_requirements {
             let path = format!("[{index}]");
             for revision in &raw.revisions {
@@ -883,9 +1044,104 @@ impl Loader<'_> {
             }
             if let Some(requirement) = self.requirement(&catalog, &file, &path, raw) {
                 catalog.requirements.push(requirement);
+                indices.push(index);
             }
         }
+        self.check_nsg_slots(&catalog, &indices);
         catalog
+    }
+
+    /// Every requirement that can become an NSG rule has a slot; one id keeps one slot
+    /// in all its revisions; no two ids share a slot in one direction; every slot and
+    /// its sub-slots fit [`NsgBand::DEFAULT`]. This is what makes NSG priorities a
+    /// function of the rule alone and collision-free (`render/layout.rs`).
+    fn check_nsg_slots(&mut self, catalog: &Catalog, indices: &[usize]) {
+        let band = NsgBand::DEFAULT;
+        let mut owners: BTreeMap<(Direction, u32), &str> = BTreeMap::new();
+        let mut slots_of: BTreeMap<&str, u32> = BTreeMap::new();
+        for (requirement, index) in catalog.requirements.iter().zip(indices) {
+            let path = format!("[{index}].nsg_slot");
+            let id = requirement.id.as_str();
+            let most_pairs = Cloud::ALL
+                .iter()
+                .map(|cloud| catalog.nsg_pairs(requirement, *cloud).len())
+                .max()
+                .unwrap_or(0);
+            let Some(slot) = requirement.nsg_slot else {
+                if most_pairs > 0 {
+                    let next = catalog
+                        .requirements
+                        .iter()
+                        .filter(|r| r.direction == requirement.direction)
+                        .filter_map(|r| r.nsg_slot)
+                        .max()
+                        .map_or(0, |s| s + 1);
+                    let location = self.location(&requirement.file, &path);
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            Code::InvalidCatalog,
+                            format!("`{id}` can become an NSG rule and has no `nsg_slot`"),
+                        )
+                        .at(location)
+                        .help(format!(
+                            "give it a slot no other {} requirement has, such as `nsg_slot: {next}`, and keep it for good",
+                            requirement.direction.as_str()
+                        )),
+                    );
+                }
+                continue;
+            };
+            if most_pairs == 0 {
+                self.error(
+                    &requirement.file,
+                    &path,
+                    format!("`{id}` has an `nsg_slot` but never becomes an NSG rule"),
+                );
+                continue;
+            }
+            match slots_of.insert(id, slot) {
+                Some(other) if other != slot => self.error(
+                    &requirement.file,
+                    &path,
+                    format!("`{id}` has slot {slot} here and {other} in another revision; a requirement keeps its slot"),
+                ),
+                Some(_) => {}
+                None => {
+                    if let Some(owner) = owners.insert((requirement.direction, slot), id) {
+                        self.error(
+                            &requirement.file,
+                            &path,
+                            format!(
+                                "`{id}` takes {} NSG slot {slot}, which is `{owner}`'s",
+                                requirement.direction.as_str()
+                            ),
+                        );
+                    }
+                }
+            }
+            let width = usize::try_from(NSG_SLOT_WIDTH).unwrap_or(usize::MAX);
+            if slot >= band.slots() || most_pairs > width {
+                let location = self.location(&requirement.file, &path);
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        Code::NsgPriorityBandFull,
+                        format!(
+                            "`{id}` needs NSG slot {slot} for {most_pairs} {} per NSG, but the priority band {}-{} holds {} slots (0-{}) of {NSG_SLOT_WIDTH} priorities",
+                            if most_pairs == 1 { "rule" } else { "rules" },
+                            band.first,
+                            band.last,
+                            band.slots(),
+                            band.slots().saturating_sub(1)
+                        ),
+                    )
+                    .at(location)
+                    .help(format!(
+                        "use a free slot below {} and split a requirement that has more than {NSG_SLOT_WIDTH} source and destination pairs",
+                        band.slots()
+                    )),
+                );
+            }
+        }
     }
 
     fn requirement(
@@ -1103,6 +1359,7 @@ impl Loader<'_> {
             destinations,
             covering_tags,
             manual: raw.manual,
+            nsg_slot: raw.nsg_slot,
             file: file.to_owned(),
         })
     }
@@ -1284,6 +1541,107 @@ mod tests {
         if let Err(diagnostics) = Catalog::load(&files, "catalog") {
             panic!("{}", crate::diagnostic::render_all(&diagnostics, "catalog"));
         }
+    }
+
+    /// The embedded catalog with `edit` applied to the text of `requirements/inbound.yaml`.
+    fn load_with_inbound(edit: impl Fn(&str) -> String) -> Result<Catalog, Vec<Diagnostic>> {
+        let files: Vec<(String, String)> = EMBEDDED_FILES
+            .iter()
+            .map(|(name, text)| {
+                let text = if *name == "requirements/inbound.yaml" {
+                    edit(text)
+                } else {
+                    (*text).to_owned()
+                };
+                ((*name).to_owned(), text)
+            })
+            .collect();
+        Catalog::load(&files, "catalog")
+    }
+
+    fn messages(result: Result<Catalog, Vec<Diagnostic>>) -> Vec<(Code, String)> {
+        result
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| (d.code, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn nsg_slots_are_required_unique_per_direction_and_inside_the_band() {
+        let missing = messages(load_with_inbound(|text| {
+            text.replacen("  nsg_slot: 1\n", "", 1)
+        }));
+        assert_eq!(
+            missing,
+            [(
+                Code::InvalidCatalog,
+                "`inbound-batch-node-management` can become an NSG rule and has no `nsg_slot`"
+                    .to_owned()
+            )]
+        );
+        let taken = messages(load_with_inbound(|text| {
+            text.replacen("  nsg_slot: 1\n", "  nsg_slot: 0\n", 1)
+        }));
+        assert_eq!(taken.len(), 1, "{taken:?}");
+        assert!(
+            taken[0].1.contains("takes inbound NSG slot 0, which is `"),
+            "{taken:?}"
+        );
+        // Inbound and outbound are separate: outbound slot 0 is taken, inbound 0 is free.
+        let full = messages(load_with_inbound(|text| {
+            text.replacen("  nsg_slot: 1\n", "  nsg_slot: 399\n", 1)
+        }));
+        assert_eq!(full.len(), 1, "{full:?}");
+        assert_eq!(full[0].0, Code::NsgPriorityBandFull);
+        assert!(full[0].1.contains("holds 399 slots"), "{full:?}");
+        assert!(
+            load_with_inbound(|text| { text.replacen("  nsg_slot: 1\n", "  nsg_slot: 398\n", 1) })
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_nsg_rule_priority_is_its_slot_and_pair() {
+        let catalog = Catalog::embedded();
+        let slots = catalog.nsg_slots(Cloud::Public);
+        let slot = &slots["inbound-azure-machine-learning"];
+        assert_eq!(
+            slot.pairs,
+            [(
+                Some("AzureMachineLearning".to_owned()),
+                "VirtualNetwork".to_owned()
+            )]
+        );
+        assert_eq!(
+            slot.sub_slot(Some("AzureMachineLearning"), "VirtualNetwork"),
+            Some(0)
+        );
+        assert_eq!(
+            slot.sub_slot(Some("AzureLoadBalancer"), "VirtualNetwork"),
+            None
+        );
+        let two = NsgSlot {
+            slot: 5,
+            pairs: vec![
+                (None, "AzureFrontDoor".to_owned()),
+                (None, "AzureFrontDoor.Frontend".to_owned()),
+            ],
+        };
+        // Regional names find their tag; a dotted tag name is not a regional one.
+        assert_eq!(two.sub_slot(None, "AzureFrontDoor.EastUS2"), Some(0));
+        assert_eq!(two.sub_slot(None, "AzureFrontDoor.Frontend"), Some(1));
+        let band = NsgBand::DEFAULT;
+        assert_eq!(band.priority(5, 1), Some(151));
+        assert_eq!(band.priority(398, 9), Some(4089));
+        assert_eq!(band.priority(399, 0), None);
+        assert_eq!(band.priority(0, NSG_SLOT_WIDTH), None);
+        let user = NsgBand {
+            first: 3000,
+            last: 3499,
+        };
+        assert_eq!((user.slots(), user.priority(2, 3)), (50, Some(3023)));
     }
 
     #[test]

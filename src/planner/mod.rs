@@ -123,6 +123,7 @@ pub fn plan_with(
         skipped,
         warnings: planner.warnings.into_iter().collect(),
         ip_groups: Vec::new(),
+        nsg_slots: catalog.nsg_slots(scenario.cloud),
         tag_addresses: BTreeMap::new(),
     };
     if let Err(address_errors) = addresses::apply(

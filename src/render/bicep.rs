@@ -47,6 +47,10 @@ pub struct BicepModel {
     pub firewall_private_ip: Option<String>,
     /// Whether any NSG or route table is declared.
     pub has_network_resources: bool,
+    /// `firewall.destinations: ip-addresses`: the rule collection group module declares
+    /// its IP group parameter whether or not this catalog revision gives the scenario a
+    /// service tag to expand (the interface follows the toggle, `tests/interface.rs`).
+    pub ip_group_inputs: bool,
     /// IP groups, one per service tag, when the scenario asks for addresses.
     pub ip_groups: Vec<IpGroupView>,
     /// What the README says about the rules.
@@ -280,6 +284,7 @@ impl BicepModel {
                 .firewall_private_ip
                 .clone()
                 .filter(|_| plan.outputs.route_table),
+            ip_group_inputs: plan.firewall.destinations == "ip-addresses",
             ip_groups: plan
                 .ip_groups
                 .iter()

@@ -1,12 +1,12 @@
 //! Decisions every target shares, so Terraform and Bicep lay out the same rules the same
-//! way: rule collections per concern at fixed priority bands, NSG priority bands, the
+//! way: rule collections per concern at fixed priority bands, NSG priorities from catalog slots, the
 //! comment and description of each rule, and the README's rule table.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::catalog::{Concern, Direction};
+use crate::catalog::{Concern, Direction, NsgBand};
 use crate::plan::{Plan, PlannedRule, RuleKind};
 use crate::render::filters::{
     comment, html_comment, is_identifier, markdown_cell, markdown_code, markdown_code_cell,
@@ -133,30 +133,72 @@ pub(crate) fn collections(plan: &Plan, kind: RuleKind) -> Vec<Collection<'_>> {
         .collect()
 }
 
-/// NSG rules with their priorities: a band of 200 per concern, 10 apart inside it, counted
-/// per region and direction, so a new rule moves only the later rules of its own concern.
+/// NSG rules with their priorities, each a function of the rule alone (see
+/// [`nsg_priority`]), in the default band. Fails only on a broken invariant (an amlfw bug:
+/// the catalog loader guarantees slots, pairs and the band).
 pub(crate) fn nsg_rules(plan: &Plan) -> Result<Vec<(&PlannedRule, u32)>, RenderError> {
-    let mut positions: BTreeMap<(Option<String>, Direction, Concern), u32> = BTreeMap::new();
+    let band = NsgBand::DEFAULT;
+    let mut taken: BTreeMap<(Option<&str>, Direction, u32), &str> = BTreeMap::new();
     let mut rules = Vec::new();
     for rule in plan.rules.iter().filter(|r| r.kind == RuleKind::Nsg) {
-        let position = positions
-            .entry((rule.region.clone(), rule.direction, rule.concern))
-            .or_insert(0);
-        let priority = 100 + 200 * rule.concern.index() + 10 * *position;
-        *position += 1;
-        if *position > 20 || priority > 4096 {
-            return Err(RenderError {
-                template: "nsg".to_owned(),
-                cause: format!(
-                    "NSG priority band of concern `{}` overflows at rule `{}`",
-                    rule.concern.as_str(),
-                    rule.id
-                ),
-            });
+        let priority = nsg_priority(plan, rule, band)?;
+        // Proved impossible by unique slots and sub-slots; kept because Azure's refusal
+        // would come half-way through an apply.
+        if let Some(other) =
+            taken.insert((rule.region.as_deref(), rule.direction, priority), &rule.id)
+        {
+            return Err(nsg_error(format!(
+                "NSG rules `{other}` and `{}` both get priority {priority}",
+                rule.id
+            )));
         }
         rules.push((rule, priority));
     }
     Ok(rules)
+}
+
+/// The priority of an NSG rule: `band.first + slot * NSG_SLOT_WIDTH + sub_slot`. The slot
+/// is the catalog's `nsg_slot` of the rule's requirement (of a merged rule, the smallest
+/// slot among its requirements); the sub-slot is the position, in that requirement's
+/// catalog entry, of the (source, destination) pair the rule carries. Neither depends on
+/// other rules, workspaces, regions (each region has its own NSG) or revisions.
+fn nsg_priority(plan: &Plan, rule: &PlannedRule, band: NsgBand) -> Result<u32, RenderError> {
+    let owner = rule
+        .requirements
+        .iter()
+        .filter_map(|id| plan.nsg_slots.get(id).map(|slot| (slot, id)))
+        .min_by_key(|(slot, id)| (slot.slot, *id))
+        .ok_or_else(|| {
+            nsg_error(format!(
+                "NSG rule `{}` has no requirement with an NSG slot",
+                rule.id
+            ))
+        })?;
+    let (slot, id) = owner;
+    let source = match rule.direction {
+        Direction::Inbound => rule.sources.first().map(String::as_str),
+        Direction::Outbound => None,
+    };
+    let destination = rule.destinations.first().map_or("", String::as_str);
+    let sub = slot.sub_slot(source, destination).ok_or_else(|| {
+        nsg_error(format!(
+            "NSG rule `{}` carries a pair that requirement `{id}` does not list",
+            rule.id
+        ))
+    })?;
+    band.priority(slot.slot, sub).ok_or_else(|| {
+        nsg_error(format!(
+            "NSG rule `{}` (slot {}, sub-slot {sub}) is outside the band {}-{}",
+            rule.id, slot.slot, band.first, band.last
+        ))
+    })
+}
+
+fn nsg_error(cause: String) -> RenderError {
+    RenderError {
+        template: "nsg".to_owned(),
+        cause,
+    }
 }
 
 /// The routes of the plan.

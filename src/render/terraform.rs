@@ -7,7 +7,7 @@
 //!
 //! Everything structural is decided here: collections grouped by concern with fixed
 //! priority bands (a new rule changes one collection), rule names from requirement ids,
-//! NSG priorities per concern band, resource addresses from rule ids (so Terraform state
+//! NSG priorities from catalog slots, resource addresses from rule ids (so Terraform state
 //! keys never depend on positions). [`TerraformModel`]'s fields are read by the templates;
 //! renaming one is a template change.
 
@@ -47,10 +47,22 @@ pub struct TerraformModel {
     pub route_table: Option<RouteTableView>,
     /// Whether the module associates NSGs or route tables with subnets.
     pub associate_subnets: bool,
+    /// The associations, one per compute subnet ID the scenario names: the `for_each`
+    /// keys, static so that Terraform knows them at plan time whatever the IDs are.
+    pub subnet_associations: Vec<SubnetAssociationView>,
+    /// `{ "w" = 2, ... }`: how many subnet IDs each workspace that names some has, for the
+    /// validation of `compute_subnet_ids` (an HCL object of literals).
+    pub subnet_id_counts: String,
+    /// The same in words, for the validation's error message.
+    pub subnet_id_counts_text: String,
     /// Whether NSGs or route tables are created (so a resource group is needed).
     pub needs_resource_group: bool,
-    /// Whether any resource takes the `tags` variable.
+    /// Whether any resource can take the `tags` variable (NSGs, route tables, IP groups).
     pub has_tags_variable: bool,
+    /// `firewall.destinations: ip-addresses`: the module declares the IP group inputs,
+    /// whether or not this catalog revision gives the scenario a service tag to expand.
+    /// The interface follows the toggle, never the rules (`tests/interface.rs`).
+    pub ip_group_inputs: bool,
     /// IP groups, one per service tag, when the scenario asks for addresses.
     pub ip_groups: Vec<IpGroupView>,
     /// What the README says about the rules.
@@ -83,6 +95,19 @@ pub struct WorkspaceView {
     pub prefixes: Vec<String>,
     /// Compute subnet resource IDs.
     pub subnet_ids: Vec<String>,
+}
+
+/// One subnet association of the NSG and the route table of a region.
+#[derive(Debug, Serialize)]
+pub struct SubnetAssociationView {
+    /// The `for_each` key: `<workspace>/<index>`, from the scenario alone.
+    pub key: String,
+    /// Workspace name: the key in `var.compute_subnet_ids`.
+    pub workspace: String,
+    /// Position of the ID in the workspace's list.
+    pub index: usize,
+    /// Region of the workspace: which NSG and route table.
+    pub region: String,
 }
 
 /// A firewall rule collection.
@@ -267,12 +292,48 @@ impl TerraformModel {
             .collect();
         let has_subnet_ids = workspaces.iter().any(|w| !w.subnet_ids.is_empty());
         let nsg = plan.outputs.nsg.then(|| nsg_view(plan)).transpose()?;
+        let ip_group_inputs = plan.firewall.destinations == "ip-addresses";
         let route_table = match (plan.outputs.route_table, &plan.outputs.firewall_private_ip) {
             (true, Some(ip)) => Some(route_table_view(plan, ip)),
             _ => None,
         };
+        // Keyed by workspace name and position, never by the IDs: a caller may pass IDs of
+        // subnets created in the same apply, unknown until then, and `for_each` keys must be
+        // known at plan time.
+        let subnet_associations: Vec<SubnetAssociationView> = workspaces
+            .iter()
+            .flat_map(|workspace| {
+                (0..workspace.subnet_ids.len()).map(|index| SubnetAssociationView {
+                    key: format!("{}/{index}", workspace.name),
+                    workspace: workspace.name.clone(),
+                    index,
+                    region: workspace.region.clone(),
+                })
+            })
+            .collect();
+        let counts: Vec<(&str, usize)> = workspaces
+            .iter()
+            .filter(|w| !w.subnet_ids.is_empty())
+            .map(|w| (w.name.as_str(), w.subnet_ids.len()))
+            .collect();
+        let subnet_id_counts = format!(
+            "{{ {} }}",
+            counts
+                .iter()
+                .map(|(name, count)| format!("{} = {count}", quote(name)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let subnet_id_counts_text = counts
+            .iter()
+            .map(|(name, count)| format!("{name}: {count}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         Ok(TerraformModel {
             identity: ModuleIdentity::new(plan, scenario_name, "#"),
+            subnet_associations,
+            subnet_id_counts,
+            subnet_id_counts_text,
             network_collections: collections(plan, RuleKind::FirewallNetwork),
             application_collections: collections(plan, RuleKind::FirewallApplication),
             workspace_names: workspaces.iter().map(|w| w.name.clone()).collect(),
@@ -280,7 +341,8 @@ impl TerraformModel {
             regions: plan.regions(),
             associate_subnets: has_subnet_ids && (nsg.is_some() || route_table.is_some()),
             needs_resource_group: nsg.is_some() || route_table.is_some(),
-            has_tags_variable: nsg.is_some() || route_table.is_some() || !plan.ip_groups.is_empty(),
+            has_tags_variable: nsg.is_some() || route_table.is_some() || ip_group_inputs,
+            ip_group_inputs,
             nsg,
             route_table,
             ip_groups: plan

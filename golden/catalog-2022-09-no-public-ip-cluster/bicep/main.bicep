@@ -43,7 +43,7 @@ resource networkSecurityGroupCentralus 'Microsoft.Network/networkSecurityGroups@
         name: 'inbound-no-public-ip-cluster-load-balancer-centralus'
         properties: {
           description: 'Azure Load Balancer probes of compute clusters without a public IP.'
-          priority: 1900
+          priority: 120
           direction: 'Inbound'
           access: 'Allow'
           protocol: 'Tcp'
@@ -58,7 +58,7 @@ resource networkSecurityGroupCentralus 'Microsoft.Network/networkSecurityGroups@
         name: 'inbound-no-public-ip-cluster-vnet-centralus'
         properties: {
           description: 'Batch node traffic inside the virtual network for compute clusters without a public IP.'
-          priority: 1910
+          priority: 130
           direction: 'Inbound'
           access: 'Allow'
           protocol: 'Tcp'

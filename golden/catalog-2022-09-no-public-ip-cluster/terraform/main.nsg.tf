@@ -18,7 +18,7 @@ resource "azurerm_network_security_rule" "inbound_no_public_ip_cluster_load_bala
   resource_group_name         = var.resource_group_name
   network_security_group_name = azurerm_network_security_group.compute["centralus"].name
   description                 = "Azure Load Balancer probes of compute clusters without a public IP."
-  priority                    = 1900
+  priority                    = 120
   direction                   = "Inbound"
   access                      = "Allow"
   protocol                    = "Tcp"
@@ -34,7 +34,7 @@ resource "azurerm_network_security_rule" "inbound_no_public_ip_cluster_vnet_cent
   resource_group_name         = var.resource_group_name
   network_security_group_name = azurerm_network_security_group.compute["centralus"].name
   description                 = "Batch node traffic inside the virtual network for compute clusters without a public IP."
-  priority                    = 1910
+  priority                    = 130
   direction                   = "Inbound"
   access                      = "Allow"
   protocol                    = "Tcp"

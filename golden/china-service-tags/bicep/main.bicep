@@ -52,7 +52,7 @@ resource networkSecurityGroupChinanorth3 'Microsoft.Network/networkSecurityGroup
         name: 'inbound-azure-machine-learning-chinanorth3'
         properties: {
           description: 'The Azure Machine Learning service creates, updates and deletes compute instances and clusters that have a public IP.'
-          priority: 1900
+          priority: 100
           direction: 'Inbound'
           access: 'Allow'
           protocol: 'Tcp'

@@ -18,7 +18,7 @@ resource "azurerm_network_security_rule" "inbound_azure_machine_learning_eastus2
   resource_group_name         = var.resource_group_name
   network_security_group_name = azurerm_network_security_group.compute["eastus2"].name
   description                 = "The Azure Machine Learning service creates, updates and deletes compute instances and clusters that have a public IP."
-  priority                    = 1900
+  priority                    = 100
   direction                   = "Inbound"
   access                      = "Allow"
   protocol                    = "Tcp"
@@ -45,8 +45,8 @@ resource "azurerm_network_security_rule" "virtual_network_private_endpoints_east
 }
 
 resource "azurerm_subnet_network_security_group_association" "compute" {
-  for_each = local.compute_subnet_regions
+  for_each = local.compute_subnet_associations
 
-  subnet_id                 = each.key
-  network_security_group_id = azurerm_network_security_group.compute[each.value].id
+  subnet_id                 = var.compute_subnet_ids[each.value.workspace][each.value.index]
+  network_security_group_id = azurerm_network_security_group.compute[each.value.region].id
 }

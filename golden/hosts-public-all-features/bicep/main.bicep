@@ -52,7 +52,7 @@ resource networkSecurityGroupSwedencentral 'Microsoft.Network/networkSecurityGro
         name: 'inbound-azure-machine-learning-swedencentral'
         properties: {
           description: 'The Azure Machine Learning service creates, updates and deletes compute instances and clusters that have a public IP.'
-          priority: 1900
+          priority: 100
           direction: 'Inbound'
           access: 'Allow'
           protocol: 'Tcp'

@@ -18,7 +18,7 @@ resource "azurerm_network_security_rule" "inbound_azure_machine_learning_swedenc
   resource_group_name         = var.resource_group_name
   network_security_group_name = azurerm_network_security_group.compute["swedencentral"].name
   description                 = "The Azure Machine Learning service creates, updates and deletes compute instances and clusters that have a public IP."
-  priority                    = 1900
+  priority                    = 100
   direction                   = "Inbound"
   access                      = "Allow"
   protocol                    = "Tcp"

@@ -45,8 +45,8 @@ resource "azurerm_network_security_rule" "virtual_network_private_endpoints_west
 }
 
 resource "azurerm_subnet_network_security_group_association" "compute" {
-  for_each = local.compute_subnet_regions
+  for_each = local.compute_subnet_associations
 
-  subnet_id                 = each.key
-  network_security_group_id = azurerm_network_security_group.compute[each.value].id
+  subnet_id                 = var.compute_subnet_ids[each.value.workspace][each.value.index]
+  network_security_group_id = azurerm_network_security_group.compute[each.value.region].id
 }

@@ -33,8 +33,8 @@ resource "azurerm_route" "route_default_to_firewall_westeurope" {
 }
 
 resource "azurerm_subnet_route_table_association" "compute" {
-  for_each = local.compute_subnet_regions
+  for_each = local.compute_subnet_associations
 
-  subnet_id      = each.key
-  route_table_id = azurerm_route_table.compute[each.value].id
+  subnet_id      = var.compute_subnet_ids[each.value.workspace][each.value.index]
+  route_table_id = azurerm_route_table.compute[each.value.region].id
 }

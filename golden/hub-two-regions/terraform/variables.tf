@@ -21,7 +21,7 @@ variable "resource_group_name" {
 }
 
 variable "compute_subnet_ids" {
-  description = "Resource IDs of each workspace's compute subnets, by workspace name: the module associates its network security groups and route tables with them. Defaults come from the scenario."
+  description = "Resource IDs of each workspace's compute subnets, by workspace name, in the scenario's order: the module associates its network security groups and route tables with them. Which workspaces and how many IDs each come from the scenario (they key the associations, so the IDs may be known only after apply, such as azurerm_subnet.x.id); defaults come from the scenario."
   type        = map(list(string))
   default = {
     "mlw-weu" = ["/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/rg-ml-weu/providers/Microsoft.Network/virtualNetworks/vnet-ml-weu/subnets/snet-compute"]
@@ -31,6 +31,11 @@ variable "compute_subnet_ids" {
   validation {
     condition     = alltrue([for ids in values(var.compute_subnet_ids) : alltrue([for id in ids : can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft[.]Network/virtualNetworks/[^/]+/subnets/[^/]+$", id))])])
     error_message = "Every compute subnet ID must be a subnet resource ID: /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>."
+  }
+
+  validation {
+    condition     = length(var.compute_subnet_ids) == length({ "mlw-weu" = 1, "mlw-sea" = 1 }) && alltrue([for name, count in { "mlw-weu" = 1, "mlw-sea" = 1 } : length(lookup(var.compute_subnet_ids, name, [])) == count])
+    error_message = "The compute_subnet_ids need exactly the workspaces and the number of IDs the scenario names (mlw-weu: 1, mlw-sea: 1); change the scenario and regenerate to associate other subnets."
   }
 }
 

@@ -52,7 +52,7 @@ resource networkSecurityGroupEastus2 'Microsoft.Network/networkSecurityGroups@20
         name: 'inbound-azure-machine-learning-eastus2'
         properties: {
           description: 'The Azure Machine Learning service creates, updates and deletes compute instances and clusters that have a public IP.'
-          priority: 1900
+          priority: 100
           direction: 'Inbound'
           access: 'Allow'
           protocol: 'Tcp'

@@ -49,7 +49,7 @@ resource networkSecurityGroupAustriaeast 'Microsoft.Network/networkSecurityGroup
         name: 'inbound-azure-machine-learning-austriaeast'
         properties: {
           description: 'The Azure Machine Learning service creates, updates and deletes compute instances and clusters that have a public IP.'
-          priority: 1900
+          priority: 100
           direction: 'Inbound'
           access: 'Allow'
           protocol: 'Tcp'
@@ -64,7 +64,7 @@ resource networkSecurityGroupAustriaeast 'Microsoft.Network/networkSecurityGroup
         name: 'inbound-batch-node-management-austriaeast'
         properties: {
           description: 'Azure Batch management creates, updates and deletes compute instances and clusters that have a public IP.'
-          priority: 1910
+          priority: 110
           direction: 'Inbound'
           access: 'Allow'
           protocol: 'Tcp'
@@ -90,7 +90,7 @@ resource networkSecurityGroupDenmarkeast 'Microsoft.Network/networkSecurityGroup
         name: 'inbound-no-public-ip-cluster-load-balancer-denmarkeast'
         properties: {
           description: 'Azure Load Balancer probes of compute clusters without a public IP.'
-          priority: 1900
+          priority: 120
           direction: 'Inbound'
           access: 'Allow'
           protocol: 'Tcp'
@@ -105,7 +105,7 @@ resource networkSecurityGroupDenmarkeast 'Microsoft.Network/networkSecurityGroup
         name: 'inbound-no-public-ip-cluster-vnet-denmarkeast'
         properties: {
           description: 'Batch node traffic inside the virtual network for compute clusters without a public IP.'
-          priority: 1910
+          priority: 130
           direction: 'Inbound'
           access: 'Allow'
           protocol: 'Tcp'
@@ -134,7 +134,7 @@ resource networkSecurityGroupEastus2euap 'Microsoft.Network/networkSecurityGroup
         name: 'inbound-no-public-ip-cluster-load-balancer-eastus2euap'
         properties: {
           description: 'Azure Load Balancer probes of compute clusters without a public IP.'
-          priority: 1900
+          priority: 120
           direction: 'Inbound'
           access: 'Allow'
           protocol: 'Tcp'
@@ -149,7 +149,7 @@ resource networkSecurityGroupEastus2euap 'Microsoft.Network/networkSecurityGroup
         name: 'inbound-no-public-ip-cluster-vnet-eastus2euap'
         properties: {
           description: 'Batch node traffic inside the virtual network for compute clusters without a public IP.'
-          priority: 1910
+          priority: 130
           direction: 'Inbound'
           access: 'Allow'
           protocol: 'Tcp'

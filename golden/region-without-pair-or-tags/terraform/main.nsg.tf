@@ -18,7 +18,7 @@ resource "azurerm_network_security_rule" "inbound_azure_machine_learning_austria
   resource_group_name         = var.resource_group_name
   network_security_group_name = azurerm_network_security_group.compute["austriaeast"].name
   description                 = "The Azure Machine Learning service creates, updates and deletes compute instances and clusters that have a public IP."
-  priority                    = 1900
+  priority                    = 100
   direction                   = "Inbound"
   access                      = "Allow"
   protocol                    = "Tcp"
@@ -34,7 +34,7 @@ resource "azurerm_network_security_rule" "inbound_batch_node_management_austriae
   resource_group_name         = var.resource_group_name
   network_security_group_name = azurerm_network_security_group.compute["austriaeast"].name
   description                 = "Azure Batch management creates, updates and deletes compute instances and clusters that have a public IP."
-  priority                    = 1910
+  priority                    = 110
   direction                   = "Inbound"
   access                      = "Allow"
   protocol                    = "Tcp"
@@ -50,7 +50,7 @@ resource "azurerm_network_security_rule" "inbound_no_public_ip_cluster_load_bala
   resource_group_name         = var.resource_group_name
   network_security_group_name = azurerm_network_security_group.compute["denmarkeast"].name
   description                 = "Azure Load Balancer probes of compute clusters without a public IP."
-  priority                    = 1900
+  priority                    = 120
   direction                   = "Inbound"
   access                      = "Allow"
   protocol                    = "Tcp"
@@ -66,7 +66,7 @@ resource "azurerm_network_security_rule" "inbound_no_public_ip_cluster_load_bala
   resource_group_name         = var.resource_group_name
   network_security_group_name = azurerm_network_security_group.compute["eastus2euap"].name
   description                 = "Azure Load Balancer probes of compute clusters without a public IP."
-  priority                    = 1900
+  priority                    = 120
   direction                   = "Inbound"
   access                      = "Allow"
   protocol                    = "Tcp"
@@ -82,7 +82,7 @@ resource "azurerm_network_security_rule" "inbound_no_public_ip_cluster_vnet_denm
   resource_group_name         = var.resource_group_name
   network_security_group_name = azurerm_network_security_group.compute["denmarkeast"].name
   description                 = "Batch node traffic inside the virtual network for compute clusters without a public IP."
-  priority                    = 1910
+  priority                    = 130
   direction                   = "Inbound"
   access                      = "Allow"
   protocol                    = "Tcp"
@@ -98,7 +98,7 @@ resource "azurerm_network_security_rule" "inbound_no_public_ip_cluster_vnet_east
   resource_group_name         = var.resource_group_name
   network_security_group_name = azurerm_network_security_group.compute["eastus2euap"].name
   description                 = "Batch node traffic inside the virtual network for compute clusters without a public IP."
-  priority                    = 1910
+  priority                    = 130
   direction                   = "Inbound"
   access                      = "Allow"
   protocol                    = "Tcp"
