@@ -388,3 +388,105 @@ fn the_checker_notices_a_rename_and_a_priority_shift() {
     );
     assert!(upgrade_problems(&old, &old).is_empty());
 }
+
+/// The embedded catalog's files with `edit` applied to `requirements/inbound.yaml`, loaded.
+fn catalog_with_inbound(edit: impl Fn(&str) -> String) -> Catalog {
+    let files: Vec<(String, String)> = amlfw::catalog::EMBEDDED_FILES
+        .iter()
+        .map(|(name, text)| {
+            let text = if name.ends_with("requirements/inbound.yaml") {
+                let edited = edit(text);
+                assert_ne!(&edited, text, "the edit of {name} changed nothing");
+                edited
+            } else {
+                (*text).to_owned()
+            };
+            ((*name).to_owned(), text)
+        })
+        .collect();
+    Catalog::load(&files, "catalog").unwrap()
+}
+
+/// Issue 12, point 5: a requirement renamed in the catalog keeps its old id in
+/// `previous_ids`, and the module moves the state of its rules. No requirement of today's
+/// catalog is such a rename (2022-09 -> 2026-03 only adds, removes and changes ids), so
+/// the mechanism is tested with a custom catalog.
+#[test]
+fn a_renamed_requirement_gets_moved_blocks() {
+    let renamed = catalog_with_inbound(|text| {
+        text.replace(
+            "- id: inbound-azure-machine-learning\n",
+            "- id: inbound-machine-learning-management\n  previous_ids: [inbound-azure-machine-learning]\n",
+        )
+        // A previous id that is still a rule of the module: no move (Terraform would refuse
+        // to move an object that is still declared).
+        .replace(
+            "- id: inbound-no-public-ip-cluster-vnet\n",
+            "- id: inbound-no-public-ip-cluster-vnet\n  previous_ids: [inbound-no-public-ip-cluster-load-balancer]\n",
+        )
+    });
+    let embedded = Catalog::embedded();
+    let old = module_of("base.yaml", &embedded);
+    let new = module_of("base.yaml", &renamed);
+    assert!(!old.contains_key("terraform/moved.tf"));
+    let moved = new.get("terraform/moved.tf").expect("moved.tf is written");
+    let body = hcl::parse(moved).unwrap();
+    let blocks: Vec<(String, String)> = body
+        .blocks()
+        .filter(|b| b.identifier.as_str() == "moved")
+        .map(|b| (expression(&b.body, "from"), expression(&b.body, "to")))
+        .collect();
+    assert_eq!(
+        blocks,
+        [(
+            "azurerm_network_security_rule.inbound_azure_machine_learning_eastus2".to_owned(),
+            "azurerm_network_security_rule.inbound_machine_learning_management_eastus2".to_owned()
+        )]
+    );
+    assert!(moved.contains("required_version = \">= 1.1.0\""), "{moved}");
+    // The move is the only address change the rename makes.
+    let problems = upgrade_problems(&old, &new);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("address azurerm_network_security_rule.inbound_azure_machine_learning_eastus2 -> azurerm_network_security_rule.inbound_machine_learning_management_eastus2"),
+        "{problems:?}"
+    );
+
+    // 2022-09 has both inbound rules: the load balancer one is still declared, so the vnet
+    // rule's previous id gives no move.
+    let npip = module_of("no-public-ip-2022-09.yaml", &renamed);
+    assert!(
+        !npip.contains_key("terraform/moved.tf"),
+        "{:?}",
+        npip.get("terraform/moved.tf")
+    );
+}
+
+/// A split: two requirements name one previous id; the first rule by id takes the move
+/// (Terraform refuses two moves from one address), the other is created.
+#[test]
+fn a_split_requirement_moves_to_one_rule() {
+    let split = catalog_with_inbound(|text| {
+        let start = text.find("- id: inbound-azure-machine-learning\n").unwrap();
+        let end = start + text[start..].find("\n\n").unwrap() + 2;
+        let entry = &text[start..end];
+        let first = entry.replace(
+            "- id: inbound-azure-machine-learning\n",
+            "- id: inbound-aml-a\n  previous_ids: [inbound-azure-machine-learning]\n",
+        );
+        let second = entry
+            .replace(
+                "- id: inbound-azure-machine-learning\n",
+                "- id: inbound-aml-b\n  previous_ids: [inbound-azure-machine-learning]\n",
+            )
+            .replace("ports: [\"44224\"]", "ports: [\"44225\"]");
+        format!("{}{first}{second}{}", &text[..start], &text[end..])
+    });
+    let new = module_of("base.yaml", &split);
+    let moved = new.get("terraform/moved.tf").expect("moved.tf is written");
+    assert_eq!(moved.matches("moved {").count(), 1, "{moved}");
+    assert!(
+        moved.contains("to   = azurerm_network_security_rule.inbound_aml_a_eastus2"),
+        "{moved}"
+    );
+}

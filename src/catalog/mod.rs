@@ -434,6 +434,10 @@ pub struct Requirement {
     /// Set when the article asks for something amlfw cannot turn into a rule; the text
     /// tells the user what to do.
     pub manual: Option<String>,
+    /// The ids this requirement had before a rename or split (in an earlier catalog
+    /// revision or amlfw version): the Terraform module gets `moved` blocks from the rule
+    /// addresses they gave, so state moves instead of a destroy and a create.
+    pub previous_ids: Vec<String>,
     /// The catalog file it was read from.
     pub file: String,
 }
@@ -711,6 +715,8 @@ struct RawRequirement {
     covering_tags: Option<RawPerCloud>,
     #[serde(default)]
     manual: Option<String>,
+    #[serde(default)]
+    previous_ids: Vec<String>,
 }
 
 /// One text for every revision, or one per revision.
@@ -1103,6 +1109,7 @@ impl Loader<'_> {
             destinations,
             covering_tags,
             manual: raw.manual,
+            previous_ids: raw.previous_ids,
             file: file.to_owned(),
         })
     }
