@@ -103,6 +103,9 @@ pub struct AddressChange {
     pub old_address: String,
     /// Where the new module declares it.
     pub new_address: String,
+    /// Whether the new module has a `moved` block from the old address to the new one, so
+    /// Terraform moves the state instead of destroying the resource.
+    pub moved: bool,
 }
 
 impl PlanDiff {
@@ -291,18 +294,19 @@ impl PlanDiff {
             } else {
                 let _ = writeln!(
                     out,
-                    "**Addresses: {} rule(s) at another Terraform address (a resource is destroyed and re-created; a firewall rule moves inside the group).**\n\n| kind | old rule | new rule | old address | new address |\n|---|---|---|---|---|",
+                    "**Addresses: {} rule(s) at another Terraform address (a resource is destroyed and re-created; a firewall rule moves inside the group).**\n\n| kind | old rule | new rule | old address | new address | moved block |\n|---|---|---|---|---|---|",
                     self.addresses.len()
                 );
                 for change in &self.addresses {
                     let _ = writeln!(
                         out,
-                        "| {} | `{}` | `{}` | `{}` | `{}` |",
+                        "| {} | `{}` | `{}` | `{}` | `{}` | {} |",
                         change.kind,
                         markdown_cell(&change.old_rule),
                         markdown_cell(&change.new_rule),
                         markdown_cell(&change.old_address),
-                        markdown_cell(&change.new_address)
+                        markdown_cell(&change.new_address),
+                        if change.moved { "yes" } else { "no" }
                     );
                 }
                 out.push('\n');
@@ -587,6 +591,23 @@ fn addresses_of(files: &RenderedFiles) -> Addresses {
     addresses
 }
 
+/// The (from, to) addresses of the rendered module's `moved` blocks (`from = a.b` and
+/// `to = a.c` lines inside a `moved {` block, as the template prints them).
+fn moves_of(files: &RenderedFiles) -> BTreeSet<(String, String)> {
+    let mut moves = BTreeSet::new();
+    for text in files.values() {
+        for block in top_level_blocks(text) {
+            if block.header != "moved {" {
+                continue;
+            }
+            if let (Some(from), Some(to)) = (block.attribute("from"), block.attribute("to")) {
+                moves.insert((from, to));
+            }
+        }
+    }
+    moves
+}
+
 /// `resource "azurerm_route" "x" {` -> `azurerm_route.x`.
 fn resource_address(header: &str) -> Option<String> {
     let rest = header.strip_prefix("resource ")?.trim_end_matches('{');
@@ -623,6 +644,7 @@ fn address_changes(
     new_files: &RenderedFiles,
 ) -> Vec<AddressChange> {
     let (before, after) = (addresses_of(old_files), addresses_of(new_files));
+    let moves = moves_of(new_files);
     let address = |addresses: &Addresses, rule: &PlannedRule| {
         addresses.get(&(rule.kind, hcl_string(&rule.id))).cloned()
     };
@@ -639,6 +661,7 @@ fn address_changes(
                 kind: after_rule.kind.as_str().to_owned(),
                 old_rule: before_rule.id.clone(),
                 new_rule: after_rule.id.clone(),
+                moved: moves.contains(&(from.clone(), to.clone())),
                 old_address: from,
                 new_address: to,
             });
@@ -686,8 +709,13 @@ fn describe_address(change: &AddressChange) -> String {
     } else {
         format!("{} -> {}", change.old_rule, change.new_rule)
     };
+    let moved = if change.moved {
+        " (moved block: Terraform moves the state)"
+    } else {
+        ""
+    };
     format!(
-        "{} {rule}: {} -> {}",
+        "{} {rule}: {} -> {}{moved}",
         change.kind, change.old_address, change.new_address
     )
 }

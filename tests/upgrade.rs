@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 use std::fs;
 
 use amlfw::catalog::Catalog;
+use amlfw::diff::PlanDiff;
+use amlfw::plan::Plan;
 use amlfw::render::{RenderedFiles, Target, render};
 use amlfw::{planner, scenario};
 use hcl::{Block, Body, Expression};
@@ -54,13 +56,16 @@ fn pairs() -> Vec<(String, String, String)> {
         .collect()
 }
 
-fn module_of(file: &str, catalog: &Catalog) -> RenderedFiles {
+fn plan_of(file: &str, catalog: &Catalog) -> Plan {
     let path = root().join("tests/fixtures/upgrade").join(file);
     let text = fs::read_to_string(&path).unwrap();
     let scenario =
         scenario::load(&text, "scenario.yaml", catalog).unwrap_or_else(|d| panic!("{file}: {d:?}"));
-    let plan = planner::plan(&scenario, catalog).unwrap_or_else(|d| panic!("{file}: {d:?}"));
-    render(&plan, Target::Terraform, "scenario.yaml").unwrap()
+    planner::plan(&scenario, catalog).unwrap_or_else(|d| panic!("{file}: {d:?}"))
+}
+
+fn module_of(file: &str, catalog: &Catalog) -> RenderedFiles {
+    render(&plan_of(file, catalog), Target::Terraform, "scenario.yaml").unwrap()
 }
 
 fn expression(body: &Body, key: &str) -> String {
@@ -450,6 +455,23 @@ fn a_renamed_requirement_gets_moved_blocks() {
     assert!(
         problems[0].contains("address azurerm_network_security_rule.inbound_azure_machine_learning_eastus2 -> azurerm_network_security_rule.inbound_machine_learning_management_eastus2"),
         "{problems:?}"
+    );
+
+    // `amlfw diff` shows the address change and that the module moves it.
+    let diff = PlanDiff::new(
+        "old",
+        &plan_of("base.yaml", &embedded),
+        "new",
+        &plan_of("base.yaml", &renamed),
+    );
+    assert_eq!(diff.addresses.len(), 1, "{}", diff.to_text());
+    assert!(diff.addresses[0].moved, "{}", diff.to_text());
+    assert!(
+        diff.to_text().contains(
+            "> nsg inbound-azure-machine-learning-eastus2 -> inbound-machine-learning-management-eastus2: azurerm_network_security_rule.inbound_azure_machine_learning_eastus2 -> azurerm_network_security_rule.inbound_machine_learning_management_eastus2 (moved block: Terraform moves the state)\n"
+        ),
+        "{}",
+        diff.to_text()
     );
 
     // 2022-09 has both inbound rules: the load balancer one is still declared, so the vnet
