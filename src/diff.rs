@@ -4,6 +4,12 @@
 //! Rules are matched by id (ids are derived from requirement ids, so a rule keeps its id
 //! when its destinations or ports change); each change names the requirements and article
 //! sections behind it, so a pull-request reviewer can see why a firewall rule moved.
+//!
+//! Before the rules, a plan diff shows what breaks callers or state: the generated modules'
+//! interface (Terraform variables and outputs, Bicep parameters and outputs) and the
+//! Terraform addresses of rules. Both are read from the modules as rendered
+//! ([`crate::render::render`]), not re-derived, so they cannot disagree with what
+//! `amlfw generate` writes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -11,8 +17,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::catalog::{Catalog, Cloud, CloudEndpoints, Endpoint, PerCloud, Requirement};
-use crate::plan::{Plan, PlannedRule};
-use crate::render::filters::markdown_cell;
+use crate::plan::{Plan, PlannedRule, RuleKind};
+use crate::render::filters::{hcl_string, markdown_cell};
+use crate::render::{RenderedFiles, Target};
 
 /// How two plans differ.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,6 +28,17 @@ pub struct PlanDiff {
     pub old: String,
     /// A label for the new side.
     pub new: String,
+    /// Variables, outputs and parameters of the generated modules added, removed or
+    /// retyped: each one breaks the modules' callers.
+    pub interface: Vec<InterfaceChange>,
+    /// Rules (or an equal rule under another id) whose Terraform address changes:
+    /// Terraform destroys the old resource and creates the new one, or moves a firewall
+    /// rule to another collection of the rule collection group.
+    pub addresses: Vec<AddressChange>,
+    /// Why `interface` and `addresses` could not be computed (a rendering failure, which
+    /// is an amlfw bug); absent when they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module_error: Option<String>,
     /// Rules only in the new plan.
     pub added: Vec<PlannedRule>,
     /// Rules only in the old plan.
@@ -55,16 +73,65 @@ pub struct FieldChange {
     pub added: Vec<String>,
 }
 
+/// One variable, output or parameter of a generated module that callers see change.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct InterfaceChange {
+    /// `terraform` or `bicep`.
+    pub module: String,
+    /// `variable`, `param` or `output`.
+    pub item: String,
+    /// Its name.
+    pub name: String,
+    /// `added`, `removed`, `retyped`, `now required` or `now optional`.
+    pub change: String,
+    /// Its type before (absent when added, or for a Terraform output, which has none).
+    pub old_type: Option<String>,
+    /// Its type after (absent when removed).
+    pub new_type: Option<String>,
+}
+
+/// A rule (or an equal rule under another id) whose Terraform address differs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct AddressChange {
+    /// Rule kind (`nsg`, `route`, `firewall-application`, ...).
+    pub kind: String,
+    /// Rule id in the old plan.
+    pub old_rule: String,
+    /// Rule id in the new plan (the same id when only its place changed).
+    pub new_rule: String,
+    /// Where the old module declares it.
+    pub old_address: String,
+    /// Where the new module declares it.
+    pub new_address: String,
+    /// Whether the new module has a `moved` block from the old address to the new one, so
+    /// Terraform moves the state instead of destroying the resource.
+    pub moved: bool,
+}
+
 impl PlanDiff {
-    /// Compares two plans rule by rule.
+    /// Compares two plans: the generated modules' interface, the rules' Terraform
+    /// addresses, then rule by rule.
     #[must_use]
     pub fn new(old_label: &str, old: &Plan, new_label: &str, new: &Plan) -> PlanDiff {
         let key = |rule: &PlannedRule| (rule.kind, rule.id.clone());
         let old_rules: BTreeMap<_, &PlannedRule> = old.rules.iter().map(|r| (key(r), r)).collect();
         let new_rules: BTreeMap<_, &PlannedRule> = new.rules.iter().map(|r| (key(r), r)).collect();
+        let modules = crate::render::render(old, Target::All, "old")
+            .and_then(|before| Ok((before, crate::render::render(new, Target::All, "new")?)));
+        let (interface, addresses, module_error) = match modules {
+            Ok((before, after)) => (
+                interface_changes(&before, &after),
+                address_changes(old, &before, new, &after),
+                None,
+            ),
+            Err(error) => (Vec::new(), Vec::new(), Some(error.to_string())),
+        };
         let mut diff = PlanDiff {
             old: old_label.to_owned(),
             new: new_label.to_owned(),
+            interface,
+            addresses,
+            module_error,
             added: Vec::new(),
             removed: Vec::new(),
             changed: Vec::new(),
@@ -94,16 +161,53 @@ impl PlanDiff {
         diff
     }
 
-    /// True when nothing differs.
+    /// True when no rule differs (see also [`PlanDiff::is_interface_unchanged`]).
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+
+    /// True when the modules' interface and every rule's address are as before.
+    #[must_use]
+    pub fn is_interface_unchanged(&self) -> bool {
+        self.interface.is_empty() && self.addresses.is_empty() && self.module_error.is_none()
     }
 
     /// One line per change.
     #[must_use]
     pub fn to_text(&self) -> String {
         let mut out = format!("# amlfw diff: {} -> {}\n", self.old, self.new);
+        if let Some(error) = &self.module_error {
+            let _ = writeln!(
+                out,
+                "# module interface and addresses not compared: {error}"
+            );
+        } else {
+            if self.interface.is_empty() {
+                out.push_str("# module interface: unchanged\n");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "# module interface: {} change(s), callers of the module must change too",
+                    self.interface.len()
+                );
+            }
+            for change in &self.interface {
+                let _ = writeln!(out, "! {}", describe_interface(change));
+            }
+            if self.addresses.is_empty() {
+                out.push_str("# addresses: unchanged\n");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "# addresses: {} rule(s) at another Terraform address (a resource is destroyed and re-created; a firewall rule moves inside the group)",
+                    self.addresses.len()
+                );
+            }
+            for change in &self.addresses {
+                let _ = writeln!(out, "> {}", describe_address(change));
+            }
+        }
         let _ = writeln!(
             out,
             "# {} added, {} removed, {} changed",
@@ -156,6 +260,58 @@ impl PlanDiff {
             self.removed.len(),
             self.changed.len()
         );
+        if let Some(error) = &self.module_error {
+            let _ = writeln!(
+                out,
+                "Module interface and addresses not compared: {}\n",
+                markdown_cell(error)
+            );
+        } else {
+            if self.interface.is_empty() {
+                out.push_str("**Module interface**: unchanged.\n\n");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "**Module interface: {} change(s); callers of the module must change too.**\n\n| module | item | name | change | type before | type after |\n|---|---|---|---|---|---|",
+                    self.interface.len()
+                );
+                for change in &self.interface {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | `{}` | {} | {} | {} |",
+                        change.module,
+                        change.item,
+                        markdown_cell(&change.name),
+                        change.change,
+                        markdown_cell(change.old_type.as_deref().unwrap_or("")),
+                        markdown_cell(change.new_type.as_deref().unwrap_or(""))
+                    );
+                }
+                out.push('\n');
+            }
+            if self.addresses.is_empty() {
+                out.push_str("**Addresses**: unchanged.\n\n");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "**Addresses: {} rule(s) at another Terraform address (a resource is destroyed and re-created; a firewall rule moves inside the group).**\n\n| kind | old rule | new rule | old address | new address | moved block |\n|---|---|---|---|---|---|",
+                    self.addresses.len()
+                );
+                for change in &self.addresses {
+                    let _ = writeln!(
+                        out,
+                        "| {} | `{}` | `{}` | `{}` | `{}` | {} |",
+                        change.kind,
+                        markdown_cell(&change.old_rule),
+                        markdown_cell(&change.new_rule),
+                        markdown_cell(&change.old_address),
+                        markdown_cell(&change.new_address),
+                        if change.moved { "yes" } else { "no" }
+                    );
+                }
+                out.push('\n');
+            }
+        }
         if self.is_empty() {
             out.push_str("No rule changes.\n");
             return out;
@@ -209,6 +365,359 @@ impl PlanDiff {
         text.push('\n');
         text
     }
+}
+
+/// One item of a module's interface as rendered: its type, and whether it has a default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct InterfaceItem {
+    /// The declared type; none for a Terraform output.
+    ty: Option<String>,
+    /// Whether a caller must set it (a variable or parameter without a default).
+    required: bool,
+}
+
+/// (module, item, name) -> what the rendered files declare.
+type Interface = BTreeMap<(&'static str, &'static str, String), InterfaceItem>;
+
+fn interface_changes(old: &RenderedFiles, new: &RenderedFiles) -> Vec<InterfaceChange> {
+    let (before, after) = (interface_of(old), interface_of(new));
+    let keys: BTreeSet<_> = before.keys().chain(after.keys()).collect();
+    let mut changes = Vec::new();
+    for key in keys {
+        let (module, item, name) = key;
+        let (old_item, new_item) = (before.get(key), after.get(key));
+        let change = match (old_item, new_item) {
+            (None, Some(_)) => "added",
+            (Some(_), None) => "removed",
+            (Some(a), Some(b)) if a.ty != b.ty => "retyped",
+            (Some(a), Some(b)) if a.required != b.required => {
+                if b.required {
+                    "now required"
+                } else {
+                    "now optional"
+                }
+            }
+            _ => continue,
+        };
+        changes.push(InterfaceChange {
+            module: (*module).to_owned(),
+            item: (*item).to_owned(),
+            name: name.clone(),
+            change: change.to_owned(),
+            old_type: old_item.and_then(|i| i.ty.clone()),
+            new_type: new_item.and_then(|i| i.ty.clone()),
+        });
+    }
+    changes
+}
+
+/// Reads the interface from the rendered text: amlfw wrote it, formatted canonically
+/// (`align_hcl`), so top-level `variable`/`output` blocks and `param`/`output` lines start
+/// at column 0 and a block's attributes are indented by two.
+fn interface_of(files: &RenderedFiles) -> Interface {
+    let mut interface = Interface::new();
+    for (path, text) in files {
+        if path.starts_with("terraform/") && path.ends_with(".tf") {
+            for block in top_level_blocks(text) {
+                let Some((item, name)) = block.header.split_once(' ') else {
+                    continue;
+                };
+                let item = match item {
+                    "variable" => "variable",
+                    "output" => "output",
+                    _ => continue,
+                };
+                let name = name.trim_end_matches(" {").trim_matches('"').to_owned();
+                let ty = block.attribute("type");
+                let required = item == "variable" && block.attribute("default").is_none();
+                interface.insert(("terraform", item, name), InterfaceItem { ty, required });
+            }
+        } else if path == "bicep/main.bicep" {
+            for line in text.lines() {
+                let mut words = line.split_whitespace();
+                let item = match words.next() {
+                    Some("param") => "param",
+                    Some("output") => "output",
+                    _ => continue,
+                };
+                let (Some(name), Some(ty)) = (words.next(), words.next()) else {
+                    continue;
+                };
+                let required = item == "param" && words.next() != Some("=");
+                interface.insert(
+                    ("bicep", item, name.to_owned()),
+                    InterfaceItem {
+                        ty: Some(ty.to_owned()),
+                        required,
+                    },
+                );
+            }
+        }
+    }
+    interface
+}
+
+/// A top-level HCL block of rendered text: its header line and its body's lines.
+struct TopBlock<'t> {
+    header: &'t str,
+    body: Vec<&'t str>,
+}
+
+impl TopBlock<'_> {
+    /// The value of a direct attribute (indent two), continuation lines joined, spaces
+    /// collapsed: `map(list(string))`, `object({ a = string })`.
+    fn attribute(&self, key: &str) -> Option<String> {
+        let start = self.body.iter().position(|line| {
+            line.strip_prefix("  ")
+                .filter(|rest| !rest.starts_with(' '))
+                .and_then(|rest| rest.strip_prefix(key))
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })?;
+        let mut value = String::new();
+        let mut depth = 0i32;
+        for line in &self.body[start..] {
+            let part = if value.is_empty() {
+                line.split_once('=').map_or("", |(_, v)| v)
+            } else {
+                line
+            };
+            for c in part.chars() {
+                match c {
+                    '(' | '{' | '[' => depth += 1,
+                    ')' | '}' | ']' => depth -= 1,
+                    _ => {}
+                }
+            }
+            value.push(' ');
+            value.push_str(part.trim());
+            if depth <= 0 {
+                break;
+            }
+        }
+        Some(value.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+}
+
+fn top_level_blocks(text: &str) -> Vec<TopBlock<'_>> {
+    let mut blocks = Vec::new();
+    let mut current: Option<TopBlock<'_>> = None;
+    for line in text.lines() {
+        if current.is_none() {
+            if !line.starts_with([' ', '#', '}']) && line.ends_with('{') {
+                current = Some(TopBlock {
+                    header: line,
+                    body: Vec::new(),
+                });
+            }
+        } else if line == "}" {
+            blocks.extend(current.take());
+        } else if let Some(block) = current.as_mut() {
+            block.body.push(line);
+        }
+    }
+    blocks
+}
+
+/// (rule kind, the rule's name as an HCL literal) -> the Terraform address declaring it.
+type Addresses = BTreeMap<(RuleKind, String), String>;
+
+/// Where the rendered Terraform module declares each named rule: `azurerm_x.y` for a rule
+/// that is its own resource, `azurerm_..._rule_collection_group.g: collection / rule` for
+/// a firewall rule (which lives inside the group). Read from the rendered text, whose
+/// nesting is canonical: every block opens with a line ending in `{` and closes with a line
+/// starting with `}`.
+fn addresses_of(files: &RenderedFiles) -> Addresses {
+    struct Frame<'t> {
+        header: &'t str,
+        name: Option<&'t str>,
+    }
+    let mut addresses = Addresses::new();
+    for (path, text) in files {
+        if !(path.starts_with("terraform/") && path.ends_with(".tf")) {
+            continue;
+        }
+        let mut stack: Vec<Frame<'_>> = Vec::new();
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if trimmed.starts_with('#') {
+                continue;
+            }
+            if trimmed.starts_with('}') {
+                let Some(frame) = stack.pop() else { continue };
+                let Some(name) = frame.name else { continue };
+                let resource = stack.first().map_or(frame.header, |f| f.header);
+                let Some(address) = resource_address(resource) else {
+                    continue;
+                };
+                // The azurerm resource types (and nested blocks) that are one rule each.
+                let kind = match (stack.len(), frame.header) {
+                    (0, h) if h.starts_with("resource \"azurerm_network_security_rule\"") => {
+                        Some(RuleKind::Nsg)
+                    }
+                    (0, h) if h.starts_with("resource \"azurerm_route\"") => Some(RuleKind::Route),
+                    (2, "rule {") => match stack[1].header {
+                        "network_rule_collection {" => Some(RuleKind::FirewallNetwork),
+                        "application_rule_collection {" => Some(RuleKind::FirewallApplication),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let Some(kind) = kind else { continue };
+                let address = match stack.get(1).and_then(|c| c.name) {
+                    Some(collection) if stack.len() == 2 => format!(
+                        "{address}: {} / {}",
+                        collection.trim_matches('"'),
+                        name.trim_matches('"')
+                    ),
+                    _ => address,
+                };
+                addresses.insert((kind, name.to_owned()), address);
+            } else if trimmed.ends_with('{') {
+                // An attribute's map or object value (`default = {`) is a frame too, so its
+                // closing brace pops it, but it names nothing.
+                stack.push(Frame {
+                    header: trimmed,
+                    name: None,
+                });
+            } else if let Some(value) = trimmed
+                .strip_prefix("name")
+                .and_then(|rest| rest.trim_start().strip_prefix('='))
+                && let Some(frame) = stack.last_mut()
+            {
+                frame.name = Some(value.trim());
+            }
+        }
+    }
+    addresses
+}
+
+/// The (from, to) addresses of the rendered module's `moved` blocks (`from = a.b` and
+/// `to = a.c` lines inside a `moved {` block, as the template prints them).
+fn moves_of(files: &RenderedFiles) -> BTreeSet<(String, String)> {
+    let mut moves = BTreeSet::new();
+    for text in files.values() {
+        for block in top_level_blocks(text) {
+            if block.header != "moved {" {
+                continue;
+            }
+            if let (Some(from), Some(to)) = (block.attribute("from"), block.attribute("to")) {
+                moves.insert((from, to));
+            }
+        }
+    }
+    moves
+}
+
+/// `resource "azurerm_route" "x" {` -> `azurerm_route.x`.
+fn resource_address(header: &str) -> Option<String> {
+    let rest = header.strip_prefix("resource ")?.trim_end_matches('{');
+    let labels: Vec<&str> = rest
+        .split_whitespace()
+        .map(|l| l.trim_matches('"'))
+        .collect();
+    match labels.as_slice() {
+        [kind, name] => Some(format!("{kind}.{name}")),
+        _ => None,
+    }
+}
+
+/// What makes two rules the same traffic, whatever their ids: what a reviewer would call
+/// "an equal rule".
+fn traffic_key(rule: &PlannedRule) -> impl Ord + use<> {
+    let set = |list: &[String]| list.iter().cloned().collect::<BTreeSet<String>>();
+    (
+        rule.kind,
+        rule.direction.as_str(),
+        set(&rule.protocols),
+        set(&rule.application_protocols),
+        set(&rule.ports),
+        set(&rule.destinations),
+        rule.next_hop.clone(),
+        rule.region.clone(),
+    )
+}
+
+fn address_changes(
+    old: &Plan,
+    old_files: &RenderedFiles,
+    new: &Plan,
+    new_files: &RenderedFiles,
+) -> Vec<AddressChange> {
+    let (before, after) = (addresses_of(old_files), addresses_of(new_files));
+    let moves = moves_of(new_files);
+    let address = |addresses: &Addresses, rule: &PlannedRule| {
+        addresses.get(&(rule.kind, hcl_string(&rule.id))).cloned()
+    };
+    let ids = |plan: &Plan| -> BTreeSet<(RuleKind, String)> {
+        plan.rules.iter().map(|r| (r.kind, r.id.clone())).collect()
+    };
+    let (old_ids, new_ids) = (ids(old), ids(new));
+    let mut changes = Vec::new();
+    let mut change = |before_rule: &PlannedRule, after_rule: &PlannedRule| {
+        if let (Some(from), Some(to)) = (address(&before, before_rule), address(&after, after_rule))
+            && from != to
+        {
+            changes.push(AddressChange {
+                kind: after_rule.kind.as_str().to_owned(),
+                old_rule: before_rule.id.clone(),
+                new_rule: after_rule.id.clone(),
+                moved: moves.contains(&(from.clone(), to.clone())),
+                old_address: from,
+                new_address: to,
+            });
+        }
+    };
+    // Only-new rules by traffic, to find the equal rule a removed one became.
+    let mut arrived: BTreeMap<_, &PlannedRule> = BTreeMap::new();
+    for rule in &new.rules {
+        if !old_ids.contains(&(rule.kind, rule.id.clone())) {
+            arrived.entry(traffic_key(rule)).or_insert(rule);
+        }
+    }
+    for rule in &old.rules {
+        if new_ids.contains(&(rule.kind, rule.id.clone())) {
+            if let Some(kept) = new
+                .rules
+                .iter()
+                .find(|r| r.kind == rule.kind && r.id == rule.id)
+            {
+                change(rule, kept);
+            }
+        } else if let Some(successor) = arrived.remove(&traffic_key(rule)) {
+            change(rule, successor);
+        }
+    }
+    changes.sort();
+    changes
+}
+
+fn describe_interface(change: &InterfaceChange) -> String {
+    let types = match (&change.old_type, &change.new_type) {
+        (Some(a), Some(b)) if a != b => format!(" ({a} -> {b})"),
+        (Some(ty), _) | (None, Some(ty)) => format!(" ({ty})"),
+        (None, None) => String::new(),
+    };
+    format!(
+        "{} {} {} {}{types}",
+        change.module, change.item, change.name, change.change
+    )
+}
+
+fn describe_address(change: &AddressChange) -> String {
+    let rule = if change.old_rule == change.new_rule {
+        change.new_rule.clone()
+    } else {
+        format!("{} -> {}", change.old_rule, change.new_rule)
+    };
+    let moved = if change.moved {
+        " (moved block: Terraform moves the state)"
+    } else {
+        ""
+    };
+    format!(
+        "{} {rule}: {} -> {}{moved}",
+        change.kind, change.old_address, change.new_address
+    )
 }
 
 fn field_changes(old: &PlannedRule, new: &PlannedRule) -> Vec<FieldChange> {
@@ -599,6 +1108,108 @@ mod tests {
         assert_eq!(aad.changes[0].field, "sources");
         assert_eq!(aad.changes[0].added, ["10.0.9.0/24"]);
         assert!(PlanDiff::new("a", &old, "b", &old).is_empty());
+    }
+
+    const FULL_PUBLIC: &str = include_str!("../golden/full-public/scenario.yaml");
+
+    #[test]
+    fn turning_nsgs_off_is_an_interface_change() {
+        let old = plan_of(FULL_PUBLIC);
+        let new = plan_of(&FULL_PUBLIC.replace("  nsg: true", "  nsg: false"));
+        let diff = PlanDiff::new("old", &old, "new", &new);
+        let changes: Vec<String> = diff.interface.iter().map(describe_interface).collect();
+        assert_eq!(
+            changes,
+            [
+                "bicep output networkSecurityGroupResourceIds removed (object)",
+                "bicep param nsgNamePrefix removed (string)",
+                "terraform output network_security_group_ids removed",
+                "terraform variable nsg_name_prefix removed (string)",
+            ]
+        );
+        let text = diff.to_text();
+        let interface = text.find("# module interface: 4 change(s)").unwrap();
+        let rules = text.find("# 0 added, 2 removed").unwrap();
+        assert!(interface < rules, "the interface comes first:\n{text}");
+        assert!(text.contains("! terraform variable nsg_name_prefix removed (string)\n"));
+        let markdown = diff.to_markdown();
+        assert!(
+            markdown.contains("| terraform | variable | `nsg_name_prefix` | removed | string |  |"),
+            "{markdown}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&diff.to_json()).unwrap();
+        assert_eq!(json["interface"].as_array().unwrap().len(), 4);
+        assert_eq!(json["interface"][3]["name"], "nsg_name_prefix");
+        assert_eq!(json["interface"][3]["old_type"], "string");
+    }
+
+    #[test]
+    fn a_catalog_update_changes_no_module_interface() {
+        let old = plan_of(&FULL_PUBLIC.replace("catalog: latest", "catalog: 2022-09"));
+        let new = plan_of(FULL_PUBLIC);
+        assert_eq!(
+            (old.catalog.as_str(), new.catalog.as_str()),
+            ("2022-09", "2026-03")
+        );
+        let diff = PlanDiff::new("old", &old, "new", &new);
+        assert_eq!(diff.interface, [], "{}", diff.to_text());
+        assert!(diff.to_text().contains("# module interface: unchanged\n"));
+    }
+
+    #[test]
+    fn the_interface_reader_sees_types_and_defaults() {
+        let files = |text: &str| {
+            RenderedFiles::from([("terraform/variables.tf".to_owned(), text.to_owned())])
+        };
+        let old = files(
+            "variable \"a\" {\n  type = string\n}\n\nvariable \"b\" {\n  type = object({\n    x = string\n  })\n  default = {\n    x = \"y\"\n  }\n}\n",
+        );
+        let new = files(
+            "variable \"a\" {\n  type    = string\n  default = \"z\"\n}\n\nvariable \"b\" {\n  type = object({\n    x = number\n  })\n}\n",
+        );
+        let changes: Vec<String> = interface_changes(&old, &new)
+            .iter()
+            .map(describe_interface)
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                "terraform variable a now optional (string)",
+                "terraform variable b retyped (object({ x = string }) -> object({ x = number }))",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_renamed_nsg_rule_and_a_moved_firewall_rule_are_address_changes() {
+        let old = plan_of(FULL_PUBLIC);
+        let mut new = old.clone();
+        let nsg = new
+            .rules
+            .iter_mut()
+            .find(|r| r.id == "virtual-network-private-endpoints-eastus2")
+            .unwrap();
+        nsg.id = "private-endpoints-eastus2".to_owned();
+        let fqdn = new
+            .rules
+            .iter_mut()
+            .find(|r| r.id == "extra-github-com")
+            .unwrap();
+        fqdn.concern = crate::catalog::Concern::Packages;
+        let diff = PlanDiff::new("old", &old, "new", &new);
+        let changes: Vec<String> = diff.addresses.iter().map(describe_address).collect();
+        assert_eq!(
+            changes,
+            [
+                "firewall-application extra-github-com: azurerm_firewall_policy_rule_collection_group.azureml: rcg-azureml-application-extra / extra-github-com -> azurerm_firewall_policy_rule_collection_group.azureml: rcg-azureml-application-packages / extra-github-com",
+                "nsg virtual-network-private-endpoints-eastus2 -> private-endpoints-eastus2: azurerm_network_security_rule.virtual_network_private_endpoints_eastus2 -> azurerm_network_security_rule.private_endpoints_eastus2",
+            ]
+        );
+        assert!(
+            diff.to_text()
+                .contains("# addresses: 2 rule(s) at another Terraform address")
+        );
+        assert!(PlanDiff::new("a", &old, "b", &old).is_interface_unchanged());
     }
 
     #[test]

@@ -201,6 +201,10 @@ pub struct PlannedRule {
     /// Hosts the article names that this rule's service tag carries (wildcard hosts on
     /// ports an application rule cannot take).
     pub covered_hosts: Vec<String>,
+    /// The ids its first requirement had before a rename (the catalog's `previous_ids`),
+    /// for the Terraform module's `moved` blocks; absent from the JSON when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub previous_requirement_ids: Vec<String>,
 }
 
 /// A requirement that applies but yields no rule.

@@ -211,7 +211,16 @@ fn every_template_is_registered_and_used() {
         on_disk, registered,
         "templates/ and render::TEMPLATES differ"
     );
+    // Templates no golden case can produce with the embedded catalog, and the test that
+    // renders them instead.
+    let not_in_golden = [(
+        "terraform/moved.tf",
+        "only a requirement the catalog renamed gives one, and none is: tests/upgrade.rs renders it with a custom catalog",
+    )];
     for name in &registered {
+        if not_in_golden.iter().any(|(template, _)| template == name) {
+            continue;
+        }
         let used = fs::read_dir(root().join("golden"))
             .unwrap()
             .filter_map(Result::ok)

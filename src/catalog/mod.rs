@@ -437,6 +437,10 @@ pub struct Requirement {
     /// Requirements that can become NSG rules: their slot in the NSG priority band of
     /// their direction ([`NsgBand`]), the same in every revision, never another's.
     pub nsg_slot: Option<u32>,
+    /// The ids this requirement had before a rename or split (in an earlier catalog
+    /// revision or amlfw version): the Terraform module gets `moved` blocks from the rule
+    /// addresses they gave, so state moves instead of a destroy and a create.
+    pub previous_ids: Vec<String>,
     /// The catalog file it was read from.
     pub file: String,
 }
@@ -870,6 +874,8 @@ struct RawRequirement {
     manual: Option<String>,
     #[serde(default)]
     nsg_slot: Option<u32>,
+    #[serde(default)]
+    previous_ids: Vec<String>,
 }
 
 /// One text for every revision, or one per revision.
@@ -1360,6 +1366,7 @@ impl Loader<'_> {
             covering_tags,
             manual: raw.manual,
             nsg_slot: raw.nsg_slot,
+            previous_ids: raw.previous_ids,
             file: file.to_owned(),
         })
     }

@@ -663,6 +663,7 @@ impl<'a> Planner<'a> {
                 workspaces: vec![workspace.name.clone()],
                 expanded_from: Vec::new(),
                 covered_hosts: Vec::new(),
+                previous_requirement_ids: Vec::new(),
             };
             if web {
                 rule.application_protocols =
@@ -812,6 +813,7 @@ impl<'a> Planner<'a> {
             workspaces: vec![workspace.name.clone()],
             expanded_from: Vec::new(),
             covered_hosts: Vec::new(),
+            previous_requirement_ids: requirement.previous_ids.clone(),
         }
     }
 

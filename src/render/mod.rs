@@ -57,6 +57,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/terraform/main.ip_groups.tf.tera"),
     ),
     (
+        "terraform/moved.tf",
+        include_str!("../../templates/terraform/moved.tf.tera"),
+    ),
+    (
         "terraform/outputs.tf",
         include_str!("../../templates/terraform/outputs.tf.tera"),
     ),

@@ -69,6 +69,20 @@ pub struct TerraformModel {
     pub docs: Documentation,
     /// The README's Mermaid flowchart of the plan, without the final newline.
     pub diagram: String,
+    /// `moved` blocks for rules whose requirement was renamed (`moved.tf`, when any).
+    pub moved: Vec<MovedView>,
+}
+
+/// A `moved` block: one NSG rule or route whose resource name changed with its
+/// requirement's id, so Terraform moves its state instead of destroying it.
+#[derive(Debug, Serialize)]
+pub struct MovedView {
+    /// The resource type (`azurerm_network_security_rule`, `azurerm_route`).
+    pub resource_type: String,
+    /// The resource name the old requirement id gave.
+    pub from: String,
+    /// The resource name now.
+    pub to: String,
 }
 
 /// One IP group resource.
@@ -241,6 +255,7 @@ pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, 
         ("terraform/main.nsg.tf", model.nsg.is_some()),
         ("terraform/main.route_table.tf", model.route_table.is_some()),
         ("terraform/main.ip_groups.tf", !model.ip_groups.is_empty()),
+        ("terraform/moved.tf", !model.moved.is_empty()),
         ("terraform/outputs.tf", true),
         ("terraform/README.md", true),
     ];
@@ -357,8 +372,53 @@ impl TerraformModel {
                 .collect(),
             docs: documentation(plan),
             diagram: plan_mermaid(plan).trim_end().to_owned(),
+            moved: moved_blocks(plan),
         })
     }
+}
+
+/// One `moved` block per NSG rule or route whose id starts with its requirement's id and
+/// whose requirement lists previous ids: the old address is the rule id with the previous
+/// id in front. A previous id that still names a resource of this module is skipped
+/// (Terraform refuses to move an object that is still declared), and when a split gives
+/// two rules the same old address, the first rule (by id) takes it: Terraform refuses two
+/// moves from one address, and the other rule is created.
+fn moved_blocks(plan: &Plan) -> Vec<MovedView> {
+    let resource_type = |kind: RuleKind| match kind {
+        RuleKind::Nsg => Some("azurerm_network_security_rule"),
+        RuleKind::Route => Some("azurerm_route"),
+        RuleKind::FirewallNetwork | RuleKind::FirewallApplication => None,
+    };
+    let declared: std::collections::BTreeSet<(&str, String)> = plan
+        .rules
+        .iter()
+        .filter_map(|r| Some((resource_type(r.kind)?, resource_name(&r.id))))
+        .collect();
+    let mut rules: Vec<&PlannedRule> = plan.rules.iter().collect();
+    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut taken = std::collections::BTreeSet::new();
+    let mut moved = Vec::new();
+    for rule in rules {
+        let (Some(kind), Some(requirement)) = (resource_type(rule.kind), rule.requirements.first())
+        else {
+            continue;
+        };
+        let Some(suffix) = rule.id.strip_prefix(requirement.as_str()) else {
+            continue;
+        };
+        for previous in &rule.previous_requirement_ids {
+            let from = resource_name(&format!("{previous}{suffix}"));
+            if declared.contains(&(kind, from.clone())) || !taken.insert((kind, from.clone())) {
+                continue;
+            }
+            moved.push(MovedView {
+                resource_type: kind.to_owned(),
+                from,
+                to: resource_name(&rule.id),
+            });
+        }
+    }
+    moved
 }
 
 fn collections(plan: &Plan, kind: RuleKind) -> Vec<CollectionView> {
