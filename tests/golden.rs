@@ -6,7 +6,8 @@
 //!   checked by `.ci/check-mermaid` with Mermaid's own parser) and `warnings.txt` (stderr, only
 //!   when there are warnings), plus exactly what `amlfw generate --out golden/<case>`
 //!   writes: `terraform/*` and `bicep/*` (and `allowlist/*` for the cases that have an
-//!   `allowlist/` directory, with `--target allowlist`).
+//!   `allowlist/` directory, with `--target allowlist`), and `amlfw-manifest.json`, the
+//!   provenance record (amlfw version, catalog revision, scenario hash) of those files.
 //! - An `err-*` case holds `scenario.yaml` and `stderr.txt`, the diagnostics exactly as
 //!   printed; the command must exit with code 2.
 //! - `golden/<example>/scenario.yaml` is a copy of `examples/<example>.yaml`, so every
@@ -125,15 +126,22 @@ fn expected_files(case: &str, builtin: &Catalog) -> Result<BTreeMap<String, Stri
     if !text.stderr.is_empty() {
         files.insert("warnings.txt".to_owned(), text.stderr);
     }
-    let (generated, _) = generate_files(&bytes, &display, catalog, options, Target::All)
+    let generated = generate_files(&bytes, &display, catalog, options, Target::All)
         .map_err(|outcome| format!("{case}: generate failed:\n{}", outcome.stderr))?;
-    files.extend(generated);
+    let mut module = generated.files;
     // Cases opt into the allow-list target by having an `allowlist/` directory.
     if root().join("golden").join(case).join("allowlist").is_dir() {
-        let (allowlist, _) = generate_files(&bytes, &display, catalog, options, Target::Allowlist)
+        let allowlist = generate_files(&bytes, &display, catalog, options, Target::Allowlist)
             .map_err(|outcome| format!("{case}: allowlist failed:\n{}", outcome.stderr))?;
-        files.extend(allowlist);
+        module.extend(allowlist.files);
     }
+    // The provenance record, reviewed like the files: what `generate` writes into a new
+    // directory for every file above.
+    files.insert(
+        output::MANIFEST_FILE.to_owned(),
+        output::manifest_text(&module, &generated.provenance),
+    );
+    files.extend(module);
     Ok(files)
 }
 
@@ -225,7 +233,9 @@ fn golden_cases_match() {
         };
         // The comparison is `amlfw generate --check`'s own (output::check), so what this
         // test accepts is exactly what the drift gate accepts.
-        let drifts = match output::check(&dir, &expected) {
+        // The manifest is one of `expected`, so it is compared as a file (`None`: no
+        // second comparison with a manifest the driver would have to compute again).
+        let drifts = match output::check(&dir, &expected, None) {
             Ok(drifts) => drifts,
             Err(problems) => {
                 failures.push(format!("{case}: {problems:?}"));

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::lock::{LockKind, lock_output};
-use super::manifest::{KeptReason, next_manifest, read_manifest};
+use super::manifest::{KeptReason, MANIFEST_FILE, Provenance, next_manifest, read_manifest};
 use super::scan::scan;
 use super::{NOTHING_WRITTEN, error, io_error};
 use crate::diagnostic::{Code, Diagnostic};
@@ -125,40 +125,41 @@ fn colorize(diff: &str) -> String {
         .collect()
 }
 
-/// The state of `amlfw-manifest.json` as `check` found it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ManifestState {
-    /// Exactly what `generate` would write.
-    Current,
-    /// Absent: `generate` would write it.
-    Missing,
-    /// Present, but `generate` would rewrite it (the files changed, or by hand).
-    Outdated,
-}
-
-/// What `check` found: drift, leftovers of an interrupted run, the manifest's state.
+/// What `check` found: drift, and leftovers of an interrupted run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckReport {
-    /// Changed and missing files (in `files` order), then stale ones.
+    /// Changed and missing files (in `files` order), then the manifest when it is missing
+    /// or differs (only when `check` was given a provenance), then stale files.
     pub drifts: Vec<Drift>,
     /// Temporaries of an interrupted run: not drift, the next `generate` removes them.
     pub leftovers: Vec<PathBuf>,
-    /// Whether the manifest is up to date. Never drift by itself: the files are the
-    /// contract, and the manifest only follows them.
-    pub manifest: ManifestState,
 }
 
 /// Compares what `generate` would write under `out` with what is there: changed and
-/// missing files, and stale generated files. Writes nothing.
-pub fn check(out: &Path, files: &RenderedFiles) -> Result<Vec<Drift>, Vec<Diagnostic>> {
-    check_report(out, files).map(|report| report.drifts)
+/// missing files, the manifest, and stale generated files. Writes nothing.
+///
+/// With a `provenance`, `amlfw-manifest.json` is compared with what `generate` would
+/// write, like a generated file: it is the module's only record of the amlfw version,
+/// catalog revision and scenario behind it, so a stale record is drift even when every
+/// other file is identical (a catalog update that changes no rule, a scenario edit that
+/// changes no output). `None` compares only `files` (a directory that holds no module).
+pub fn check(
+    out: &Path,
+    files: &RenderedFiles,
+    provenance: Option<&Provenance>,
+) -> Result<Vec<Drift>, Vec<Diagnostic>> {
+    check_report(out, files, provenance).map(|report| report.drifts)
 }
 
-/// `check`, with the leftovers and the manifest's state. Holds a shared lock on `out`
+/// `check`, with the leftovers. Holds a shared lock on `out`
 /// while it reads, so it never compares against a module another run is writing; when
 /// `out` has no lock file (nothing amlfw wrote since locking exists) there is nothing to
 /// lock, and `check` creates none: it writes nothing.
-pub fn check_report(out: &Path, files: &RenderedFiles) -> Result<CheckReport, Vec<Diagnostic>> {
+pub fn check_report(
+    out: &Path,
+    files: &RenderedFiles,
+    provenance: Option<&Provenance>,
+) -> Result<CheckReport, Vec<Diagnostic>> {
     if out.exists() && !out.is_dir() {
         return Err(vec![error(
             Code::OutputNotADirectory,
@@ -187,6 +188,20 @@ pub fn check_report(out: &Path, files: &RenderedFiles) -> Result<CheckReport, Ve
         }
     }
     let previous = read_manifest(out).map_err(|d| vec![*d])?;
+    if let Some(provenance) = provenance {
+        let path = out.join(MANIFEST_FILE);
+        let generated =
+            next_manifest(out, files, previous.as_ref().map(|(m, _)| m), provenance).to_json();
+        match &previous {
+            None => drifts.push(Drift::Missing { path, generated }),
+            Some((_, bytes)) if *bytes == generated.as_bytes() => {}
+            Some((_, bytes)) => drifts.push(Drift::Changed {
+                path,
+                on_disk: String::from_utf8_lossy(bytes).into_owned(),
+                generated,
+            }),
+        }
+    }
     let scan = scan(out, files, &mut problems);
     for stale in scan.stale {
         let kept = KeptReason::decide(
@@ -203,15 +218,8 @@ pub fn check_report(out: &Path, files: &RenderedFiles) -> Result<CheckReport, Ve
     if !problems.is_empty() {
         return Err(problems);
     }
-    let expected = next_manifest(out, files, previous.as_ref().map(|(m, _)| m)).to_json();
-    let manifest = match &previous {
-        None => ManifestState::Missing,
-        Some((_, bytes)) if *bytes == expected.as_bytes() => ManifestState::Current,
-        Some(_) => ManifestState::Outdated,
-    };
     Ok(CheckReport {
         drifts,
         leftovers: scan.leftovers,
-        manifest,
     })
 }

@@ -7,6 +7,10 @@
 //!   root of `--out` lists every file of the last run with the SHA-256 of its bytes, and a
 //!   generated file the new plan no longer produces is removed only when the manifest lists
 //!   it with the hash of its current bytes. Every other such file is kept, with a warning.
+//! - The manifest is also the module's one provenance record (amlfw version, catalog
+//!   revision, scenario file name and hash, service tag file): the generated files carry a
+//!   constant header, so a catalog update changes only the files whose rules change and
+//!   this record, which `check` compares like a generated file.
 //! - One run at a time: `write` holds an exclusive advisory lock on `<out>/.amlfw.lock`,
 //!   `check` a shared one, so neither ever sees a half-written module of another run.
 //! - A run is atomic file by file, and as a whole unless it is killed: every new file (and
@@ -18,8 +22,8 @@
 //!   `.<name>.amlfw-<pid>.<tmp|removed>`, which the next run removes (under the lock, so no
 //!   live run owns them) and `check` ignores.
 //!
-//! The submodules follow those rules: [`manifest`] (the ownership record and why a stale
-//! file is kept), [`lock`] (one run at a time), [`scan`] (what is generated, stale or a
+//! The submodules follow those rules: [`manifest`] (the ownership and provenance record,
+//! why a stale file is kept), [`lock`] (one run at a time), [`scan`] (what is generated, stale or a
 //! leftover), [`drift`] (`--check`), [`transaction`] (the write), [`guards`] (directories
 //! amlfw refuses). The public API is re-exported here: `amlfw::output::write`, ...
 
@@ -38,10 +42,13 @@ use std::path::Path;
 
 use crate::diagnostic::{Code, Diagnostic, Location};
 
-pub use drift::{CheckReport, Drift, ManifestState, check, check_report};
+pub use drift::{CheckReport, Drift, check, check_report};
 pub use guards::{check_output_directory, resolve_out};
 pub use lock::{LOCK_FILE, OutputLock};
-pub use manifest::{KeptReason, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, content_hash};
+pub use manifest::{
+    KeptReason, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, Provenance, ServiceTagsProvenance,
+    content_hash, manifest_text,
+};
 pub use scan::{is_generated, is_leftover};
 pub use transaction::{InjectedFailure, WriteReport, write, write_with};
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::guards::check_output_directory;
 use super::lock::{LockKind, lock_output};
-use super::manifest::{KeptReason, MANIFEST_FILE, next_manifest, read_manifest};
+use super::manifest::{KeptReason, MANIFEST_FILE, Provenance, next_manifest, read_manifest};
 use super::scan::{bytes_are_generated, relative_to, scan, sibling};
 use super::{NOTHING_WRITTEN, ROLLED_BACK, error, io_error, location, reason};
 use crate::diagnostic::{Code, Diagnostic, Severity};
@@ -31,14 +31,15 @@ pub struct WriteReport {
 }
 
 /// Writes `files` under `out`, after the directory guards of [`check_output_directory`]
-/// (`protect` is the scenario file). The subdirectories the files live in (`terraform/`)
+/// (`protect` is the scenario file), recording `provenance` in the manifest. The subdirectories the files live in (`terraform/`)
 /// are owned by amlfw only as far as generated files go.
 pub fn write(
     out: &Path,
     protect: &Path,
     files: &RenderedFiles,
+    provenance: &Provenance,
 ) -> Result<WriteReport, Vec<Diagnostic>> {
-    write_with(out, protect, files, None)
+    write_with(out, protect, files, provenance, None)
 }
 
 /// Where a test makes `write` fail, to prove a failure leaves the previous files intact.
@@ -63,6 +64,7 @@ pub fn write_with(
     out: &Path,
     protect: &Path,
     files: &RenderedFiles,
+    provenance: &Provenance,
     inject: Option<InjectedFailure>,
 ) -> Result<WriteReport, Vec<Diagnostic>> {
     // The guards read the directory before it is locked only to never create a lock file
@@ -118,7 +120,8 @@ pub fn write_with(
             .map_err(|e| vec![io_error(&leftover, "remove", &e, NOTHING_WRITTEN)])?;
         report.leftovers_removed.push(leftover);
     }
-    let manifest = next_manifest(out, files, previous.as_ref().map(|(m, _)| m)).to_json();
+    let manifest =
+        next_manifest(out, files, previous.as_ref().map(|(m, _)| m), provenance).to_json();
     let previous_manifest = previous.map(|(_, bytes)| bytes);
     if previous_manifest.as_deref() != Some(manifest.as_bytes()) {
         changes.push(Change::new(
