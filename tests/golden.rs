@@ -289,3 +289,83 @@ fn output_is_deterministic() {
         assert_eq!(first, second, "{case} differs between two runs");
     }
 }
+
+/// `scenario` with its `catalog:` set to `revision` (added after `version:` when absent).
+fn with_catalog(scenario: &str, revision: &str) -> String {
+    let line = format!("catalog: {revision}");
+    let mut found = false;
+    let mut lines: Vec<String> = scenario
+        .lines()
+        .map(|l| {
+            if l.starts_with("catalog:") {
+                found = true;
+                line.clone()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    if !found {
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with("version:"))
+            .map_or(0, |i| i + 1);
+        lines.insert(at, line);
+    }
+    lines.join("\n") + "\n"
+}
+
+/// A catalog update's pull request is quiet: for every golden scenario generated under
+/// the oldest and the newest revision, a file that differs differs below its first line
+/// (in what it says about rules), never only in the header. Cases the oldest revision
+/// cannot plan are skipped; at least one must be compared.
+#[test]
+fn a_catalog_update_changes_no_file_only_in_its_header() {
+    let catalog = Catalog::embedded();
+    let oldest = catalog.revisions.first().unwrap().id.clone();
+    let mut compared = Vec::new();
+    let mut noisy = Vec::new();
+    for case in cases().iter().filter(|c| !c.starts_with("err-")) {
+        let dir = root().join("golden").join(case);
+        if dir.join("service-tags").exists() || dir.join("extra-requirements.yaml").exists() {
+            continue;
+        }
+        let scenario = fs::read_to_string(dir.join("scenario.yaml")).unwrap();
+        let render = |revision: &str| {
+            let text = with_catalog(&scenario, revision);
+            generate_files(
+                text.as_bytes(),
+                "scenario.yaml",
+                &catalog,
+                AddressOptions::default(),
+                Target::All,
+            )
+            .ok()
+        };
+        let (Some(old), Some(new)) = (render(&oldest), render("latest")) else {
+            continue;
+        };
+        let body = |text: &str| text.split_once('\n').map(|(_, rest)| rest.to_owned());
+        let mut changed = 0;
+        for (path, text) in &new.files {
+            let Some(before) = old.files.get(path) else {
+                continue;
+            };
+            if before != text {
+                changed += 1;
+                if body(before) == body(text) {
+                    noisy.push(format!("{case}: {path}"));
+                }
+            }
+        }
+        compared.push(format!(
+            "{case} ({changed} of {} files changed)",
+            new.files.len()
+        ));
+    }
+    assert!(!compared.is_empty(), "no case plans under {oldest}");
+    assert!(
+        noisy.is_empty(),
+        "files that differ only in their header line between {oldest} and latest: {noisy:?}; compared: {compared:?}"
+    );
+}
