@@ -599,6 +599,13 @@ fn generate_with(
                 text.push_str(&format!("amlfw: removed {}\n", relative(removed)));
             }
             text.push_str(&render_all(&report.warnings, "the output directory"));
+            if report.manifest_written && report.written.is_empty() && report.removed.is_empty() {
+                // Otherwise "0 file(s) written" would hide the one file that changed.
+                text.push_str(&format!(
+                    "amlfw: updated {} only: no rule changed, its provenance record did\n",
+                    output::MANIFEST_FILE
+                ));
+            }
             let kept = if report.kept.is_empty() {
                 String::new()
             } else {

@@ -1458,7 +1458,9 @@ fn check_reports_a_stale_provenance_record_when_no_file_changes() {
     let (code, _, stderr) = run(&[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("0 file(s) written, 9 unchanged"),
+        stderr.contains(
+            "amlfw: updated amlfw-manifest.json only: no rule changed, its provenance record did\n"
+        ) && stderr.contains("0 file(s) written, 9 unchanged"),
         "{stderr}"
     );
     assert_eq!(run(&["--check"]).0, 0);

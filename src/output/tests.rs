@@ -602,7 +602,14 @@ fn a_stale_provenance_record_is_drift_even_when_every_file_is_identical() {
         &provenance_of("2026-03"),
     )
     .unwrap();
-    assert_eq!((report.written.len(), report.unchanged.len()), (0, 1));
+    assert_eq!(
+        (
+            report.written.len(),
+            report.unchanged.len(),
+            report.manifest_written
+        ),
+        (0, 1, true)
+    );
     assert_eq!(
         super::check(&out, &module, Some(&provenance_of("2026-03"))).unwrap(),
         []

@@ -19,6 +19,9 @@ pub struct WriteReport {
     pub written: Vec<PathBuf>,
     /// Files already up to date (left untouched).
     pub unchanged: Vec<PathBuf>,
+    /// Whether `amlfw-manifest.json` was created or changed (not in `written`): alone when
+    /// only the provenance changed (a catalog update that changes no rule).
+    pub manifest_written: bool,
     /// Generated files no longer produced, which the manifest proved amlfw's: removed.
     pub removed: Vec<PathBuf>,
     /// Generated files no longer produced that amlfw cannot prove it wrote: kept (each
@@ -160,6 +163,10 @@ pub fn write_with(
         }
     }
     let manifest_path = out.join(MANIFEST_FILE);
+    report.manifest_written = transaction
+        .changes
+        .iter()
+        .any(|change| change.path == manifest_path);
     report.written = transaction
         .changes
         .into_iter()
