@@ -1,7 +1,7 @@
 //! Writing generated files without ever losing a file amlfw did not write.
 //!
 //! The rules:
-//! - A file whose first line carries the generated header ([`GENERATED_MARKER`]) may be
+//! - A file whose first line carries the generated header ([`GENERATED_MARKER`](crate::render::GENERATED_MARKER)) may be
 //!   overwritten; every other file is the user's and is never modified or deleted.
 //! - A file is removed only when amlfw can prove it wrote it: `amlfw-manifest.json` at the
 //!   root of `--out` lists every file of the last run with the SHA-256 of its bytes, and a
@@ -22,10 +22,11 @@
 //!   `.<name>.amlfw-<pid>.<tmp|removed>`, which the next run removes (under the lock, so no
 //!   live run owns them) and `check` ignores.
 //!
-//! The submodules follow those rules: [`manifest`] (the ownership and provenance record,
-//! why a stale file is kept), [`lock`] (one run at a time), [`scan`] (what is generated, stale or a
-//! leftover), [`drift`] (`--check`), [`transaction`] (the write), [`guards`] (directories
-//! amlfw refuses). The public API is re-exported here: `amlfw::output::write`, ...
+//! The submodules follow those rules: `manifest.rs` (the ownership and provenance record,
+//! why a stale file is kept), `lock.rs` (one run at a time), `scan.rs` (what is generated,
+//! stale or a leftover), `drift.rs` (`--check`), `transaction.rs` (the write), `guards.rs`
+//! (directories amlfw refuses). The public API is re-exported here: `amlfw::output::write`,
+//! ...
 
 mod drift;
 mod guards;

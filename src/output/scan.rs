@@ -35,7 +35,7 @@ pub(super) fn sibling(path: &Path, kind: &str) -> PathBuf {
     path.with_file_name(format!(".{name}.amlfw-{}.{kind}", std::process::id()))
 }
 
-/// True for a temporary of an amlfw run (see [`sibling`]; `.old` is the backup name of
+/// True for a temporary of an amlfw run (see `sibling`; `.old` is the backup name of
 /// amlfw before the manifest) holding what amlfw writes: a generated file (whole or cut
 /// short), nothing (killed between creating and writing), or for the manifest JSON. Under
 /// the exclusive lock no live run owns one, so it is a leftover of a killed run.
