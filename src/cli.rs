@@ -212,7 +212,8 @@ pub struct GenerateArgs {
     /// The scenario file (YAML).
     pub scenario: PathBuf,
     /// The output directory; modules go to `<DIR>/terraform/` and `<DIR>/bicep/`, and the
-    /// record of what amlfw wrote to `<DIR>/amlfw-manifest.json`. Files amlfw did not write
+    /// record of what amlfw wrote and from what (amlfw version, catalog revision, scenario
+    /// and its SHA-256) to `<DIR>/amlfw-manifest.json`. Files amlfw did not write
     /// are never changed; generated files no longer produced are removed when the record
     /// shows amlfw wrote them as they are, and kept with a warning otherwise.
     #[arg(long, value_name = "DIR")]
@@ -221,8 +222,9 @@ pub struct GenerateArgs {
     #[arg(long, value_enum, default_value_t = TargetArg::All)]
     pub target: TargetArg,
     /// Write nothing: print a unified diff of every changed, missing or stale file on
-    /// stdout and exit 1 if there is any (0 when up to date; the manifest and leftovers of
-    /// an interrupted run are not drift).
+    /// stdout and exit 1 if there is any (0 when up to date). `amlfw-manifest.json` counts
+    /// as a generated file: a stale provenance record (another catalog revision or amlfw
+    /// version, an edited scenario) is drift; leftovers of an interrupted run are not.
     #[arg(long)]
     pub check: bool,
     /// Use the catalog in this directory instead of the built-in one.
@@ -551,14 +553,17 @@ fn generate_with(
     bytes: &[u8],
     options: AddressOptions<'_>,
 ) -> u8 {
-    let (files, warnings) =
-        match generate_files(bytes, display, catalog, options, args.target.into()) {
-            Ok(generated) => generated,
-            Err(outcome) => {
-                print_stderr(&outcome.stderr);
-                return outcome.code;
-            }
-        };
+    let Generated {
+        files,
+        provenance,
+        warnings,
+    } = match generate_files(bytes, display, catalog, options, args.target.into()) {
+        Ok(generated) => generated,
+        Err(outcome) => {
+            print_stderr(&outcome.stderr);
+            return outcome.code;
+        }
+    };
     print_stderr(&warnings);
     // The guards and the writes use one path, normalised lexically: `X/nonexistent/..`
     // would pass checks of the path as given (it does not resolve) and write into `X`.
@@ -572,7 +577,7 @@ fn generate_with(
     };
     let out = output::resolve_out(&args.out, &cwd);
     if args.check {
-        return check_output(&out, &files, color);
+        return check_output(&out, &files, &provenance, color);
     }
     // Test-only: makes the process abort after this many renames, so tests can prove what
     // a kill at each moment leaves on disk. Not documented for users.
@@ -580,7 +585,7 @@ fn generate_with(
         .ok()
         .and_then(|n| n.parse().ok())
         .map(output::InjectedFailure::AbortAfterRenames);
-    match output::write_with(&out, &args.scenario, &files, inject) {
+    match output::write_with(&out, &args.scenario, &files, &provenance, inject) {
         Ok(report) => {
             let relative = |path: &Path| output_relative(&out, path);
             let mut text = String::new();
@@ -594,6 +599,13 @@ fn generate_with(
                 text.push_str(&format!("amlfw: removed {}\n", relative(removed)));
             }
             text.push_str(&render_all(&report.warnings, "the output directory"));
+            if report.manifest_written && report.written.is_empty() && report.removed.is_empty() {
+                // Otherwise "0 file(s) written" would hide the one file that changed.
+                text.push_str(&format!(
+                    "amlfw: updated {} only: no rule changed, its provenance record did\n",
+                    output::MANIFEST_FILE
+                ));
+            }
             let kept = if report.kept.is_empty() {
                 String::new()
             } else {
@@ -622,8 +634,13 @@ fn output_relative(out: &Path, path: &Path) -> String {
 }
 
 /// `generate --check`: the diff on stdout, the counts on stderr; exit 1 on drift.
-fn check_output(out: &Path, files: &RenderedFiles, color: bool) -> u8 {
-    let report = match output::check_report(out, files) {
+fn check_output(
+    out: &Path,
+    files: &RenderedFiles,
+    provenance: &output::Provenance,
+    color: bool,
+) -> u8 {
+    let report = match output::check_report(out, files, Some(provenance)) {
         Ok(report) => report,
         Err(diagnostics) => return fail(&diagnostics, "the output directory"),
     };
@@ -635,23 +652,11 @@ fn check_output(out: &Path, files: &RenderedFiles, color: bool) -> u8 {
         ));
     }
     if report.drifts.is_empty() {
-        // The files are the contract; the manifest only records them, so it is never drift.
-        match report.manifest {
-            output::ManifestState::Current => {}
-            output::ManifestState::Missing => notes.push_str(&format!(
-                "amlfw: note: {} has no {}; `amlfw generate` writes it (the record of the files amlfw may remove)\n",
-                out.display(),
-                output::MANIFEST_FILE
-            )),
-            output::ManifestState::Outdated => notes.push_str(&format!(
-                "amlfw: note: {} is out of date; `amlfw generate` rewrites it\n",
-                out.join(output::MANIFEST_FILE).display()
-            )),
-        }
         notes.push_str(&format!(
-            "amlfw: {} is up to date ({} files)\n",
+            "amlfw: {} is up to date ({} files and {})\n",
             out.display(),
-            files.len()
+            files.len(),
+            output::MANIFEST_FILE
         ));
         print_stderr(&notes);
         return 0;
@@ -668,10 +673,11 @@ fn check_output(out: &Path, files: &RenderedFiles, color: bool) -> u8 {
     let missing = count(|d| matches!(d, output::Drift::Missing { .. }));
     let removable = count(|d| matches!(d, output::Drift::Stale { kept: None, .. }));
     let kept = count(|d| matches!(d, output::Drift::Stale { kept: Some(_), .. }));
+    // The manifest counts as a generated file: it is drift when it would change.
     let mut summary = format!(
         "amlfw: {} of {} generated file(s) in {} differ ({changed} changed, {missing} missing)",
         changed + missing,
-        files.len(),
+        files.len() + 1,
         out.display()
     );
     if removable > 0 {
@@ -942,15 +948,27 @@ pub fn catalog_show(catalog: &Catalog, id: &str) -> Result<String, Box<Diagnosti
     Ok(out)
 }
 
-/// `amlfw generate` without the writing: the files for `target` and the warnings text, or
-/// the outcome to report. The golden tests compare exactly these files.
+/// What `amlfw generate` would write, before writing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// The files for the target, by path under `--out`.
+    pub files: RenderedFiles,
+    /// Where they come from, for `amlfw-manifest.json`.
+    pub provenance: output::Provenance,
+    /// The warnings, as printed on stderr.
+    pub warnings: String,
+}
+
+/// `amlfw generate` without the writing: the files for `target`, their provenance and the
+/// warnings text, or the outcome to report. The golden tests compare exactly these files
+/// (and the manifest made of them and the provenance).
 pub fn generate_files(
     bytes: &[u8],
     display: &str,
     catalog: &Catalog,
     options: AddressOptions<'_>,
     target: Target,
-) -> Result<(RenderedFiles, String), Outcome> {
+) -> Result<Generated, Outcome> {
     let failure = |diagnostics: &[Diagnostic]| Outcome {
         stdout: String::new(),
         stderr: render_all(diagnostics, "the scenario"),
@@ -966,7 +984,11 @@ pub fn generate_files(
         stderr: format!("error: {error}\n"),
         code: EXIT_BUG,
     })?;
-    Ok((files, plan.warnings_text()))
+    Ok(Generated {
+        provenance: output::Provenance::new(&plan, &scenario_name, bytes),
+        files,
+        warnings: plan.warnings_text(),
+    })
 }
 
 /// What a command prints and returns, without printing it: the CLI prints it, and the

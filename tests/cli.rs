@@ -394,9 +394,15 @@ fn generate_refuses_outputs_it_cannot_use() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
-/// Copies a golden case's generated modules into a temporary directory.
+/// Copies a golden case's generated modules and their provenance record (what a
+/// repository commits) into a temporary directory.
 fn copy_case(case: &str, name: &str) -> PathBuf {
     let out = temp_dir(name);
+    std::fs::copy(
+        root().join("golden").join(case).join("amlfw-manifest.json"),
+        out.join("amlfw-manifest.json"),
+    )
+    .unwrap();
     for sub in ["terraform", "bicep", "bicep/modules"] {
         std::fs::create_dir_all(out.join(sub)).unwrap();
         for entry in std::fs::read_dir(root().join("golden").join(case).join(sub)).unwrap() {
@@ -427,7 +433,10 @@ fn generate_check_is_a_drift_gate() {
     // Clean: exit 0, nothing on stdout.
     let (code, stdout, stderr) = check(&[]);
     assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
-    assert!(stderr.contains("is up to date (12 files)"), "{stderr}");
+    assert!(
+        stderr.contains("is up to date (12 files and amlfw-manifest.json)"),
+        "{stderr}"
+    );
     // A file of the user's in the module directory is not drift, and stays untouched.
     std::fs::write(out.join("terraform/backend.tf"), "terraform {}\n").unwrap();
     assert_eq!(check(&[]).0, 0);
@@ -451,14 +460,16 @@ fn generate_check_is_a_drift_gate() {
     );
     assert!(
         stdout.contains(
-            "main.old.tf: stale, generate keeps it (the directory has no amlfw-manifest.json"
+            "main.old.tf: stale, generate keeps it (amlfw-manifest.json does not list it)"
         ),
         "{stdout}"
     );
-    // One file differs; the stale one is counted apart (it is not one of the 12), and kept
-    // by generate: this copy has no manifest, so nothing proves amlfw wrote it.
+    // One file differs (the manifest does not: it lists what generate would write, and the
+    // edit is drift of main.tf); the stale one is counted apart (it is not one of the 12
+    // files and the manifest), and kept by generate: the manifest does not list it, so
+    // nothing proves amlfw wrote it.
     assert!(
-        stderr.contains("1 of 12 generated file(s)")
+        stderr.contains("1 of 13 generated file(s)")
             && stderr.contains("(1 changed, 0 missing), 1 stale file(s) generate keeps"),
         "{stderr}"
     );
@@ -1038,7 +1049,49 @@ fn generate_writes_a_deterministic_manifest_of_every_file() {
     assert!(text.ends_with("}\n") && !text.contains("/tmp"), "{text}");
     let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
     let keys: Vec<&String> = manifest.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["files", "format", "generator"]);
+    assert_eq!(
+        keys,
+        [
+            "amlfw_version",
+            "catalog",
+            "catalog_requested",
+            "files",
+            "format",
+            "generator",
+            "scenario",
+            "scenario_sha256"
+        ]
+    );
+    // The provenance record: what the headers no longer say.
+    let scenario = std::fs::read(root().join("golden/full-public/scenario.yaml")).unwrap();
+    let scenario_hex: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&scenario)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert_eq!(
+        (
+            &manifest["amlfw_version"],
+            &manifest["catalog"],
+            &manifest["catalog_requested"],
+            &manifest["scenario"],
+            &manifest["scenario_sha256"]
+        ),
+        (
+            &serde_json::json!(env!("CARGO_PKG_VERSION")),
+            &serde_json::json!("2026-03"),
+            &serde_json::json!("latest"),
+            &serde_json::json!("scenario.yaml"),
+            &serde_json::json!(scenario_hex)
+        )
+    );
+    // The golden case holds the same record.
+    assert_eq!(
+        text,
+        std::fs::read_to_string(root().join("golden/full-public/amlfw-manifest.json")).unwrap()
+    );
     assert_eq!(
         (&manifest["generator"], &manifest["format"]),
         (&serde_json::json!("amlfw"), &serde_json::json!(1))
@@ -1063,29 +1116,29 @@ fn generate_writes_a_deterministic_manifest_of_every_file() {
             .collect();
         assert_eq!(hash.as_str().unwrap(), format!("sha256:{hex}"), "{path}");
     }
-    // Up to date: --check exits 0 and does not call the manifest drift.
-    let (code, stdout, stderr) = amlfw(&[
-        "generate",
-        "golden/full-public/scenario.yaml",
-        "--out",
-        first.to_str().unwrap(),
-        "--check",
-    ]);
+    // Up to date: --check exits 0.
+    let check = |out: &PathBuf| {
+        amlfw(&[
+            "generate",
+            "golden/full-public/scenario.yaml",
+            "--out",
+            out.to_str().unwrap(),
+            "--check",
+        ])
+    };
+    let (code, stdout, stderr) = check(&first);
     assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
-    assert!(!stderr.contains("note:"), "{stderr}");
-    // A missing or edited manifest is not drift either, but --check says generate would
-    // write it.
-    std::fs::remove_file(first.join("amlfw-manifest.json")).unwrap();
-    let (code, _, stderr) = amlfw(&[
-        "generate",
-        "golden/full-public/scenario.yaml",
-        "--out",
-        first.to_str().unwrap(),
-        "--check",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("has no amlfw-manifest.json; `amlfw generate` writes it"),
+        stderr.contains("is up to date (12 files and amlfw-manifest.json)"),
+        "{stderr}"
+    );
+    // A missing or edited manifest is drift: the provenance record is part of the module.
+    std::fs::remove_file(first.join("amlfw-manifest.json")).unwrap();
+    let (code, stdout, stderr) = check(&first);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("amlfw-manifest.json: missing"), "{stdout}");
+    assert!(
+        stderr.contains("1 of 13 generated file(s)") && stderr.contains("(0 changed, 1 missing)"),
         "{stderr}"
     );
     std::fs::write(
@@ -1093,18 +1146,9 @@ fn generate_writes_a_deterministic_manifest_of_every_file() {
         "{\"files\": {}, \"format\": 1, \"generator\": \"amlfw\"}\n",
     )
     .unwrap();
-    let (code, _, stderr) = amlfw(&[
-        "generate",
-        "golden/full-public/scenario.yaml",
-        "--out",
-        first.to_str().unwrap(),
-        "--check",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stderr.contains("amlfw-manifest.json is out of date"),
-        "{stderr}"
-    );
+    let (code, stdout, stderr) = check(&first);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("amlfw-manifest.json: changed"), "{stdout}");
     let _ = std::fs::remove_dir_all(&first);
     let _ = std::fs::remove_dir_all(&second);
 }
@@ -1285,4 +1329,140 @@ fn check_shows_line_ending_differences_and_counts_files() {
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// `golden/full-public` generated as a catalog update's pull request shows it: once with
+/// `catalog: <from>`, once with `catalog: <to>`, each into its own `--out`. Returns the
+/// two output directories and the files either holds (the lock file aside).
+fn generate_both_revisions(name: &str, from: &str, to: &str) -> ([PathBuf; 2], Vec<String>) {
+    let scenario =
+        std::fs::read_to_string(root().join("golden/full-public/scenario.yaml")).unwrap();
+    let mut outs = Vec::new();
+    for revision in [from, to] {
+        let dir = temp_dir(&format!("{name}-{revision}"));
+        let text: String = scenario
+            .lines()
+            .map(|line| {
+                if line.starts_with("catalog:") {
+                    format!("catalog: {revision}\n")
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect();
+        assert!(text.contains(&format!("catalog: {revision}\n")));
+        // The same file name in both: only the revision differs.
+        std::fs::write(dir.join("scenario.yaml"), text).unwrap();
+        let out = dir.join("out");
+        let (code, _, stderr) = amlfw(&[
+            "generate",
+            dir.join("scenario.yaml").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        outs.push(out);
+    }
+    let mut files: Vec<String> = files_in(&outs[0])
+        .into_iter()
+        .chain(files_in(&outs[1]))
+        .filter(|f| f != ".amlfw.lock")
+        .collect();
+    files.sort();
+    files.dedup();
+    ([outs[0].clone(), outs[1].clone()], files)
+}
+
+#[test]
+fn a_catalog_update_changes_only_files_whose_rules_change_plus_the_manifest() {
+    let ([old, new], files) = generate_both_revisions("quiet", "2022-09", "latest");
+    let read =
+        |dir: &PathBuf, file: &str| std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+    let changed: Vec<&String> = files
+        .iter()
+        .filter(|f| read(&old, f) != read(&new, f))
+        .collect();
+    // A file that differs only in its first line changed for no rule: a noisy diff.
+    let without_header = |text: String| text.split_once('\n').map(|(_, rest)| rest.to_owned());
+    let header_only: Vec<&&String> = changed
+        .iter()
+        .filter(|f| without_header(read(&old, f)) == without_header(read(&new, f)))
+        .collect();
+    assert!(
+        header_only.is_empty(),
+        "{} of {} files differ, {} of them only in the header line: {header_only:?}",
+        changed.len(),
+        files.len(),
+        header_only.len()
+    );
+    assert!(
+        changed.iter().any(|f| *f == "amlfw-manifest.json"),
+        "the provenance record must change: {changed:?}"
+    );
+    // A file whose rules change must not change also where it names the revision: only
+    // the manifest records it.
+    // (A planner warning about one requirement may still name "the 2026-03 article": that
+    // is the rule's own content.)
+    for (dir, revision) in [(&old, "2022-09"), (&new, "2026-03")] {
+        for file in files.iter().filter(|f| *f != "amlfw-manifest.json") {
+            let text = read(dir, file);
+            assert!(
+                !text.contains(&format!("catalog {revision}"))
+                    && !text.contains(&format!("revision `{revision}`")),
+                "{file} names the catalog revision {revision}"
+            );
+        }
+    }
+    for dir in [&old, &new] {
+        let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+    }
+}
+
+#[test]
+fn check_reports_a_stale_provenance_record_when_no_file_changes() {
+    let dir = temp_dir("provenance-drift");
+    let scenario = std::fs::read_to_string(root().join("golden/minimal/scenario.yaml")).unwrap();
+    std::fs::write(dir.join("s.yaml"), &scenario).unwrap();
+    let out = dir.join("out");
+    let scenario_arg = dir.join("s.yaml").to_str().unwrap().to_owned();
+    let out_arg = out.to_str().unwrap().to_owned();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["generate", scenario_arg.as_str(), "--out", out_arg.as_str()];
+        args.extend_from_slice(extra);
+        amlfw(&args)
+    };
+    assert_eq!(run(&[]).0, 0);
+    assert_eq!(run(&["--check"]).0, 0);
+    // A comment changes no rule and no generated file, but the record's scenario hash.
+    std::fs::write(dir.join("s.yaml"), format!("# reviewed\n{scenario}")).unwrap();
+    let (code, stdout, stderr) = run(&["--check"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stdout.starts_with(&format!(
+            "# {}: changed\n",
+            out.join("amlfw-manifest.json").display()
+        )),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("+ ") || l.starts_with("- "))
+            .count(),
+        2,
+        "only the hash line changes: {stdout}"
+    );
+    assert!(stdout.contains("\"scenario_sha256\""), "{stdout}");
+    assert!(stderr.contains("1 of 10 generated file(s)"), "{stderr}");
+    // generate rewrites the record, and nothing else.
+    let (code, _, stderr) = run(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(
+            "amlfw: updated amlfw-manifest.json only: no rule changed, its provenance record did\n"
+        ) && stderr.contains("0 file(s) written, 9 unchanged"),
+        "{stderr}"
+    );
+    assert_eq!(run(&["--check"]).0, 0);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,7 +6,8 @@
 //!   checked by `.ci/check-mermaid` with Mermaid's own parser) and `warnings.txt` (stderr, only
 //!   when there are warnings), plus exactly what `amlfw generate --out golden/<case>`
 //!   writes: `terraform/*` and `bicep/*` (and `allowlist/*` for the cases that have an
-//!   `allowlist/` directory, with `--target allowlist`).
+//!   `allowlist/` directory, with `--target allowlist`), and `amlfw-manifest.json`, the
+//!   provenance record (amlfw version, catalog revision, scenario hash) of those files.
 //! - An `err-*` case holds `scenario.yaml` and `stderr.txt`, the diagnostics exactly as
 //!   printed; the command must exit with code 2.
 //! - `golden/<example>/scenario.yaml` is a copy of `examples/<example>.yaml`, so every
@@ -125,15 +126,22 @@ fn expected_files(case: &str, builtin: &Catalog) -> Result<BTreeMap<String, Stri
     if !text.stderr.is_empty() {
         files.insert("warnings.txt".to_owned(), text.stderr);
     }
-    let (generated, _) = generate_files(&bytes, &display, catalog, options, Target::All)
+    let generated = generate_files(&bytes, &display, catalog, options, Target::All)
         .map_err(|outcome| format!("{case}: generate failed:\n{}", outcome.stderr))?;
-    files.extend(generated);
+    let mut module = generated.files;
     // Cases opt into the allow-list target by having an `allowlist/` directory.
     if root().join("golden").join(case).join("allowlist").is_dir() {
-        let (allowlist, _) = generate_files(&bytes, &display, catalog, options, Target::Allowlist)
+        let allowlist = generate_files(&bytes, &display, catalog, options, Target::Allowlist)
             .map_err(|outcome| format!("{case}: allowlist failed:\n{}", outcome.stderr))?;
-        files.extend(allowlist);
+        module.extend(allowlist.files);
     }
+    // The provenance record, reviewed like the files: what `generate` writes into a new
+    // directory for every file above.
+    files.insert(
+        output::MANIFEST_FILE.to_owned(),
+        output::manifest_text(&module, &generated.provenance),
+    );
+    files.extend(module);
     Ok(files)
 }
 
@@ -225,7 +233,9 @@ fn golden_cases_match() {
         };
         // The comparison is `amlfw generate --check`'s own (output::check), so what this
         // test accepts is exactly what the drift gate accepts.
-        let drifts = match output::check(&dir, &expected) {
+        // The manifest is one of `expected`, so it is compared as a file (`None`: no
+        // second comparison with a manifest the driver would have to compute again).
+        let drifts = match output::check(&dir, &expected, None) {
             Ok(drifts) => drifts,
             Err(problems) => {
                 failures.push(format!("{case}: {problems:?}"));
@@ -278,4 +288,84 @@ fn output_is_deterministic() {
         let second = expected_files(case, &catalog);
         assert_eq!(first, second, "{case} differs between two runs");
     }
+}
+
+/// `scenario` with its `catalog:` set to `revision` (added after `version:` when absent).
+fn with_catalog(scenario: &str, revision: &str) -> String {
+    let line = format!("catalog: {revision}");
+    let mut found = false;
+    let mut lines: Vec<String> = scenario
+        .lines()
+        .map(|l| {
+            if l.starts_with("catalog:") {
+                found = true;
+                line.clone()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    if !found {
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with("version:"))
+            .map_or(0, |i| i + 1);
+        lines.insert(at, line);
+    }
+    lines.join("\n") + "\n"
+}
+
+/// A catalog update's pull request is quiet: for every golden scenario generated under
+/// the oldest and the newest revision, a file that differs differs below its first line
+/// (in what it says about rules), never only in the header. Cases the oldest revision
+/// cannot plan are skipped; at least one must be compared.
+#[test]
+fn a_catalog_update_changes_no_file_only_in_its_header() {
+    let catalog = Catalog::embedded();
+    let oldest = catalog.revisions.first().unwrap().id.clone();
+    let mut compared = Vec::new();
+    let mut noisy = Vec::new();
+    for case in cases().iter().filter(|c| !c.starts_with("err-")) {
+        let dir = root().join("golden").join(case);
+        if dir.join("service-tags").exists() || dir.join("extra-requirements.yaml").exists() {
+            continue;
+        }
+        let scenario = fs::read_to_string(dir.join("scenario.yaml")).unwrap();
+        let render = |revision: &str| {
+            let text = with_catalog(&scenario, revision);
+            generate_files(
+                text.as_bytes(),
+                "scenario.yaml",
+                &catalog,
+                AddressOptions::default(),
+                Target::All,
+            )
+            .ok()
+        };
+        let (Some(old), Some(new)) = (render(&oldest), render("latest")) else {
+            continue;
+        };
+        let body = |text: &str| text.split_once('\n').map(|(_, rest)| rest.to_owned());
+        let mut changed = 0;
+        for (path, text) in &new.files {
+            let Some(before) = old.files.get(path) else {
+                continue;
+            };
+            if before != text {
+                changed += 1;
+                if body(before) == body(text) {
+                    noisy.push(format!("{case}: {path}"));
+                }
+            }
+        }
+        compared.push(format!(
+            "{case} ({changed} of {} files changed)",
+            new.files.len()
+        ));
+    }
+    assert!(!compared.is_empty(), "no case plans under {oldest}");
+    assert!(
+        noisy.is_empty(),
+        "files that differ only in their header line between {oldest} and latest: {noisy:?}; compared: {compared:?}"
+    );
 }

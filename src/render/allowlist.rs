@@ -62,9 +62,9 @@ const COLUMNS: [&str; 11] = [
     "article_sections",
 ];
 
-pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, RenderError> {
+pub(crate) fn render(plan: &Plan, _scenario_name: &str) -> Result<RenderedFiles, RenderError> {
     let rows = rows(plan);
-    let header = layout::generated_header(plan, scenario_name);
+    let header = layout::generated_header();
     let mut csv = format!(
         "# {header} Lines starting with # are comments.\n{}\n",
         COLUMNS.join(",")

@@ -45,10 +45,10 @@ const BREAK: &str = "<br/>";
 pub fn plan_mermaid(plan: &Plan) -> String {
     let mut out = vec![
         "flowchart LR".to_owned(),
-        // No rule count here: it would make every added rule a two-line diff.
+        // No rule count and no catalog revision here: the diagram is embedded in the
+        // generated READMEs, and either would make a diff where no rule changed.
         format!(
-            "  %% amlfw plan: catalog {}, cloud {}; solid edges allow traffic, dotted ones are routes",
-            label(&plan.catalog),
+            "  %% amlfw plan: cloud {}; solid edges allow traffic, dotted ones are routes",
             plan.cloud
         ),
     ];
