@@ -73,3 +73,83 @@ fn the_parity_check_notices_a_template_that_drops_a_rule() {
         "{difference}"
     );
 }
+
+/// `environment().name` of each scenario cloud.
+fn environment_name(cloud: amlfw::catalog::Cloud) -> &'static str {
+    match cloud {
+        amlfw::catalog::Cloud::Public => "AzureCloud",
+        amlfw::catalog::Cloud::Usgov => "AzureUSGovernment",
+        amlfw::catalog::Cloud::China => "AzureChinaCloud",
+    }
+}
+
+#[test]
+fn bicep_hosts_spell_cloud_suffixes_with_environment() {
+    // Bicep's linter rule no-hardcoded-env-urls flags literal `core.windows.net`-style
+    // hosts; every one that `environment().suffixes` can express must be interpolated.
+    let catalog = Catalog::embedded();
+    let mut literal = Vec::new();
+    let mut interpolated = 0;
+    for case in golden_cases() {
+        let plan = support::golden_plan(&case, &catalog);
+        let files = render(&plan, Target::Bicep, "scenario.yaml").unwrap();
+        let module = &files["bicep/modules/rule-collection-group.bicep"];
+        interpolated += module.matches("${environment().suffixes.").count();
+        let suffixes = support::bicep::environment_suffixes(environment_name(plan.cloud));
+        for destination in support::bicep::literal_destinations(&files) {
+            let host = destination.split(['/', ':']).next().unwrap().to_lowercase();
+            if let Some((suffix, _)) = suffixes
+                .iter()
+                .find(|(_, value)| host.ends_with(&format!(".{}", value.trim_start_matches('.'))))
+            {
+                literal.push(format!("{case}: {destination} (suffixes.{suffix})"));
+            }
+        }
+    }
+    assert!(literal.is_empty(), "literal hosts:\n{}", literal.join("\n"));
+    // The golden cases hold storage, key vault and registry hosts: the check saw some.
+    assert!(interpolated > 10, "{interpolated}");
+}
+
+#[test]
+fn the_prefixes_parameter_is_typed_with_one_key_per_workspace() {
+    let catalog = Catalog::embedded();
+    for case in ["merged-three-workspaces", "minimal"] {
+        let plan = support::golden_plan(case, &catalog);
+        let files = render(&plan, Target::Bicep, "scenario.yaml").unwrap();
+        let module =
+            support::bicep::declarations(&files["bicep/modules/rule-collection-group.bicep"]);
+        let main = support::bicep::declarations(&files["bicep/main.bicep"]);
+        let (.., shape) = module
+            .iter()
+            .find(|(keyword, name, ..)| {
+                keyword == "type" && name == "computeSubnetAddressPrefixesType"
+            })
+            .unwrap_or_else(|| panic!("{case}: no computeSubnetAddressPrefixesType"));
+        let support::bicep::Value::Object(keys) = shape else {
+            panic!("{case}: {shape:?}")
+        };
+        let keys: Vec<&str> = keys.iter().map(|(key, _)| key.as_str()).collect();
+        let workspaces: Vec<&str> = plan.workspaces.iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(keys, workspaces, "{case}");
+        // The module's parameter has no default, so no declaration `declarations` reads.
+        for file in [
+            "bicep/modules/rule-collection-group.bicep",
+            "bicep/main.bicep",
+        ] {
+            let typed = files[file].lines().any(|line| {
+                line.starts_with(
+                    "param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType",
+                )
+            });
+            assert!(typed, "{case} {file}: the parameter is not typed");
+        }
+        assert!(
+            main.iter()
+                .any(|(keyword, name, kind, _)| keyword == "param"
+                    && name == "computeSubnetAddressPrefixes"
+                    && kind == "computeSubnetAddressPrefixesType"),
+            "{case}: main.bicep's parameter"
+        );
+    }
+}

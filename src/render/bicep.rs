@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use crate::catalog::Direction;
+use crate::catalog::{Cloud, Direction};
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
 use crate::render::filters::bicep_string;
 use crate::render::layout::{
@@ -27,6 +27,45 @@ pub const API_VERSION: &str = "2025-05-01";
 /// The parameter holding each workspace's compute subnet prefixes.
 const PREFIXES_PARAMETER: &str = "computeSubnetAddressPrefixes";
 
+/// The `environment().suffixes` a firewall destination may end with, and their values in
+/// the public, US Government and China clouds (`Cloud::ALL`'s order), as Azure Resource
+/// Manager returns them. A host ending with its cloud's value is written with the
+/// interpolation, so Bicep's linter rule `no-hardcoded-env-urls` (which flags literal
+/// `core.windows.net`, `vault.azure.net`, `database.windows.net`...) stays quiet.
+const ENVIRONMENT_SUFFIXES: [(&str, [&str; 3]); 4] = [
+    (
+        "storage",
+        [
+            "core.windows.net",
+            "core.usgovcloudapi.net",
+            "core.chinacloudapi.cn",
+        ],
+    ),
+    (
+        "keyvaultDns",
+        [
+            ".vault.azure.net",
+            ".vault.usgovcloudapi.net",
+            ".vault.azure.cn",
+        ],
+    ),
+    (
+        "acrLoginServer",
+        [".azurecr.io", ".azurecr.us", ".azurecr.cn"],
+    ),
+    (
+        "sqlServerHostname",
+        [
+            ".database.windows.net",
+            ".database.usgovcloudapi.net",
+            ".database.chinacloudapi.cn",
+        ],
+    ),
+];
+
+/// `environment().name` in each cloud (`Cloud::ALL`'s order).
+const ENVIRONMENT_NAMES: [&str; 3] = ["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"];
+
 /// Everything the Bicep templates print.
 #[derive(Debug, Clone, Serialize)]
 pub struct BicepModel {
@@ -35,6 +74,9 @@ pub struct BicepModel {
     pub identity: ModuleIdentity,
     /// API version of the Microsoft.Network resources.
     pub api_version: String,
+    /// `environment().name` of the scenario's cloud: the module's `environment()` hosts
+    /// are the plan's only when it is deployed there.
+    pub environment_name: String,
     /// Rule collections: network ones, then application ones, each in band order.
     pub collections: Vec<CollectionView>,
     /// Workspaces and their compute subnet prefixes (the parameter's default).
@@ -77,6 +119,8 @@ pub struct IpGroupView {
 pub struct WorkspaceView {
     /// Workspace name.
     pub name: String,
+    /// The name as a key of the parameter's object and type.
+    pub key: String,
     /// Compute subnet prefixes.
     pub prefixes: Vec<String>,
 }
@@ -250,7 +294,11 @@ impl BicepModel {
                 collections.push(CollectionView {
                     name: collection.name,
                     priority: collection.priority,
-                    rules: collection.rules.into_iter().map(rule_view).collect(),
+                    rules: collection
+                        .rules
+                        .into_iter()
+                        .map(|rule| rule_view(rule, plan.cloud))
+                        .collect(),
                 });
             }
         }
@@ -267,12 +315,14 @@ impl BicepModel {
         Ok(BicepModel {
             identity: ModuleIdentity::new(plan, scenario_name, "//"),
             api_version: API_VERSION.to_owned(),
+            environment_name: ENVIRONMENT_NAMES[cloud_index(plan.cloud)].to_owned(),
             collections,
             workspaces: plan
                 .workspaces
                 .iter()
                 .map(|w| WorkspaceView {
                     name: w.name.clone(),
+                    key: object_key(&w.name),
                     prefixes: w.compute_subnets.clone(),
                 })
                 .collect(),
@@ -301,7 +351,7 @@ impl BicepModel {
     }
 }
 
-fn rule_view(rule: &PlannedRule) -> RuleView {
+fn rule_view(rule: &PlannedRule, cloud: Cloud) -> RuleView {
     let network = rule.kind == RuleKind::FirewallNetwork;
     let destination_field = match (rule.destination_type, network) {
         (DestinationType::Fqdns, true) => "destinationFqdns",
@@ -317,7 +367,7 @@ fn rule_view(rule: &PlannedRule) -> RuleView {
             if rule.destination_type == DestinationType::IpGroups {
                 format!("{}.id", ip_group_symbol(destination))
             } else {
-                quote(destination)
+                host_expression(destination, cloud)
             }
         })
         .collect();
@@ -357,6 +407,42 @@ fn rule_view(rule: &PlannedRule) -> RuleView {
         },
         terminate_tls: rule.terminate_tls,
     }
+}
+
+/// Position of `cloud` in `Cloud::ALL`, the order of the environment tables.
+fn cloud_index(cloud: Cloud) -> usize {
+    Cloud::ALL.iter().position(|c| *c == cloud).unwrap_or(0)
+}
+
+/// A destination (host, `*.host`, or host and path) as a Bicep string: the part that is
+/// one of the cloud's `environment().suffixes` becomes that interpolation
+/// (`'*.blob.${environment().suffixes.storage}'`), the rest is escaped text.
+fn host_expression(destination: &str, cloud: Cloud) -> String {
+    let host_end = destination.find(['/', ':']).unwrap_or(destination.len());
+    let host = destination[..host_end].to_ascii_lowercase();
+    for (name, values) in ENVIRONMENT_SUFFIXES {
+        let value = values[cloud_index(cloud)];
+        // A whole label: `storage` has no leading dot, so the host needs one before it;
+        // and something before it, as no destination is a bare suffix.
+        let Some(start) = host.len().checked_sub(value.len()) else {
+            continue;
+        };
+        let at_label = value.starts_with('.') || host[..start].ends_with('.');
+        if start > 0 && host.ends_with(value) && at_label {
+            return format!(
+                "'{}${{environment().suffixes.{name}}}{}'",
+                string_inner(&destination[..start]),
+                string_inner(&destination[host_end..])
+            );
+        }
+    }
+    quote(destination)
+}
+
+/// Text escaped as the inside of a Bicep string (without the quotes).
+fn string_inner(text: &str) -> String {
+    let quoted = bicep_string(text);
+    quoted[1..quoted.len() - 1].to_owned()
 }
 
 /// `computeSubnetAddressPrefixes['w']`, or the `union` (which drops duplicates) for several.
@@ -479,9 +565,7 @@ fn quote(text: &str) -> String {
 
 /// `'${parameter}-suffix'`: the suffix escaped as the rest of a Bicep string.
 fn prefixed_name(parameter: &str, suffix: &str) -> String {
-    let quoted = bicep_string(suffix);
-    let inner = &quoted[1..quoted.len() - 1];
-    format!("'${{{parameter}}}-{inner}'")
+    format!("'${{{parameter}}}-{}'", string_inner(suffix))
 }
 
 /// An object key: bare when it is an identifier (as Bicep writes them), else a string.
@@ -513,6 +597,39 @@ mod tests {
             "union(computeSubnetAddressPrefixes['a'], computeSubnetAddressPrefixes['b'])"
         );
         assert_eq!(symbol_suffix("eastus2"), "Eastus2");
+    }
+
+    #[test]
+    fn hosts_take_their_clouds_environment_suffix() {
+        let host = |destination| host_expression(destination, Cloud::Public);
+        assert_eq!(
+            host("*.blob.core.windows.net"),
+            "'*.blob.${environment().suffixes.storage}'"
+        );
+        assert_eq!(
+            host("*.vault.azure.net"),
+            "'*${environment().suffixes.keyvaultDns}'"
+        );
+        assert_eq!(
+            host("cr.eastus2.data.azurecr.io"),
+            "'cr.eastus2.data${environment().suffixes.acrLoginServer}'"
+        );
+        assert_eq!(
+            host("st.blob.core.windows.net/a/${b}"),
+            r"'st.blob.${environment().suffixes.storage}/a/\${b}'"
+        );
+        assert_eq!(
+            host_expression("*.blob.core.usgovcloudapi.net", Cloud::Usgov),
+            "'*.blob.${environment().suffixes.storage}'"
+        );
+        // Another cloud's suffix, a label that only ends like one, a bare suffix: literal.
+        assert_eq!(
+            host("*.blob.core.usgovcloudapi.net"),
+            "'*.blob.core.usgovcloudapi.net'"
+        );
+        assert_eq!(host("xcore.windows.net"), "'xcore.windows.net'");
+        assert_eq!(host("core.windows.net"), "'core.windows.net'");
+        assert_eq!(host("graph.windows.net"), "'graph.windows.net'");
     }
 
     #[test]

@@ -16,8 +16,45 @@ pub enum Value {
     Bool(bool),
     Object(Vec<(String, Value)>),
     Array(Vec<Value>),
+    /// A string with interpolations (`'*.blob.${environment().suffixes.storage}'`).
+    Template(Vec<Part>),
     /// Anything else, as written (`computeSubnetAddressPrefixes['x']`, `union(a, b)`).
     Expression(String),
+}
+
+/// A piece of an interpolated string.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    Text(String),
+    /// The expression between `${` and `}`.
+    Expression(String),
+}
+
+/// The `environment().suffixes` amlfw's modules may interpolate, by `environment().name`:
+/// the values Azure Resource Manager returns in each cloud, written here independently of
+/// the renderer so the read-back proves the module's hosts are the plan's hosts.
+pub fn environment_suffixes(environment: &str) -> [(&'static str, &'static str); 4] {
+    match environment {
+        "AzureCloud" => [
+            ("storage", "core.windows.net"),
+            ("keyvaultDns", ".vault.azure.net"),
+            ("acrLoginServer", ".azurecr.io"),
+            ("sqlServerHostname", ".database.windows.net"),
+        ],
+        "AzureUSGovernment" => [
+            ("storage", "core.usgovcloudapi.net"),
+            ("keyvaultDns", ".vault.usgovcloudapi.net"),
+            ("acrLoginServer", ".azurecr.us"),
+            ("sqlServerHostname", ".database.usgovcloudapi.net"),
+        ],
+        "AzureChinaCloud" => [
+            ("storage", "core.chinacloudapi.cn"),
+            ("keyvaultDns", ".vault.azure.cn"),
+            ("acrLoginServer", ".azurecr.cn"),
+            ("sqlServerHostname", ".database.chinacloudapi.cn"),
+        ],
+        other => panic!("unknown environment {other}"),
+    }
 }
 
 impl Value {
@@ -40,7 +77,8 @@ impl Reader<'_> {
             while self.at < self.text.len() && self.text[self.at].is_ascii_whitespace() {
                 self.at += 1;
             }
-            if self.text[self.at..].starts_with(b"//") {
+            // `//` comments, and decorators of type properties (`@minLength(1)`).
+            if self.text[self.at..].starts_with(b"//") || self.text[self.at..].starts_with(b"@") {
                 while self.at < self.text.len() && self.text[self.at] != b'\n' {
                     self.at += 1;
                 }
@@ -53,7 +91,7 @@ impl Reader<'_> {
     fn value(&mut self) -> Value {
         self.skip();
         match self.text[self.at] {
-            b'\'' => Value::String(self.string()),
+            b'\'' => self.string_value(),
             b'{' => {
                 self.at += 1;
                 let mut entries = Vec::new();
@@ -111,10 +149,19 @@ impl Reader<'_> {
         }
     }
 
+    /// A string without interpolation (object keys).
     fn string(&mut self) -> String {
+        match self.string_value() {
+            Value::String(text) => text,
+            other => panic!("interpolation where a plain string is expected: {other:?}"),
+        }
+    }
+
+    fn string_value(&mut self) -> Value {
         self.at += 1;
         // Bytes, then UTF-8: a description may hold any printable character.
         let mut out = Vec::new();
+        let mut parts = Vec::new();
         loop {
             let c = self.text[self.at];
             self.at += 1;
@@ -145,7 +192,28 @@ impl Reader<'_> {
                         other => panic!("invalid Bicep escape \\{}", char::from(other)),
                     }
                 }
-                b'\'' => return String::from_utf8(out).expect("bicep strings are UTF-8"),
+                // An unescaped `${`: an interpolation, up to the first `}` (amlfw emits
+                // no nested braces inside one).
+                b'$' if self.text[self.at] == b'{' => {
+                    let end = self.at
+                        + self.text[self.at..]
+                            .iter()
+                            .position(|&b| b == b'}')
+                            .unwrap();
+                    let text = String::from_utf8(std::mem::take(&mut out)).unwrap();
+                    parts.push(Part::Text(text));
+                    let expression = std::str::from_utf8(&self.text[self.at + 1..end]).unwrap();
+                    parts.push(Part::Expression(expression.to_owned()));
+                    self.at = end + 1;
+                }
+                b'\'' => {
+                    let text = String::from_utf8(out).expect("bicep strings are UTF-8");
+                    if parts.is_empty() {
+                        return Value::String(text);
+                    }
+                    parts.push(Part::Text(text));
+                    return Value::Template(parts);
+                }
                 _ => out.push(c),
             }
         }
@@ -158,9 +226,16 @@ pub fn declarations(text: &str) -> Vec<(String, String, String, Value)> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim_end();
-        let keyword = ["param ", "resource ", "module ", "output "]
-            .into_iter()
-            .find(|k| trimmed.starts_with(k));
+        let keyword = [
+            "metadata ",
+            "type ",
+            "param ",
+            "resource ",
+            "module ",
+            "output ",
+        ]
+        .into_iter()
+        .find(|k| trimmed.starts_with(k));
         if let (Some(keyword), Some(equals)) = (keyword, trimmed.find(" = ")) {
             let head: Vec<&str> = trimmed[..equals].split_whitespace().collect();
             let mut reader = Reader {
@@ -188,6 +263,19 @@ fn strings(value: &Value, params: &BTreeMap<String, Value>) -> Vec<String> {
     match value {
         Value::String(s) | Value::Number(s) => vec![s.clone()],
         Value::Array(items) => items.iter().flat_map(|i| strings(i, params)).collect(),
+        Value::Template(parts) => vec![
+            parts
+                .iter()
+                .map(|part| match part {
+                    Part::Text(text) => text.clone(),
+                    Part::Expression(expression) => {
+                        let value = strings(&Value::Expression(expression.clone()), params);
+                        assert_eq!(value.len(), 1, "{expression} is not one string");
+                        value[0].clone()
+                    }
+                })
+                .collect(),
+        ],
         Value::Expression(expr) => {
             if let Some(inner) = expr
                 .strip_prefix("union(")
@@ -240,6 +328,18 @@ pub fn module_facts(files: &RenderedFiles) -> BTreeSet<RuleFacts> {
         .filter(|(keyword, ..)| keyword == "param")
         .map(|(_, name, _, value)| (name.clone(), value.clone()))
         .collect();
+    // The module's `environment()` expressions, with the values of the cloud it names.
+    let environment = module
+        .iter()
+        .find(|(keyword, name, ..)| keyword == "metadata" && name == "cloud")
+        .map(|(.., value)| strings(value, &params)[0].clone())
+        .expect("the rule collection group module names its cloud");
+    for (suffix, value) in environment_suffixes(&environment) {
+        params.insert(
+            format!("environment().suffixes.{suffix}"),
+            Value::String(value.to_owned()),
+        );
+    }
     let mut facts = BTreeSet::new();
     // IP groups: `symbol.id` reads back as the group's name.
     for (keyword, symbol, kind, value) in &module {
@@ -379,4 +479,40 @@ pub fn module_facts(files: &RenderedFiles) -> BTreeSet<RuleFacts> {
         }
     }
     facts
+}
+
+/// The firewall rule destinations the module writes as plain string literals (no
+/// interpolation), as written.
+pub fn literal_destinations(files: &RenderedFiles) -> Vec<String> {
+    let module = declarations(&files["bicep/modules/rule-collection-group.bicep"]);
+    let mut out = Vec::new();
+    for (keyword, _, kind, value) in &module {
+        if keyword != "resource"
+            || !kind.starts_with("Microsoft.Network/firewallPolicies/ruleCollectionGroups@")
+        {
+            continue;
+        }
+        let Some(Value::Array(collections)) = value
+            .get("properties")
+            .and_then(|p| p.get("ruleCollections"))
+        else {
+            continue;
+        };
+        for rule in collections.iter().filter_map(|c| match c.get("rules") {
+            Some(Value::Array(rules)) => Some(rules),
+            _ => None,
+        }) {
+            for rule in rule {
+                for field in ["destinationFqdns", "targetFqdns", "targetUrls"] {
+                    if let Some(Value::Array(items)) = rule.get(field) {
+                        out.extend(items.iter().filter_map(|item| match item {
+                            Value::String(text) => Some(text.clone()),
+                            _ => None,
+                        }));
+                    }
+                }
+            }
+        }
+    }
+    out
 }

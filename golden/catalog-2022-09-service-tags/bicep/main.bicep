@@ -4,11 +4,13 @@ metadata description = 'The network rules that Microsoft article Configure inbou
 
 targetScope = 'resourceGroup'
 
+import { computeSubnetAddressPrefixesType } from 'modules/rule-collection-group.bicep'
+
 @description('Required. Resource ID of the existing Azure Firewall policy that the rule collection group joins; it may be in another subscription.')
 param firewallPolicyResourceId string
 
 @description('Optional. Address prefixes of the compute subnets of each workspace, by workspace name: the sources of the firewall rules. Defaults come from the scenario.')
-param computeSubnetAddressPrefixes object = {
+param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType = {
   'mlw-2022': [
     '10.70.1.0/24'
   ]
@@ -26,8 +28,14 @@ param routeTableNamePrefix string = 'rt-azureml'
 @description('Optional. Whether the route tables accept routes learned by BGP. Keep false when a gateway advertises a default route that would bypass the firewall.')
 param bgpRoutePropagationEnabled bool = false
 
+// Named rather than inline: `amlfw diff` reports a parameter's type as one word.
+@description('Resource tags: a string value for each tag name.')
+type tagsType = {
+  *: string
+}
+
 @description('Optional. Tags of the network security groups and route tables.')
-param tags object = {}
+param tags tagsType = {}
 
 // The rule collection group belongs to the firewall policy, whose resource group is often in
 // the hub subscription: a module deploys it there.

@@ -4,11 +4,13 @@ metadata description = 'The network rules that Microsoft article Configure inbou
 
 targetScope = 'resourceGroup'
 
+import { computeSubnetAddressPrefixesType } from 'modules/rule-collection-group.bicep'
+
 @description('Required. Resource ID of the existing Azure Firewall policy that the rule collection group joins; it may be in another subscription.')
 param firewallPolicyResourceId string
 
 @description('Optional. Address prefixes of the compute subnets of each workspace, by workspace name: the sources of the firewall rules. Defaults come from the scenario.')
-param computeSubnetAddressPrefixes object = {
+param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType = {
   'mlw-extra': [
     '10.77.1.0/24'
     '10.77.2.0/26'

@@ -2,13 +2,26 @@
 metadata name = 'Azure Machine Learning rule collection group'
 metadata description = 'The firewall policy rule collection group of an amlfw scenario; main.bicep deploys it into the resource group of the firewall policy.'
 
+// The cloud whose environment() host suffixes (storage, key vault, registry) equal the
+// scenario's hosts: deployed to another cloud, the rules would name that cloud's hosts.
+metadata cloud = 'AzureCloud'
+
 targetScope = 'resourceGroup'
+
+// One key per workspace, each at least one prefix: a caller who forgets a workspace,
+// misspells one or passes an empty list gets a compile-time error, not an invalid rule.
+@export()
+@description('Address prefixes of the compute subnets of each workspace, by workspace name.')
+type computeSubnetAddressPrefixesType = {
+  @minLength(1)
+  'mlw-2022-hosts': string[]
+}
 
 @description('Required. Name of the existing Azure Firewall policy in this resource group.')
 param firewallPolicyName string
 
 @description('Required. Address prefixes of the compute subnets of each workspace, by workspace name.')
-param computeSubnetAddressPrefixes object
+param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType
 
 resource firewallPolicy 'Microsoft.Network/firewallPolicies@2025-05-01' existing = {
   name: firewallPolicyName
@@ -67,7 +80,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-2022-hosts']
             destinationFqdns: [
-              'stml2022hosts.file.core.windows.net'
+              'stml2022hosts.file.${environment().suffixes.storage}'
             ]
             destinationPorts: [
               '445'
@@ -313,9 +326,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-2022-hosts']
             targetFqdns: [
-              '*.blob.core.windows.net'
-              '*.queue.core.windows.net'
-              '*.table.core.windows.net'
+              '*.blob.${environment().suffixes.storage}'
+              '*.queue.${environment().suffixes.storage}'
+              '*.table.${environment().suffixes.storage}'
             ]
           }
           // storage-blob-host: Other firewalls > Microsoft hosts > Azure Machine Learning hosts; ... compute instance and compute cluster hosts
@@ -331,7 +344,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-2022-hosts']
             targetFqdns: [
-              'stml2022hosts.blob.core.windows.net'
+              'stml2022hosts.blob.${environment().suffixes.storage}'
             ]
           }
           // storage-dfs-host: Other firewalls > Microsoft hosts > Azure Machine Learning hosts
@@ -347,7 +360,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-2022-hosts']
             targetFqdns: [
-              'stml2022hosts.dfs.core.windows.net'
+              'stml2022hosts.dfs.${environment().suffixes.storage}'
             ]
           }
           // storage-file-host: Other firewalls > Microsoft hosts > Azure Machine Learning hosts; ... compute instance and compute cluster hosts
@@ -363,7 +376,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-2022-hosts']
             targetFqdns: [
-              'stml2022hosts.file.core.windows.net'
+              'stml2022hosts.file.${environment().suffixes.storage}'
             ]
           }
         ]
@@ -406,7 +419,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-2022-hosts']
             targetFqdns: [
-              'viennaglobal.azurecr.io'
+              'viennaglobal${environment().suffixes.acrLoginServer}'
             ]
           }
         ]
@@ -432,7 +445,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-2022-hosts']
             targetFqdns: [
-              '*.vault.azure.net'
+              '*${environment().suffixes.keyvaultDns}'
             ]
           }
         ]

@@ -2,13 +2,26 @@
 metadata name = 'Azure Machine Learning rule collection group'
 metadata description = 'The firewall policy rule collection group of an amlfw scenario; main.bicep deploys it into the resource group of the firewall policy.'
 
+// The cloud whose environment() host suffixes (storage, key vault, registry) equal the
+// scenario's hosts: deployed to another cloud, the rules would name that cloud's hosts.
+metadata cloud = 'AzureCloud'
+
 targetScope = 'resourceGroup'
+
+// One key per workspace, each at least one prefix: a caller who forgets a workspace,
+// misspells one or passes an empty list gets a compile-time error, not an invalid rule.
+@export()
+@description('Address prefixes of the compute subnets of each workspace, by workspace name.')
+type computeSubnetAddressPrefixesType = {
+  @minLength(1)
+  'mlw-hosts': string[]
+}
 
 @description('Required. Name of the existing Azure Firewall policy in this resource group.')
 param firewallPolicyName string
 
 @description('Required. Address prefixes of the compute subnets of each workspace, by workspace name.')
-param computeSubnetAddressPrefixes object
+param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType
 
 resource firewallPolicy 'Microsoft.Network/firewallPolicies@2025-05-01' existing = {
   name: firewallPolicyName
@@ -115,7 +128,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
             destinationFqdns: [
-              'stmlhosts01.file.core.windows.net'
+              'stmlhosts01.file.${environment().suffixes.storage}'
             ]
             destinationPorts: [
               '445'
@@ -378,9 +391,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
             targetFqdns: [
-              '*.blob.core.windows.net'
-              '*.queue.core.windows.net'
-              '*.table.core.windows.net'
+              '*.blob.${environment().suffixes.storage}'
+              '*.queue.${environment().suffixes.storage}'
+              '*.table.${environment().suffixes.storage}'
             ]
           }
           // storage-blob-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts; ... compute instance and compute cluster hosts
@@ -396,7 +409,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
             targetFqdns: [
-              'stmlhosts01.blob.core.windows.net'
+              'stmlhosts01.blob.${environment().suffixes.storage}'
             ]
           }
           // storage-dfs-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts
@@ -412,7 +425,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
             targetFqdns: [
-              'stmlhosts01.dfs.core.windows.net'
+              'stmlhosts01.dfs.${environment().suffixes.storage}'
             ]
           }
           // storage-file-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts; ... compute instance and compute cluster hosts
@@ -428,7 +441,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
             targetFqdns: [
-              'stmlhosts01.file.core.windows.net'
+              'stmlhosts01.file.${environment().suffixes.storage}'
             ]
           }
         ]
@@ -481,7 +494,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
             targetFqdns: [
-              '*.vault.azure.net'
+              '*${environment().suffixes.keyvaultDns}'
             ]
           }
         ]
@@ -662,7 +675,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             targetFqdns: [
               '*.gallerycdn.vsassets.io'
               'marketplace.visualstudio.com'
-              'vscode.blob.core.windows.net'
+              'vscode.blob.${environment().suffixes.storage}'
             ]
           }
           // vscode-server-hosts: Scenario: Visual Studio Code > Hosts
@@ -760,8 +773,8 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
             targetFqdns: [
               '*.kusto.windows.net'
-              '*.queue.core.windows.net'
-              '*.table.core.windows.net'
+              '*.queue.${environment().suffixes.storage}'
+              '*.table.${environment().suffixes.storage}'
             ]
           }
           // kubernetes-pypi-host: Scenario: Use Kubernetes compute
@@ -793,8 +806,8 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
             targetFqdns: [
-              'crmlhosts.azurecr.io'
-              'crmlhosts.swedencentral.data.azurecr.io'
+              'crmlhosts${environment().suffixes.acrLoginServer}'
+              'crmlhosts.swedencentral.data${environment().suffixes.acrLoginServer}'
             ]
           }
           // kubernetes-storage-hosts: Scenario: Use Kubernetes compute
@@ -810,7 +823,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
             targetFqdns: [
-              'stmlhosts01.blob.core.windows.net'
+              'stmlhosts01.blob.${environment().suffixes.storage}'
             ]
           }
           // kubernetes-ubuntu-hosts: Scenario: Use Kubernetes compute

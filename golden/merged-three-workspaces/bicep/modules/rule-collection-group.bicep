@@ -2,13 +2,30 @@
 metadata name = 'Azure Machine Learning rule collection group'
 metadata description = 'The firewall policy rule collection group of an amlfw scenario; main.bicep deploys it into the resource group of the firewall policy.'
 
+// The cloud whose environment() host suffixes (storage, key vault, registry) equal the
+// scenario's hosts: deployed to another cloud, the rules would name that cloud's hosts.
+metadata cloud = 'AzureCloud'
+
 targetScope = 'resourceGroup'
+
+// One key per workspace, each at least one prefix: a caller who forgets a workspace,
+// misspells one or passes an empty list gets a compile-time error, not an invalid rule.
+@export()
+@description('Address prefixes of the compute subnets of each workspace, by workspace name.')
+type computeSubnetAddressPrefixesType = {
+  @minLength(1)
+  'mlw-research': string[]
+  @minLength(1)
+  'mlw-platform': string[]
+  @minLength(1)
+  'mlw-analytics': string[]
+}
 
 @description('Required. Name of the existing Azure Firewall policy in this resource group.')
 param firewallPolicyName string
 
 @description('Required. Address prefixes of the compute subnets of each workspace, by workspace name.')
-param computeSubnetAddressPrefixes object
+param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType
 
 resource firewallPolicy 'Microsoft.Network/firewallPolicies@2025-05-01' existing = {
   name: firewallPolicyName
@@ -348,8 +365,8 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             sourceAddresses: computeSubnetAddressPrefixes['mlw-platform']
             targetFqdns: [
               '*.kusto.windows.net'
-              '*.queue.core.windows.net'
-              '*.table.core.windows.net'
+              '*.queue.${environment().suffixes.storage}'
+              '*.table.${environment().suffixes.storage}'
             ]
           }
           // kubernetes-pypi-host: Scenario: Use Kubernetes compute
@@ -381,8 +398,8 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-platform']
             targetFqdns: [
-              'crmlplatform01.azurecr.io'
-              'crmlplatform01.westeurope.data.azurecr.io'
+              'crmlplatform01${environment().suffixes.acrLoginServer}'
+              'crmlplatform01.westeurope.data${environment().suffixes.acrLoginServer}'
             ]
           }
           // kubernetes-storage-hosts: Scenario: Use Kubernetes compute
@@ -398,7 +415,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-platform']
             targetFqdns: [
-              'stmlplatform01.blob.core.windows.net'
+              'stmlplatform01.blob.${environment().suffixes.storage}'
             ]
           }
           // kubernetes-ubuntu-hosts: Scenario: Use Kubernetes compute

@@ -2,13 +2,30 @@
 metadata name = 'Azure Machine Learning rule collection group'
 metadata description = 'The firewall policy rule collection group of an amlfw scenario; main.bicep deploys it into the resource group of the firewall policy.'
 
+// The cloud whose environment() host suffixes (storage, key vault, registry) equal the
+// scenario's hosts: deployed to another cloud, the rules would name that cloud's hosts.
+metadata cloud = 'AzureCloud'
+
 targetScope = 'resourceGroup'
+
+// One key per workspace, each at least one prefix: a caller who forgets a workspace,
+// misspells one or passes an empty list gets a compile-time error, not an invalid rule.
+@export()
+@description('Address prefixes of the compute subnets of each workspace, by workspace name.')
+type computeSubnetAddressPrefixesType = {
+  @minLength(1)
+  'mlw-at': string[]
+  @minLength(1)
+  'mlw-dk': string[]
+  @minLength(1)
+  'mlw-euap': string[]
+}
 
 @description('Required. Name of the existing Azure Firewall policy in this resource group.')
 param firewallPolicyName string
 
 @description('Required. Address prefixes of the compute subnets of each workspace, by workspace name.')
-param computeSubnetAddressPrefixes object
+param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType
 
 resource firewallPolicy 'Microsoft.Network/firewallPolicies@2025-05-01' existing = {
   name: firewallPolicyName

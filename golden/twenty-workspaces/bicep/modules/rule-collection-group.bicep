@@ -2,13 +2,68 @@
 metadata name = 'Azure Machine Learning rule collection group'
 metadata description = 'The firewall policy rule collection group of an amlfw scenario; main.bicep deploys it into the resource group of the firewall policy.'
 
+// The cloud whose environment() host suffixes (storage, key vault, registry) equal the
+// scenario's hosts: deployed to another cloud, the rules would name that cloud's hosts.
+metadata cloud = 'AzureCloud'
+
 targetScope = 'resourceGroup'
+
+// One key per workspace, each at least one prefix: a caller who forgets a workspace,
+// misspells one or passes an empty list gets a compile-time error, not an invalid rule.
+@export()
+@description('Address prefixes of the compute subnets of each workspace, by workspace name.')
+type computeSubnetAddressPrefixesType = {
+  @minLength(1)
+  'mlw-team01': string[]
+  @minLength(1)
+  'mlw-team02': string[]
+  @minLength(1)
+  'mlw-team03': string[]
+  @minLength(1)
+  'mlw-team04': string[]
+  @minLength(1)
+  'mlw-team05': string[]
+  @minLength(1)
+  'mlw-team06': string[]
+  @minLength(1)
+  'mlw-team07': string[]
+  @minLength(1)
+  'mlw-team08': string[]
+  @minLength(1)
+  'mlw-team09': string[]
+  @minLength(1)
+  'mlw-team10': string[]
+  @minLength(1)
+  'mlw-team11': string[]
+  @minLength(1)
+  'mlw-team12': string[]
+  @minLength(1)
+  'mlw-team13': string[]
+  @minLength(1)
+  'mlw-team14': string[]
+  @minLength(1)
+  'mlw-team15': string[]
+  @minLength(1)
+  'mlw-team16': string[]
+  @minLength(1)
+  'mlw-team17': string[]
+  @minLength(1)
+  'mlw-team18': string[]
+  @minLength(1)
+  'mlw-team19': string[]
+  @minLength(1)
+  'mlw-team20': string[]
+  @minLength(1)
+  'mlw-team21': string[]
+  @minLength(1)
+  'mlw-team22': string[]
+}
 
 @description('Required. Name of the existing Azure Firewall policy in this resource group.')
 param firewallPolicyName string
 
 @description('Required. Address prefixes of the compute subnets of each workspace, by workspace name.')
-param computeSubnetAddressPrefixes object
+param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType
 
 resource firewallPolicy 'Microsoft.Network/firewallPolicies@2025-05-01' existing = {
   name: firewallPolicyName
@@ -418,7 +473,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             targetFqdns: [
               '*.gallerycdn.vsassets.io'
               'marketplace.visualstudio.com'
-              'vscode.blob.core.windows.net'
+              'vscode.blob.${environment().suffixes.storage}'
             ]
           }
           // vscode-server-hosts: Scenario: Visual Studio Code > Hosts

@@ -2,13 +2,26 @@
 metadata name = 'Azure Machine Learning rule collection group'
 metadata description = 'The firewall policy rule collection group of an amlfw scenario; main.bicep deploys it into the resource group of the firewall policy.'
 
+// The cloud whose environment() host suffixes (storage, key vault, registry) equal the
+// scenario's hosts: deployed to another cloud, the rules would name that cloud's hosts.
+metadata cloud = 'AzureUSGovernment'
+
 targetScope = 'resourceGroup'
+
+// One key per workspace, each at least one prefix: a caller who forgets a workspace,
+// misspells one or passes an empty list gets a compile-time error, not an invalid rule.
+@export()
+@description('Address prefixes of the compute subnets of each workspace, by workspace name.')
+type computeSubnetAddressPrefixesType = {
+  @minLength(1)
+  'mlw-gov-hosts': string[]
+}
 
 @description('Required. Name of the existing Azure Firewall policy in this resource group.')
 param firewallPolicyName string
 
 @description('Required. Address prefixes of the compute subnets of each workspace, by workspace name.')
-param computeSubnetAddressPrefixes object
+param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType
 
 resource firewallPolicy 'Microsoft.Network/firewallPolicies@2025-05-01' existing = {
   name: firewallPolicyName
@@ -83,7 +96,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-gov-hosts']
             destinationFqdns: [
-              'stmlgovhosts.file.core.usgovcloudapi.net'
+              'stmlgovhosts.file.${environment().suffixes.storage}'
             ]
             destinationPorts: [
               '445'
@@ -328,9 +341,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-gov-hosts']
             targetFqdns: [
-              '*.blob.core.usgovcloudapi.net'
-              '*.queue.core.usgovcloudapi.net'
-              '*.table.core.usgovcloudapi.net'
+              '*.blob.${environment().suffixes.storage}'
+              '*.queue.${environment().suffixes.storage}'
+              '*.table.${environment().suffixes.storage}'
             ]
           }
           // storage-blob-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts; ... compute instance and compute cluster hosts
@@ -346,7 +359,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-gov-hosts']
             targetFqdns: [
-              'stmlgovhosts.blob.core.usgovcloudapi.net'
+              'stmlgovhosts.blob.${environment().suffixes.storage}'
             ]
           }
           // storage-dfs-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts
@@ -362,7 +375,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-gov-hosts']
             targetFqdns: [
-              'stmlgovhosts.dfs.core.usgovcloudapi.net'
+              'stmlgovhosts.dfs.${environment().suffixes.storage}'
             ]
           }
           // storage-file-host: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning hosts; ... compute instance and compute cluster hosts
@@ -378,7 +391,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-gov-hosts']
             targetFqdns: [
-              'stmlgovhosts.file.core.usgovcloudapi.net'
+              'stmlgovhosts.file.${environment().suffixes.storage}'
             ]
           }
         ]
@@ -431,7 +444,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ]
             sourceAddresses: computeSubnetAddressPrefixes['mlw-gov-hosts']
             targetFqdns: [
-              '*.vault.usgovcloudapi.net'
+              '*${environment().suffixes.keyvaultDns}'
             ]
           }
         ]
