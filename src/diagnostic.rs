@@ -265,7 +265,8 @@ const SNIPPET_LEAD: usize = 60;
 /// control characters (C0, DEL, C1) and the Unicode characters that hide or reorder
 /// text (general category Cf: bidi embeddings, overrides, isolates and marks, zero-width
 /// characters, the byte order mark, ...; and the line and paragraph separators U+2028 and
-/// U+2029, which some editors and terminals break lines at).
+/// U+2029, which some editors and terminals break lines at). The one table of them:
+/// `render::filters::is_unsafe` builds on it for generated files.
 #[must_use]
 pub fn is_hidden_character(c: char) -> bool {
     c.is_control() || is_format_character(c) || matches!(c, '\u{2028}' | '\u{2029}')

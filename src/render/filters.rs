@@ -12,53 +12,19 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-/// The format characters (general category Cf) of Unicode 16.0, as inclusive ranges:
-/// bidi marks, embeddings, overrides and isolates, zero-width characters, the BOM,
-/// invisible operators, tag characters. Compared over every code point with the
-/// `unicode-general-category` 1.1.0 crate (Unicode 16.0) when written: equal. A table
-/// here rather than a dependency: Cf changes rarely and the list is short.
-const FORMAT_CHARACTERS: &[(char, char)] = &[
-    ('\u{00AD}', '\u{00AD}'),
-    ('\u{0600}', '\u{0605}'),
-    ('\u{061C}', '\u{061C}'),
-    ('\u{06DD}', '\u{06DD}'),
-    ('\u{070F}', '\u{070F}'),
-    ('\u{0890}', '\u{0891}'),
-    ('\u{08E2}', '\u{08E2}'),
-    ('\u{180E}', '\u{180E}'),
-    ('\u{200B}', '\u{200F}'),
-    ('\u{202A}', '\u{202E}'),
-    ('\u{2060}', '\u{2064}'),
-    ('\u{2066}', '\u{206F}'),
-    ('\u{FEFF}', '\u{FEFF}'),
-    ('\u{FFF9}', '\u{FFFB}'),
-    ('\u{110BD}', '\u{110BD}'),
-    ('\u{110CD}', '\u{110CD}'),
-    ('\u{13430}', '\u{1343F}'),
-    ('\u{1BCA0}', '\u{1BCA3}'),
-    ('\u{1D173}', '\u{1D17A}'),
-    ('\u{E0001}', '\u{E0001}'),
-    ('\u{E0020}', '\u{E007F}'),
-];
+use crate::diagnostic::is_hidden_character;
 
-/// Whether `c` must never reach an output as itself: a control character (C0, DEL, C1:
-/// line breaks, tabs, ESC and the terminal sequences it starts), a format character
-/// (bidi controls U+202A-U+202E and U+2066-U+2069, U+200E, U+200F, U+061C, zero-width
-/// U+200B-U+200D and U+2060, U+FEFF, ...), the line and paragraph separators U+2028 and
-/// U+2029, or a Hangul filler (U+115F, U+1160, U+3164, U+FFA0: letters that draw nothing,
-/// a known way to hide text). Such characters reorder or hide what a reviewer reads, or
-/// end a line where a parser does not, so the reviewed text would differ from the text
-/// that takes effect.
+/// Whether `c` must never reach an output as itself: a hidden character of
+/// [`is_hidden_character`] (controls: line breaks, tabs, ESC and the terminal sequences it
+/// starts; format characters: bidi controls, zero-width characters, U+FEFF, ...; the
+/// line and paragraph separators), or a Hangul filler (U+115F, U+1160, U+3164, U+FFA0:
+/// letters that draw nothing, a known way to hide text). Such characters reorder or hide
+/// what a reviewer reads, or end a line where a parser does not, so the reviewed text would
+/// differ from the text that takes effect. The table of hidden characters is the one the
+/// scenario decoder and the terminal output use.
 #[must_use]
 pub fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{2028}' | '\u{2029}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}'
-        )
-        || FORMAT_CHARACTERS
-            .iter()
-            .any(|(first, last)| (*first..=*last).contains(&c))
+    is_hidden_character(c) || matches!(c, '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
 }
 
 /// `\u{202E}`: how an unsafe character is shown where the output has no escape syntax.
