@@ -274,7 +274,31 @@ pub struct PortRange {
     pub end: u16,
 }
 
+/// Whether the inclusive port spans together leave no port of 1-65535 out (port 0 is not a
+/// port). Shared by the scenario decoder (a user's extra hosts) and the planner's lint
+/// (every rule).
+#[must_use]
+pub fn covers_every_port(spans: impl IntoIterator<Item = (u32, u32)>) -> bool {
+    let mut spans: Vec<(u32, u32)> = spans.into_iter().collect();
+    spans.sort_unstable();
+    // Every port up to `reach` is covered; port 0 needs no cover.
+    let mut reach = 0;
+    for (start, end) in spans {
+        if start > reach + 1 {
+            return false;
+        }
+        reach = reach.max(end);
+    }
+    reach >= u32::from(u16::MAX)
+}
+
 impl PortRange {
+    /// The range as an inclusive span, for [`covers_every_port`].
+    #[must_use]
+    pub fn span(self) -> (u32, u32) {
+        (u32::from(self.start), u32::from(self.end))
+    }
+
     /// Parses `443` or `29876-29877`; ports are 1-65535 and a range goes upwards.
     pub fn parse(text: &str) -> Result<PortRange, String> {
         let parse_one = |part: &str| -> Result<u16, String> {

@@ -35,6 +35,7 @@ use std::net::IpAddr;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
+use crate::catalog::covers_every_port;
 use crate::catalog::{Catalog, Direction};
 use crate::diagnostic::{Code, Diagnostic, Location};
 use crate::plan::{DestinationType, IpGroup, Plan, PlannedRule, RuleKind};
@@ -735,21 +736,6 @@ fn port_span(text: &str) -> Option<(u32, u32)> {
         end.trim().parse::<u16>().ok()?,
     );
     (start <= end).then_some((u32::from(start), u32::from(end)))
-}
-
-/// Whether the spans together leave no port of 1-65535 out (port 0 is not a port).
-fn covers_every_port(spans: impl Iterator<Item = (u32, u32)>) -> bool {
-    let mut spans: Vec<(u32, u32)> = spans.collect();
-    spans.sort_unstable();
-    // Every port up to `reach` is covered; port 0 needs no cover.
-    let mut reach = 0;
-    for (start, end) in spans {
-        if start > reach + 1 {
-            return false;
-        }
-        reach = reach.max(end);
-    }
-    reach >= 65535
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::catalog::{Catalog, Cloud, Mode, PortRange};
+use crate::catalog::{Catalog, Cloud, Mode, PortRange, covers_every_port};
 use crate::diagnostic::{
     Code, Diagnostic, Location, Position, describe_character, did_you_mean, is_hidden_character,
 };
@@ -1405,6 +1405,10 @@ impl Decoder<'_> {
             }
         }
         let mut extra_fqdns = Vec::new();
+        // The ports of the entries read so far, by host: each entry becomes its own rule, so
+        // the same host listed again must not complete every port either (`1-32767` here,
+        // `32768-65535` there).
+        let mut ports_by_host: BTreeMap<String, Vec<PortRange>> = BTreeMap::new();
         if let Some(node) = fields.get("extra_fqdns") {
             for (index, item) in self
                 .list(node, &format!("{path}.extra_fqdns"), "hosts")
@@ -1415,29 +1419,25 @@ impl Decoder<'_> {
                 let Some(extra) = self.extra_fqdn(item, &item_path) else {
                     continue;
                 };
-                // Each entry becomes its own rule, so the same host listed again must not
-                // complete every port either (`1-32767` here, `32768-65535` there).
-                let mut same_host: Vec<PortRange> = extra_fqdns
-                    .iter()
-                    .filter(|earlier: &&ExtraFqdn| earlier.fqdn == extra.fqdn)
-                    .flat_map(|earlier| earlier.ports.iter().copied())
-                    .collect();
-                if !same_host.is_empty() {
-                    same_host.extend(extra.ports.iter().copied());
-                    if covers_every_port(&same_host) {
-                        self.report(
-                            Code::AnyPort,
-                            map_value(item, "ports").unwrap_or(item),
-                            &format!("{item_path}.ports"),
-                            format!(
-                                "with its other entries, `{}` would be allowed on every port",
-                                extra.fqdn
-                            ),
-                            Some("the article's ANY is a protocol, never a port range; list the ports the host serves".to_owned()),
-                        );
-                        continue;
-                    }
+                if let Some(earlier) = ports_by_host.get(&extra.fqdn)
+                    && covers_every_port(earlier.iter().chain(&extra.ports).map(|p| p.span()))
+                {
+                    self.report(
+                        Code::AnyPort,
+                        map_value(item, "ports").unwrap_or(item),
+                        &format!("{item_path}.ports"),
+                        format!(
+                            "with its other entries, `{}` would be allowed on every port",
+                            extra.fqdn
+                        ),
+                        Some("the article's ANY is a protocol, never a port range; list the ports the host serves".to_owned()),
+                    );
+                    continue;
                 }
+                ports_by_host
+                    .entry(extra.fqdn.clone())
+                    .or_default()
+                    .extend(extra.ports.iter().copied());
                 extra_fqdns.push(extra);
             }
         }
@@ -1591,7 +1591,7 @@ impl Decoder<'_> {
                         ),
                     }
                 }
-                if covers_every_port(&ports) {
+                if covers_every_port(ports.iter().map(|p| p.span())) {
                     let list: Vec<String> = ports.iter().map(|p| format!("`{p}`")).collect();
                     self.report(
                         Code::AnyPort,
@@ -1714,27 +1714,10 @@ fn describe_place(location: &Location) -> String {
     }
 }
 
-/// True when `ports` together are every port, 1-65535 (0 is not a port here).
-fn covers_every_port(ports: &[PortRange]) -> bool {
-    let mut ranges: Vec<(u32, u32)> = ports
-        .iter()
-        .map(|p| (u32::from(p.start), u32::from(p.end)))
-        .collect();
-    ranges.sort_unstable();
-    let mut next = 1;
-    for (start, end) in ranges {
-        if start > next {
-            return false;
-        }
-        next = next.max(end + 1);
-    }
-    next > u32::from(u16::MAX)
-}
-
 /// The kind of public suffix `suffix` is, for a wildcard `*.suffix`: such a wildcard
 /// matches names anyone can register. `None` when `suffix` is a registrable domain or
 /// below one, or is not made of host name labels at all (`fqdn_problem` says why then).
-pub(crate) fn wildcard_public_suffix(suffix: &str) -> Option<SuffixKind> {
+fn wildcard_public_suffix(suffix: &str) -> Option<SuffixKind> {
     // `x.` turns a single label (`uk`) into a host name, so this checks only the labels.
     if fqdn_problem(&format!("x.{suffix}")).is_some() {
         return None;
