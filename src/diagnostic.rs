@@ -75,7 +75,7 @@ codes! {
     InvalidName => "invalid-name": "A name breaks the Azure naming rules for that resource.",
     InvalidFqdn => "invalid-fqdn": "An extra host name is not a valid FQDN (or uses a wildcard Azure Firewall cannot express).",
     InvalidPort => "invalid-port": "A port is outside 1-65535, or an extra host lists no port.",
-    PriorityOutOfRange => "priority-out-of-range": "A rule collection group priority is outside 100-65000.",
+    PriorityOutOfRange => "priority-out-of-range": "A rule collection group priority is outside 100-65000, or an NSG priority band outside 100-4096.",
     DuplicateWorkspace => "duplicate-workspace": "Two workspaces have the same name.",
     NoWorkspaces => "no-workspaces": "The scenario lists no workspace.",
     MissingComputeSubnets => "missing-compute-subnets": "Firewall rules are needed but the workspace names no compute subnet to use as their source.",
@@ -108,7 +108,7 @@ codes! {
     UnknownRequirement => "unknown-requirement": "`amlfw catalog show` was given an id the catalog does not have.",
     // Catalog problems (only with --catalog, or an amlfw bug).
     InvalidCatalog => "invalid-catalog": "The rule catalog is malformed.",
-    NsgPriorityBandFull => "nsg-priority-band-full": "The catalog's NSG slots do not fit the NSG priority band.",
+    NsgPriorityBandFull => "nsg-priority-band-full": "The NSG rules do not fit the NSG priority band (the catalog's slots, or the scenario's `outputs.nsg.priorities`).",
     // Warnings.
     NoRegionPair => "no-region-pair": "The region has no paired region.",
     NoRegionalTag => "no-regional-tag": "The region has no regional service tag, so the global tag is used.",

@@ -9,9 +9,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::catalog::{Cloud, Concern, Direction, TagSource};
+use crate::catalog::{Cloud, Concern, Direction, NSG_SLOT_WIDTH, NsgBand, TagSource};
 use crate::diagnostic::Code;
-use crate::scenario::Sku;
+use crate::scenario::{Layout, Sku};
 
 /// The rules for one scenario.
 #[derive(Debug, Clone, Serialize)]
@@ -93,15 +93,118 @@ pub struct PlanWorkspace {
 /// The outputs the scenario asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanOutputs {
+    /// `combined` (one module per target) or `split` (hub and spoke modules).
+    pub layout: Layout,
     /// Network security groups for the compute subnets.
     pub nsg: bool,
+    /// The NSG rules join existing NSGs (one per region) instead of NSGs amlfw creates.
+    pub nsg_existing: bool,
+    /// The NSG priorities amlfw's rules take, in each direction.
+    pub nsg_priorities: NsgPriorities,
     /// Route tables for the compute subnets.
     pub route_table: bool,
+    /// The routes join existing route tables (one per region).
+    pub route_table_existing: bool,
     /// The firewall's private IP, when route tables are planned.
     pub firewall_private_ip: Option<String>,
 }
 
+/// A band of NSG priorities, as the plan's JSON shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct NsgPriorities {
+    /// Lowest priority.
+    pub first: u32,
+    /// Highest priority.
+    pub last: u32,
+}
+
+impl From<NsgBand> for NsgPriorities {
+    fn from(band: NsgBand) -> NsgPriorities {
+        NsgPriorities {
+            first: band.first,
+            last: band.last,
+        }
+    }
+}
+
+impl NsgPriorities {
+    /// The band.
+    #[must_use]
+    pub fn band(self) -> NsgBand {
+        NsgBand {
+            first: self.first,
+            last: self.last,
+        }
+    }
+}
+
+/// Where an NSG rule's priority comes from, when it has one: its requirement's slot and
+/// the position of its (source, destination) pair in that requirement's entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NsgPosition {
+    /// The requirement whose slot the rule takes.
+    pub requirement: String,
+    /// The slot.
+    pub slot: u32,
+    /// The sub-slot.
+    pub sub_slot: u32,
+}
+
+impl NsgPosition {
+    /// How many priorities from the band's start the rule needs: its offset plus one.
+    #[must_use]
+    pub fn needs(&self) -> u32 {
+        self.slot * NSG_SLOT_WIDTH + self.sub_slot + 1
+    }
+}
+
 impl Plan {
+    /// The slot and sub-slot of an NSG rule: the catalog's `nsg_slot` of the rule's
+    /// requirement (of a merged rule, the smallest slot among its requirements) and the
+    /// position, in that requirement's catalog entry, of the (source, destination) pair
+    /// the rule carries. Neither depends on other rules, workspaces, regions (each region
+    /// has its own NSG), revisions or the band. `Err` names a broken invariant (an amlfw
+    /// bug: the catalog loader guarantees slots and pairs).
+    pub fn nsg_position(&self, rule: &PlannedRule) -> Result<NsgPosition, String> {
+        let (slot, id) = rule
+            .requirements
+            .iter()
+            .filter_map(|id| self.nsg_slots.get(id).map(|slot| (slot, id)))
+            .min_by_key(|(slot, id)| (slot.slot, *id))
+            .ok_or_else(|| format!("NSG rule `{}` has no requirement with an NSG slot", rule.id))?;
+        let source = match rule.direction {
+            Direction::Inbound => rule.sources.first().map(String::as_str),
+            Direction::Outbound => None,
+        };
+        let destination = rule.destinations.first().map_or("", String::as_str);
+        let sub_slot = slot.sub_slot(source, destination).ok_or_else(|| {
+            format!(
+                "NSG rule `{}` carries a pair that requirement `{id}` does not list",
+                rule.id
+            )
+        })?;
+        Ok(NsgPosition {
+            requirement: id.clone(),
+            slot: slot.slot,
+            sub_slot,
+        })
+    }
+
+    /// The priority of an NSG rule in the plan's band: `first + 10 * slot + sub-slot`
+    /// ([`Plan::nsg_position`]). `Err` when the band does not hold it (the planner
+    /// refuses such plans) or an invariant is broken.
+    pub fn nsg_priority(&self, rule: &PlannedRule) -> Result<u32, String> {
+        let position = self.nsg_position(rule)?;
+        let band = self.outputs.nsg_priorities.band();
+        band.priority(position.slot, position.sub_slot)
+            .ok_or_else(|| {
+                format!(
+                    "NSG rule `{}` (slot {}, sub-slot {}) is outside the band {}-{}",
+                    rule.id, position.slot, position.sub_slot, band.first, band.last
+                )
+            })
+    }
+
     /// The regions of the workspaces, sorted and unique.
     #[must_use]
     pub fn regions(&self) -> Vec<String> {
@@ -287,6 +390,31 @@ impl fmt::Display for Plan {
                 "# service tags checked against {} (change number {})",
                 source.file, source.change_number
             )?;
+        }
+        let outputs = &self.outputs;
+        let mut layout = Vec::new();
+        if outputs.layout == Layout::Split {
+            layout.push("split layout (hub and spoke modules)".to_owned());
+        }
+        if outputs.nsg
+            && (outputs.nsg_existing || outputs.nsg_priorities.band() != NsgBand::DEFAULT)
+        {
+            layout.push(format!(
+                "NSG rules {}, priorities {}-{}",
+                if outputs.nsg_existing {
+                    "into existing NSGs"
+                } else {
+                    "in new NSGs"
+                },
+                outputs.nsg_priorities.first,
+                outputs.nsg_priorities.last
+            ));
+        }
+        if outputs.route_table_existing {
+            layout.push("routes into existing route tables".to_owned());
+        }
+        if !layout.is_empty() {
+            writeln!(f, "# {}", layout.join("; "))?;
         }
         let count = |kind: RuleKind| self.rules.iter().filter(|r| r.kind == kind).count();
         writeln!(

@@ -42,13 +42,14 @@ fn every_golden_module_holds_exactly_the_plan_rules() {
 fn every_golden_tf_file_on_disk_parses() {
     let mut count = 0;
     for case in golden_cases() {
-        let dir = root().join("golden").join(&case).join("terraform");
-        for entry in fs::read_dir(&dir).unwrap().filter_map(Result::ok) {
-            let path = entry.path();
-            if path.extension().is_some_and(|e| e == "tf") {
-                let text = fs::read_to_string(&path).unwrap();
-                hcl::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-                count += 1;
+        for dir in support::module_dirs(&case, "terraform") {
+            for entry in fs::read_dir(&dir).unwrap().filter_map(Result::ok) {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "tf") {
+                    let text = fs::read_to_string(&path).unwrap();
+                    hcl::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    count += 1;
+                }
             }
         }
     }
@@ -147,8 +148,11 @@ fn references(expression: &hcl::Expression) -> Vec<(String, String)> {
 fn every_for_each_key_is_known_at_plan_time() {
     let mut failures = Vec::new();
     let mut checked = 0;
-    for case in golden_cases() {
-        let dir = root().join("golden").join(&case).join("terraform");
+    for (case, dir) in golden_cases().into_iter().flat_map(|case| {
+        support::module_dirs(&case, "terraform")
+            .into_iter()
+            .map(move |dir| (case.clone(), dir))
+    }) {
         let mut files = RenderedFiles::new();
         for entry in fs::read_dir(&dir).unwrap().filter_map(Result::ok) {
             let path = entry.path();

@@ -8,7 +8,7 @@ use super::lock::LOCK_FILE;
 use super::manifest::MANIFEST_FILE;
 use super::{NOTHING_WRITTEN, io_error};
 use crate::diagnostic::Diagnostic;
-use crate::render::{GENERATED_MARKER, RenderedFiles};
+use crate::render::{GENERATED_MARKER, LAYOUT_DIRECTORIES, RenderedFiles};
 
 /// True when `text` starts with amlfw's generated header.
 #[must_use]
@@ -84,11 +84,25 @@ pub(super) struct StaleFile {
     pub(super) bytes: Vec<u8>,
 }
 
-/// The directories the files of this run live in, sorted.
+/// The directories the files of this run live in, and the same directories of the other
+/// layouts (`terraform/` with `hub/terraform/` and `spoke/terraform/`), sorted: a scenario
+/// that switches `outputs.layout` leaves no module of the old layout behind, while a run
+/// for one target still never touches another target's directories.
 pub(super) fn directories_of(out: &Path, files: &RenderedFiles) -> Vec<PathBuf> {
     let mut directories: Vec<PathBuf> = files
         .keys()
-        .filter_map(|r| out.join(r).parent().map(Path::to_path_buf))
+        .filter_map(|r| Path::new(r).parent())
+        .flat_map(|parent| {
+            let parent = parent.to_string_lossy().replace('\\', "/");
+            let base = LAYOUT_DIRECTORIES
+                .iter()
+                .find_map(|prefix| parent.strip_prefix(prefix))
+                .unwrap_or(&parent)
+                .to_owned();
+            LAYOUT_DIRECTORIES
+                .iter()
+                .map(move |prefix| out.join(format!("{prefix}{base}")))
+        })
         .collect();
     directories.sort();
     directories.dedup();

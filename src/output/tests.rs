@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use sha2::Digest as _;
 
 use super::*;
+use crate::output::scan::relative_to;
 use crate::render::RenderedFiles;
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -678,4 +679,46 @@ fn a_hostile_scenario_file_name_reaches_the_manifest_only_escaped() {
     // And it still reads back as the same name.
     let manifest = Manifest::parse(text.as_bytes()).unwrap();
     assert_eq!(manifest.scenario, hostile.scenario);
+}
+
+#[test]
+fn switching_the_layout_removes_the_old_layouts_module_and_keeps_other_targets() {
+    let out = temp_dir("layout-switch");
+    let combined = files(&[
+        ("terraform/main.tf", GENERATED),
+        ("terraform/main.nsg.tf", GENERATED),
+        ("bicep/main.bicep", GENERATED),
+    ]);
+    write(&out, NO_SCENARIO.as_ref(), &combined).unwrap();
+    // `outputs.layout: split`, generated for Terraform only.
+    let split = files(&[
+        ("hub/terraform/main.tf", GENERATED),
+        ("spoke/terraform/main.nsg.tf", GENERATED),
+    ]);
+    let report = write(&out, NO_SCENARIO.as_ref(), &split).unwrap();
+    let mut removed: Vec<String> = report
+        .removed
+        .iter()
+        .map(|p| relative_to(&out, p))
+        .collect();
+    removed.sort();
+    assert_eq!(removed, ["terraform/main.nsg.tf", "terraform/main.tf"]);
+    assert!(
+        out.join("bicep/main.bicep").exists(),
+        "another target's module is kept"
+    );
+    let manifest = Manifest::parse(&fs::read(out.join(MANIFEST_FILE)).unwrap()).unwrap();
+    assert_eq!(
+        manifest.files.keys().collect::<Vec<_>>(),
+        [
+            "bicep/main.bicep",
+            "hub/terraform/main.tf",
+            "spoke/terraform/main.nsg.tf"
+        ]
+    );
+    // And back: the split modules go, the combined one returns.
+    let report = write(&out, NO_SCENARIO.as_ref(), &combined).unwrap();
+    assert_eq!(report.removed.len(), 2, "{:?}", report.removed);
+    assert!(!out.join("hub/terraform/main.tf").exists());
+    let _ = fs::remove_dir_all(&out);
 }

@@ -111,8 +111,16 @@ pub fn plan_with(
             })
             .collect(),
         outputs: PlanOutputs {
+            layout: scenario.outputs.layout,
             nsg: scenario.outputs.nsg,
+            nsg_existing: scenario.outputs.nsg_existing,
+            nsg_priorities: scenario.outputs.nsg_priorities.into(),
             route_table: scenario.outputs.route_table.is_some(),
+            route_table_existing: scenario
+                .outputs
+                .route_table
+                .as_ref()
+                .is_some_and(|r| r.existing),
             firewall_private_ip: scenario
                 .outputs
                 .route_table
@@ -126,6 +134,7 @@ pub fn plan_with(
         nsg_slots: catalog.nsg_slots(scenario.cloud),
         tag_addresses: BTreeMap::new(),
     };
+    errors.extend(nsg_band_errors(&plan, scenario));
     if let Err(address_errors) = addresses::apply(
         &mut plan,
         scenario,
@@ -141,6 +150,54 @@ pub fn plan_with(
     }
     sort_diagnostics(&mut errors);
     Err(errors)
+}
+
+/// Refuses a plan whose NSG rules do not fit `outputs.nsg.priorities`: priorities are
+/// fixed per requirement (slot and sub-slot), never packed, so a rule that does not fit is
+/// an error that says how large the band must be, never a rule moved elsewhere.
+fn nsg_band_errors(plan: &Plan, scenario: &Scenario) -> Vec<Diagnostic> {
+    let band = plan.outputs.nsg_priorities.band();
+    let width = (band.last + 1).saturating_sub(band.first);
+    let mut outside: Vec<(u32, String)> = plan
+        .rules
+        .iter()
+        .filter(|rule| rule.kind == RuleKind::Nsg)
+        // A broken slot invariant is the renderer's to report (an amlfw bug).
+        .filter_map(|rule| plan.nsg_position(rule).ok().map(|p| (p, rule)))
+        .filter(|(position, _)| position.needs() > width)
+        .map(|(position, rule)| (position.needs(), rule.id.clone()))
+        .collect();
+    if outside.is_empty() {
+        return Vec::new();
+    }
+    outside.sort();
+    let needs = outside.last().map_or(0, |(needs, _)| *needs);
+    let mut names: Vec<String> = outside
+        .iter()
+        .take(5)
+        .map(|(_, id)| format!("`{id}`"))
+        .collect();
+    if outside.len() > 5 {
+        names.push(format!("{} more", outside.len() - 5));
+    }
+    let mut diagnostic = Diagnostic::error(
+        Code::NsgPriorityBandFull,
+        format!(
+            "the NSG priority band {}-{} holds {width} priorities, and amlfw's NSG rules need {needs} from its start (each requirement has a fixed slot of 10): {} would fall outside it",
+            band.first,
+            band.last,
+            names.join(", ")
+        ),
+    )
+    .help(format!(
+        "widen `outputs.nsg.priorities` to at least `{}-{}` (or more, for features you may add later: priorities never move, so a later rule outside the band is refused the same way)",
+        band.first,
+        band.first + needs - 1
+    ));
+    if let Some(location) = &scenario.outputs.nsg_priorities_location {
+        diagnostic = diagnostic.at(location.clone());
+    }
+    vec![diagnostic]
 }
 
 /// File order: by file, then line and column; diagnostics with a YAML path only after

@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::catalog::{Concern, Direction, NsgBand};
+use crate::catalog::{Concern, Direction};
 use crate::plan::{Plan, PlannedRule, RuleKind};
 use crate::render::filters::{
     comment, is_identifier, markdown_cell, markdown_code, markdown_code_cell, markdown_prose,
 };
 use crate::render::{GENERATED_HEADER, RenderError};
+use crate::scenario::Layout;
 
 /// Azure caps NSG rule descriptions at 140 characters; amlfw caps every description so.
 const DESCRIPTION_LIMIT: usize = 140;
@@ -86,6 +87,60 @@ pub(crate) fn check_identifiers(
     Ok(())
 }
 
+/// Which of the plan's resources a generated module holds (`outputs.layout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Part {
+    /// Everything: `terraform/`, `bicep/`.
+    Combined,
+    /// What belongs to the firewall policy (rule collection group, IP groups):
+    /// `hub/terraform/`, `hub/bicep/`.
+    Hub,
+    /// What belongs to the compute subnets (NSG rules, routes, associations):
+    /// `spoke/terraform/`, `spoke/bicep/`.
+    Spoke,
+}
+
+impl Part {
+    /// The modules the plan's layout asks for.
+    pub(crate) fn of(plan: &Plan) -> &'static [Part] {
+        match plan.outputs.layout {
+            Layout::Combined => &[Part::Combined],
+            Layout::Split => &[Part::Hub, Part::Spoke],
+        }
+    }
+
+    /// The module's directory for `target` (`terraform`, `bicep`), relative to the
+    /// output directory.
+    pub(crate) fn directory(self, target: &str) -> String {
+        match self {
+            Part::Combined => target.to_owned(),
+            Part::Hub => format!("hub/{target}"),
+            Part::Spoke => format!("spoke/{target}"),
+        }
+    }
+
+    /// Whether the module holds the rule collection group (and IP groups).
+    pub(crate) fn firewall(self) -> bool {
+        self != Part::Spoke
+    }
+
+    /// Whether the module holds the NSG rules and routes.
+    pub(crate) fn network(self) -> bool {
+        self != Part::Hub
+    }
+
+    /// Moves a template's path (`terraform/main.tf`) into the module's directory
+    /// (`hub/terraform/main.tf`).
+    pub(crate) fn path(self, template: &str) -> String {
+        match self {
+            Part::Combined => template.to_owned(),
+            Part::Hub => format!("hub/{template}"),
+            Part::Spoke => format!("spoke/{template}"),
+        }
+    }
+}
+
 /// One firewall rule collection: its name, fixed priority and rules (sorted by id).
 pub(crate) struct Collection<'p> {
     pub(crate) name: String,
@@ -119,14 +174,13 @@ pub(crate) fn collections(plan: &Plan, kind: RuleKind) -> Vec<Collection<'_>> {
 }
 
 /// NSG rules with their priorities, each a function of the rule alone (see
-/// [`nsg_priority`]), in the default band. Fails only on a broken invariant (an amlfw bug:
-/// the catalog loader guarantees slots, pairs and the band).
+/// [`Plan::nsg_priority`]), in the plan's band. Fails only on a broken invariant (an amlfw
+/// bug: the catalog loader guarantees slots and pairs, the planner the band).
 pub(crate) fn nsg_rules(plan: &Plan) -> Result<Vec<(&PlannedRule, u32)>, RenderError> {
-    let band = NsgBand::DEFAULT;
     let mut taken: BTreeMap<(Option<&str>, Direction, u32), &str> = BTreeMap::new();
     let mut rules = Vec::new();
     for rule in plan.rules.iter().filter(|r| r.kind == RuleKind::Nsg) {
-        let priority = nsg_priority(plan, rule, band)?;
+        let priority = plan.nsg_priority(rule).map_err(nsg_error)?;
         // Proved impossible by unique slots and sub-slots; kept because Azure's refusal
         // would come half-way through an apply.
         if let Some(other) =
@@ -140,43 +194,6 @@ pub(crate) fn nsg_rules(plan: &Plan) -> Result<Vec<(&PlannedRule, u32)>, RenderE
         rules.push((rule, priority));
     }
     Ok(rules)
-}
-
-/// The priority of an NSG rule: `band.first + slot * NSG_SLOT_WIDTH + sub_slot`. The slot
-/// is the catalog's `nsg_slot` of the rule's requirement (of a merged rule, the smallest
-/// slot among its requirements); the sub-slot is the position, in that requirement's
-/// catalog entry, of the (source, destination) pair the rule carries. Neither depends on
-/// other rules, workspaces, regions (each region has its own NSG) or revisions.
-fn nsg_priority(plan: &Plan, rule: &PlannedRule, band: NsgBand) -> Result<u32, RenderError> {
-    let owner = rule
-        .requirements
-        .iter()
-        .filter_map(|id| plan.nsg_slots.get(id).map(|slot| (slot, id)))
-        .min_by_key(|(slot, id)| (slot.slot, *id))
-        .ok_or_else(|| {
-            nsg_error(format!(
-                "NSG rule `{}` has no requirement with an NSG slot",
-                rule.id
-            ))
-        })?;
-    let (slot, id) = owner;
-    let source = match rule.direction {
-        Direction::Inbound => rule.sources.first().map(String::as_str),
-        Direction::Outbound => None,
-    };
-    let destination = rule.destinations.first().map_or("", String::as_str);
-    let sub = slot.sub_slot(source, destination).ok_or_else(|| {
-        nsg_error(format!(
-            "NSG rule `{}` carries a pair that requirement `{id}` does not list",
-            rule.id
-        ))
-    })?;
-    band.priority(slot.slot, sub).ok_or_else(|| {
-        nsg_error(format!(
-            "NSG rule `{}` (slot {}, sub-slot {sub}) is outside the band {}-{}",
-            rule.id, slot.slot, band.first, band.last
-        ))
-    })
 }
 
 fn nsg_error(cause: String) -> RenderError {

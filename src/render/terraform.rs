@@ -17,7 +17,7 @@ use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
 use crate::render::filters::{align_hcl, hcl_string};
 use crate::render::layout::{
-    self, Documentation, ModuleIdentity, description, documentation, rule_comment,
+    self, Documentation, ModuleIdentity, Part, description, documentation, rule_comment,
 };
 use crate::render::mermaid::plan_mermaid;
 use crate::render::{RenderError, RenderedFiles, engine, render_template};
@@ -31,6 +31,22 @@ pub struct TerraformModel {
     /// Header, scenario, catalog, cloud and rule collection group.
     #[serde(flatten)]
     pub identity: ModuleIdentity,
+    /// Which resources this module holds: `combined`, `hub` or `spoke`.
+    pub part: Part,
+    /// The module's directory from the output directory's parent, as a `source`
+    /// (`./terraform`, `./hub/terraform`, `./spoke/terraform`).
+    pub module_source: String,
+    /// Whether the module holds the rule collection group (and the firewall policy input).
+    pub firewall: bool,
+    /// Whether the module declares `compute_subnet_address_prefixes`: the firewall rules'
+    /// sources, and the outbound NSG rules'.
+    pub declares_prefixes: bool,
+    /// Whether the module has any output (a spoke adding to existing NSGs and route
+    /// tables has none).
+    pub has_outputs: bool,
+    /// The description of `compute_subnet_address_prefixes`: what the prefixes are the
+    /// sources of in this module.
+    pub prefixes_description: String,
     /// Network rule collections, in band order.
     pub network_collections: Vec<CollectionView>,
     /// Application rule collections, in band order.
@@ -173,8 +189,14 @@ pub struct ProtocolView {
 /// The network security groups, one per region.
 #[derive(Debug, Serialize)]
 pub struct NsgView {
-    /// Regions that get an NSG.
+    /// Regions that get an NSG (or have the existing one the rules join).
     pub regions: Vec<String>,
+    /// The regions in words, for messages.
+    pub regions_text: String,
+    /// Whether the module creates the NSGs (`false`: `outputs.nsg.existing`).
+    pub create: bool,
+    /// Whether the module associates its NSGs with the compute subnets.
+    pub associate: bool,
     /// The rules, one resource each.
     pub rules: Vec<NsgRuleView>,
 }
@@ -192,6 +214,10 @@ pub struct NsgRuleView {
     pub description: String,
     /// Region of the NSG.
     pub region: String,
+    /// The HCL expression of the NSG's name (the created one's, or the existing one's input).
+    pub nsg_name_expression: String,
+    /// The HCL expression of the NSG's resource group.
+    pub resource_group_expression: String,
     /// Priority, unique per NSG and direction.
     pub priority: u32,
     /// `Inbound` or `Outbound`.
@@ -215,8 +241,14 @@ pub struct NsgRuleView {
 /// The route tables, one per region.
 #[derive(Debug, Serialize)]
 pub struct RouteTableView {
-    /// Regions that get a route table.
+    /// Regions that get a route table (or have the existing one the routes join).
     pub regions: Vec<String>,
+    /// The regions in words, for messages.
+    pub regions_text: String,
+    /// Whether the module creates the route tables (`false`: `outputs.route_table.existing`).
+    pub create: bool,
+    /// Whether the module associates its route tables with the compute subnets.
+    pub associate: bool,
     /// The routes, one resource each.
     pub routes: Vec<RouteView>,
     /// The firewall's private IP (the variable's default).
@@ -234,6 +266,10 @@ pub struct RouteView {
     pub comment: String,
     /// Region of the route table.
     pub region: String,
+    /// The HCL expression of the route table's name.
+    pub route_table_name_expression: String,
+    /// The HCL expression of the route table's resource group.
+    pub resource_group_expression: String,
     /// Address prefix: a CIDR or a service tag.
     pub address_prefix: String,
     /// `Internet` or `VirtualAppliance`.
@@ -242,21 +278,34 @@ pub struct RouteView {
     pub via_firewall: bool,
 }
 
-/// Renders the Terraform module files of `plan`.
+/// Renders the Terraform module files of `plan`: one module, or a hub and a spoke module
+/// (`outputs.layout: split`).
 pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, RenderError> {
-    let model = TerraformModel::new(plan, scenario_name)?;
-    let tera = engine();
     let mut files = RenderedFiles::new();
+    for part in Part::of(plan) {
+        render_part(plan, scenario_name, *part, &mut files)?;
+    }
+    Ok(files)
+}
+
+fn render_part(
+    plan: &Plan,
+    scenario_name: &str,
+    part: Part,
+    files: &mut RenderedFiles,
+) -> Result<(), RenderError> {
+    let model = TerraformModel::new(plan, scenario_name, part)?;
+    let tera = engine();
     let wanted = [
         ("terraform/terraform.tf", true),
         ("terraform/variables.tf", true),
         ("terraform/locals.tf", model.associate_subnets),
-        ("terraform/main.tf", true),
+        ("terraform/main.tf", model.firewall),
         ("terraform/main.nsg.tf", model.nsg.is_some()),
         ("terraform/main.route_table.tf", model.route_table.is_some()),
         ("terraform/main.ip_groups.tf", !model.ip_groups.is_empty()),
         ("terraform/moved.tf", !model.moved.is_empty()),
-        ("terraform/outputs.tf", true),
+        ("terraform/outputs.tf", model.has_outputs),
         ("terraform/README.md", true),
     ];
     for (template, is_wanted) in wanted {
@@ -269,14 +318,18 @@ pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, 
         } else {
             text
         };
-        files.insert(template.to_owned(), text);
+        files.insert(part.path(template), text);
     }
-    Ok(files)
+    Ok(())
 }
 
 impl TerraformModel {
     /// Builds the model; fails only if the plan breaks an invariant (an amlfw bug).
-    pub fn new(plan: &Plan, scenario_name: &str) -> Result<TerraformModel, RenderError> {
+    pub fn new(
+        plan: &Plan,
+        scenario_name: &str,
+        part: Part,
+    ) -> Result<TerraformModel, RenderError> {
         // Resource names are printed bare in references (`azurerm_ip_group.x.id`).
         let ip_group_destinations = plan
             .rules
@@ -306,12 +359,20 @@ impl TerraformModel {
             })
             .collect();
         let has_subnet_ids = workspaces.iter().any(|w| !w.subnet_ids.is_empty());
-        let nsg = plan.outputs.nsg.then(|| nsg_view(plan)).transpose()?;
-        let ip_group_inputs = plan.firewall.destinations == "ip-addresses";
+        let network = part.network();
+        let firewall = part.firewall();
+        let nsg = (network && plan.outputs.nsg)
+            .then(|| nsg_view(plan, has_subnet_ids))
+            .transpose()?;
+        let ip_group_inputs = firewall && plan.firewall.destinations == "ip-addresses";
         let route_table = match (plan.outputs.route_table, &plan.outputs.firewall_private_ip) {
-            (true, Some(ip)) => Some(route_table_view(plan, ip)),
+            (true, Some(ip)) if network => Some(route_table_view(plan, ip, has_subnet_ids)),
             _ => None,
         };
+        let creates_nsg = nsg.as_ref().is_some_and(|n| n.create);
+        let creates_route_table = route_table.as_ref().is_some_and(|r| r.create);
+        let associate_subnets = nsg.as_ref().is_some_and(|n| n.associate)
+            || route_table.as_ref().is_some_and(|r| r.associate);
         // Keyed by workspace name and position, never by the IDs: a caller may pass IDs of
         // subnets created in the same apply, unknown until then, and `for_each` keys must be
         // known at plan time.
@@ -346,23 +407,45 @@ impl TerraformModel {
             .join(", ");
         Ok(TerraformModel {
             identity: ModuleIdentity::new(plan, scenario_name, "#"),
+            part,
+            module_source: format!("./{}", part.directory("terraform")),
+            firewall,
+            declares_prefixes: firewall || nsg.is_some(),
+            has_outputs: firewall || creates_nsg || creates_route_table,
+            prefixes_description: format!(
+                "Address prefixes of each workspace's compute subnets, by workspace name: the sources of the {}. Defaults come from the scenario.",
+                if firewall {
+                    "firewall rules"
+                } else {
+                    "outbound NSG rules"
+                }
+            ),
             subnet_associations,
             subnet_id_counts,
             subnet_id_counts_text,
-            network_collections: collections(plan, RuleKind::FirewallNetwork),
-            application_collections: collections(plan, RuleKind::FirewallApplication),
+            network_collections: if firewall {
+                collections(plan, RuleKind::FirewallNetwork)
+            } else {
+                Vec::new()
+            },
+            application_collections: if firewall {
+                collections(plan, RuleKind::FirewallApplication)
+            } else {
+                Vec::new()
+            },
             workspace_names: workspaces.iter().map(|w| w.name.clone()).collect(),
             workspaces,
             regions: plan.regions(),
-            associate_subnets: has_subnet_ids && (nsg.is_some() || route_table.is_some()),
-            needs_resource_group: nsg.is_some() || route_table.is_some(),
-            has_tags_variable: nsg.is_some() || route_table.is_some() || ip_group_inputs,
+            associate_subnets,
+            needs_resource_group: creates_nsg || creates_route_table,
+            has_tags_variable: creates_nsg || creates_route_table || ip_group_inputs,
             ip_group_inputs,
             nsg,
             route_table,
             ip_groups: plan
                 .ip_groups
                 .iter()
+                .filter(|_| firewall)
                 .map(|group| IpGroupView {
                     resource: resource_name(&group.name),
                     name: group.name.clone(),
@@ -372,7 +455,11 @@ impl TerraformModel {
                 .collect(),
             docs: documentation(plan),
             diagram: plan_mermaid(plan).trim_end().to_owned(),
-            moved: moved_blocks(plan),
+            moved: if network {
+                moved_blocks(plan)
+            } else {
+                Vec::new()
+            },
         })
     }
 }
@@ -486,7 +573,8 @@ fn sources_expression(workspaces: &[String]) -> String {
     }
 }
 
-fn nsg_view(plan: &Plan) -> Result<NsgView, RenderError> {
+fn nsg_view(plan: &Plan, has_subnet_ids: bool) -> Result<NsgView, RenderError> {
+    let create = !plan.outputs.nsg_existing;
     let mut rules = Vec::new();
     for (rule, priority) in layout::nsg_rules(plan)? {
         let (source_field, source_expression) = match rule.direction {
@@ -504,12 +592,17 @@ fn nsg_view(plan: &Plan) -> Result<NsgView, RenderError> {
             [single] => ("destination_port_range", quote(single)),
             ports => ("destination_port_ranges", list(ports)),
         };
+        let region = rule.region.clone().unwrap_or_default();
+        let (nsg_name_expression, resource_group_expression) =
+            parent_expressions(create, "network_security_group", &region);
         rules.push(NsgRuleView {
             resource: resource_name(&rule.id),
             name: rule.id.clone(),
             comment: rule_comment(rule),
             description: description(&rule.purpose),
-            region: rule.region.clone().unwrap_or_default(),
+            region,
+            nsg_name_expression,
+            resource_group_expression,
             priority,
             direction: match rule.direction {
                 Direction::Inbound => "Inbound",
@@ -526,26 +619,70 @@ fn nsg_view(plan: &Plan) -> Result<NsgView, RenderError> {
         });
     }
     Ok(NsgView {
+        regions_text: plan.regions().join(", "),
         regions: plan.regions(),
+        create,
+        associate: create && has_subnet_ids,
         rules,
     })
 }
 
-fn route_table_view(plan: &Plan, firewall_private_ip: &str) -> RouteTableView {
+/// The name and resource group of a rule's NSG or a route's route table (`kind`:
+/// `network_security_group`, `route_table`): the one the module creates in `region`, or
+/// the existing one the caller names in `var.existing_<kind>s`.
+fn parent_expressions(create: bool, kind: &str, region: &str) -> (String, String) {
+    let key = quote(region);
+    if create {
+        (
+            format!("azurerm_{kind}.compute[{key}].name"),
+            "var.resource_group_name".to_owned(),
+        )
+    } else {
+        (
+            format!("var.existing_{kind}s[{key}].name"),
+            format!("var.existing_{kind}s[{key}].resource_group_name"),
+        )
+    }
+}
+
+fn route_table_view(
+    plan: &Plan,
+    firewall_private_ip: &str,
+    has_subnet_ids: bool,
+) -> RouteTableView {
+    let create = !plan.outputs.route_table_existing;
     let routes = layout::routes(plan)
         .into_iter()
-        .map(|rule| RouteView {
-            resource: resource_name(&rule.id),
-            name: rule.id.clone(),
-            comment: rule_comment(rule),
-            region: rule.region.clone().unwrap_or_default(),
-            address_prefix: rule.destinations.first().cloned().unwrap_or_default(),
-            next_hop_type: rule.next_hop.clone().unwrap_or_default(),
-            via_firewall: rule.next_hop_ip.is_some(),
+        .map(|rule| {
+            let region = rule.region.clone().unwrap_or_default();
+            let (route_table_name_expression, resource_group_expression) =
+                parent_expressions(create, "route_table", &region);
+            (
+                rule,
+                region,
+                route_table_name_expression,
+                resource_group_expression,
+            )
         })
+        .map(
+            |(rule, region, route_table_name_expression, resource_group_expression)| RouteView {
+                resource: resource_name(&rule.id),
+                name: rule.id.clone(),
+                comment: rule_comment(rule),
+                region,
+                route_table_name_expression,
+                resource_group_expression,
+                address_prefix: rule.destinations.first().cloned().unwrap_or_default(),
+                next_hop_type: rule.next_hop.clone().unwrap_or_default(),
+                via_firewall: rule.next_hop_ip.is_some(),
+            },
+        )
         .collect();
     RouteTableView {
+        regions_text: plan.regions().join(", "),
         regions: plan.regions(),
+        create,
+        associate: create && has_subnet_ids,
         routes,
         firewall_private_ip: firewall_private_ip.to_owned(),
     }

@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::catalog::{Catalog, Cloud, Mode, PortRange, covers_every_port};
+use crate::catalog::{Catalog, Cloud, Mode, NsgBand, PortRange, covers_every_port};
 use crate::diagnostic::{
     Code, Diagnostic, Location, Position, describe_character, did_you_mean, is_hidden_character,
 };
@@ -168,13 +168,19 @@ const COMPUTE_FIELDS: &[&str] = &[
 ];
 const KUBERNETES_FIELDS: &[&str] = &["training", "inference", "connection"];
 const EXTRA_FQDN_FIELDS: &[&str] = &["fqdn", "ports", "reason"];
-const OUTPUTS_FIELDS: &[&str] = &["nsg", "route_table"];
-const ROUTE_TABLE_FIELDS: &[&str] = &["firewall_private_ip", "mode"];
+const OUTPUTS_FIELDS: &[&str] = &["layout", "nsg", "route_table"];
+const NSG_FIELDS: &[&str] = &["existing", "priorities"];
+const ROUTE_TABLE_FIELDS: &[&str] = &["existing", "firewall_private_ip", "mode"];
 
 /// Values of `firewall.sku`; the first is the default.
 pub const SKUS: &[&str] = &["standard", "premium"];
 /// Values of `firewall.destinations`; the first is the default.
 pub const DESTINATIONS: &[&str] = &["service-tags", "hosts", "ip-addresses"];
+/// Values of `outputs.layout`; the first is the default.
+pub const LAYOUTS: &[&str] = &["combined", "split"];
+/// `outputs.nsg.priorities` when the scenario does not say: every priority Azure allows
+/// for a custom NSG rule.
+pub const DEFAULT_NSG_PRIORITIES: &str = "100-4096";
 /// Values of `outputs.route_table.mode`; the first is the default.
 pub const ROUTE_MODES: &[&str] = &["service-tags", "ip-addresses"];
 /// Values of `compute.kubernetes.connection`; the first is the default.
@@ -187,7 +193,8 @@ pub const DEFAULT_RULE_COLLECTION_GROUP_NAME: &str = "rcg-azureml";
 pub const DEFAULT_PRIORITY: u32 = 500;
 /// The priorities Azure Firewall accepts for a rule collection group, first to last.
 pub const PRIORITY_RANGE: (u32, u32) = (100, 65000);
-/// Every true-or-false field (names are unique across objects) and its default. The
+/// Every true-or-false field and its default; a name is one field's, except `existing`
+/// (of `outputs.nsg` and `outputs.route_table`, one meaning, one default). The
 /// decoder takes defaults from here and the JSON schema declares them from here, so the
 /// two cannot disagree.
 pub const BOOLEAN_FIELDS: &[(&str, bool)] = &[
@@ -200,6 +207,7 @@ pub const BOOLEAN_FIELDS: &[(&str, bool)] = &[
     ("training", false),
     ("inference", false),
     ("nsg", false),
+    ("existing", false),
 ];
 /// Length limits Azure puts on names, shared by the decoder's checks and the schema.
 pub const WORKSPACE_NAME_LENGTH: (usize, usize) = (3, 33);
@@ -220,6 +228,7 @@ pub const ALL_FIELDS: &[&[&str]] = &[
     KUBERNETES_FIELDS,
     EXTRA_FQDN_FIELDS,
     OUTPUTS_FIELDS,
+    NSG_FIELDS,
     ROUTE_TABLE_FIELDS,
 ];
 
@@ -357,18 +366,67 @@ pub struct ExtraFqdn {
     pub location: Location,
 }
 
-/// What to produce besides the firewall rules.
-#[derive(Debug, Clone, Default)]
+/// What to produce besides the firewall rules, and how the generated files are laid out.
+#[derive(Debug, Clone)]
 pub struct Outputs {
-    /// A network security group for the compute subnets.
+    /// One module, or a hub module (firewall policy) and a spoke module (NSGs, routes).
+    pub layout: Layout,
+    /// NSG rules for the compute subnets.
     pub nsg: bool,
+    /// `outputs.nsg.existing`: the rules join an NSG per region that the spoke already
+    /// has, instead of one amlfw creates and associates.
+    pub nsg_existing: bool,
+    /// `outputs.nsg.priorities`: the priorities amlfw's NSG rules may take.
+    pub nsg_priorities: NsgBand,
+    /// Where `outputs.nsg.priorities` is, for the planner's message when the rules do
+    /// not fit (absent: the default band).
+    pub nsg_priorities_location: Option<Location>,
     /// A route table for the compute subnets.
     pub route_table: Option<RouteTable>,
+}
+
+impl Default for Outputs {
+    fn default() -> Outputs {
+        Outputs {
+            layout: Layout::Combined,
+            nsg: false,
+            nsg_existing: false,
+            nsg_priorities: NsgBand::DEFAULT,
+            nsg_priorities_location: None,
+            route_table: None,
+        }
+    }
+}
+
+/// `outputs.layout`: how the generated modules divide the resources among pipelines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// One module per target with everything (`terraform/`, `bicep/`).
+    Combined,
+    /// A hub module with the firewall policy's resources (`hub/terraform`, `hub/bicep`)
+    /// and a spoke module with the NSG rules, routes and associations (`spoke/...`),
+    /// neither referring to the other, for two pipelines with two states.
+    Split,
+}
+
+impl Layout {
+    /// The value as the scenario writes it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::Combined => "combined",
+            Layout::Split => "split",
+        }
+    }
 }
 
 /// Route table settings.
 #[derive(Debug, Clone)]
 pub struct RouteTable {
+    /// `existing: true`: the routes join a route table per region that the spoke already
+    /// has, instead of one amlfw creates and associates.
+    pub existing: bool,
     /// The firewall's private IP, next hop of `0.0.0.0/0`.
     pub firewall_private_ip: IpAddr,
     /// `mode: ip-addresses`: routes to the service tags' address prefixes instead of the
@@ -1044,52 +1102,124 @@ impl Decoder<'_> {
             return Some(Outputs::default());
         };
         let fields = self.fields(node, "outputs", "`outputs`", OUTPUTS_FIELDS)?;
-        let nsg = self.boolean(&fields, "nsg");
-        let route_table = match fields.get("route_table") {
-            None => None,
-            Some(node) => {
-                let path = "outputs.route_table";
-                let table = self.fields(node, path, "`route_table`", ROUTE_TABLE_FIELDS)?;
-                let ip_node = self.required(&table, "firewall_private_ip", "`route_table`")?;
-                let text = self.string(
-                    ip_node,
-                    &format!("{path}.firewall_private_ip"),
-                    "an IP address",
-                )?;
-                let ip_addresses = match table.get("mode") {
-                    None => false,
-                    Some(mode) => {
-                        let choice = self.choice(
-                            mode,
-                            &format!("{path}.mode"),
-                            "route mode",
-                            ROUTE_MODES,
-                            Code::InvalidValue,
-                        )?;
-                        choice == "ip-addresses"
-                    }
-                };
-                match text.parse::<IpAddr>() {
-                    Ok(ip) => Some(RouteTable {
-                        firewall_private_ip: ip,
-                        ip_addresses,
-                    }),
-                    Err(_) => {
-                        self.report(
-                            Code::InvalidIpAddress,
-                            ip_node,
-                            &format!("{path}.firewall_private_ip"),
-                            format!("`{text}` is not an IP address"),
-                            Some(
-                                "give the firewall's private IP, for example `10.0.0.4`".to_owned(),
-                            ),
-                        );
-                        return None;
-                    }
+        let mut outputs = Outputs::default();
+        if let Some(layout) = fields.get("layout") {
+            let choice = self.choice(
+                layout,
+                "outputs.layout",
+                "layout",
+                LAYOUTS,
+                Code::InvalidValue,
+            )?;
+            if choice == "split" {
+                outputs.layout = Layout::Split;
+            }
+        }
+        // `nsg: true` creates the NSGs; a mapping says more (and means true).
+        match fields.get("nsg").map(|n| (n, &n.kind)) {
+            Some((nsg_node, NodeKind::Map(_))) => {
+                let path = "outputs.nsg";
+                let nsg = self.fields(nsg_node, path, "`nsg`", NSG_FIELDS)?;
+                outputs.nsg = true;
+                outputs.nsg_existing = self.boolean(&nsg, "existing");
+                if let Some(band_node) = nsg.get("priorities") {
+                    outputs.nsg_priorities = self.nsg_priorities(band_node)?;
+                    outputs.nsg_priorities_location =
+                        Some(self.location(band_node.span, "outputs.nsg.priorities"));
                 }
             }
+            _ => outputs.nsg = self.boolean(&fields, "nsg"),
+        }
+        if let Some(node) = fields.get("route_table") {
+            outputs.route_table = Some(self.route_table(node)?);
+        }
+        if outputs.layout == Layout::Split && !outputs.nsg && outputs.route_table.is_none() {
+            let node = fields.get("layout").unwrap_or(node);
+            self.report(
+                Code::InvalidValue,
+                node,
+                "outputs.layout",
+                "the split layout's spoke module holds the NSG rules and routes, and this scenario plans neither".to_owned(),
+                Some("set `outputs.nsg` or `outputs.route_table`, or use `layout: combined` (a module with the rule collection group alone)".to_owned()),
+            );
+            return None;
+        }
+        Some(outputs)
+    }
+
+    /// `outputs.nsg.priorities`: `FIRST-LAST`, inside the range Azure allows.
+    fn nsg_priorities(&mut self, node: &Node) -> Option<NsgBand> {
+        let path = "outputs.nsg.priorities";
+        let text = self.string(node, path, "a priority range")?;
+        let allowed = NsgBand::DEFAULT;
+        let parsed = text.split_once('-').and_then(|(first, last)| {
+            Some((
+                first.trim().parse::<u32>().ok()?,
+                last.trim().parse::<u32>().ok()?,
+            ))
+        });
+        match parsed {
+            Some((first, last))
+                if first <= last && first >= allowed.first && last <= allowed.last =>
+            {
+                Some(NsgBand { first, last })
+            }
+            _ => {
+                self.report(
+                    Code::PriorityOutOfRange,
+                    node,
+                    path,
+                    format!(
+                        "`{text}` is not a range of NSG priorities within {}-{}",
+                        allowed.first, allowed.last
+                    ),
+                    Some("give the band your NSG leaves to amlfw, lowest first, for example `3000-3499`".to_owned()),
+                );
+                None
+            }
+        }
+    }
+
+    fn route_table(&mut self, node: &Node) -> Option<RouteTable> {
+        let path = "outputs.route_table";
+        let table = self.fields(node, path, "`route_table`", ROUTE_TABLE_FIELDS)?;
+        let existing = self.boolean(&table, "existing");
+        let ip_node = self.required(&table, "firewall_private_ip", "`route_table`")?;
+        let text = self.string(
+            ip_node,
+            &format!("{path}.firewall_private_ip"),
+            "an IP address",
+        )?;
+        let ip_addresses = match table.get("mode") {
+            None => false,
+            Some(mode) => {
+                let choice = self.choice(
+                    mode,
+                    &format!("{path}.mode"),
+                    "route mode",
+                    ROUTE_MODES,
+                    Code::InvalidValue,
+                )?;
+                choice == "ip-addresses"
+            }
         };
-        Some(Outputs { nsg, route_table })
+        match text.parse::<IpAddr>() {
+            Ok(ip) => Some(RouteTable {
+                existing,
+                firewall_private_ip: ip,
+                ip_addresses,
+            }),
+            Err(_) => {
+                self.report(
+                    Code::InvalidIpAddress,
+                    ip_node,
+                    &format!("{path}.firewall_private_ip"),
+                    format!("`{text}` is not an IP address"),
+                    Some("give the firewall's private IP, for example `10.0.0.4`".to_owned()),
+                );
+                None
+            }
+        }
     }
 
     fn workspaces(

@@ -17,11 +17,12 @@
 use serde_json::{Map, Value, json};
 
 use super::{
-    BOOLEAN_FIELDS, COMPUTE_FIELDS, CONTAINER_REGISTRY_LENGTH, DEFAULT_CATALOG, DEFAULT_PRIORITY,
-    DEFAULT_RULE_COLLECTION_GROUP_NAME, DESTINATIONS, EXTRA_FQDN_FIELDS, FEATURES, FIREWALL_FIELDS,
-    KUBERNETES_CONNECTIONS, KUBERNETES_FIELDS, OUTPUTS_FIELDS, PRIORITY_RANGE, ROUTE_MODES,
-    ROUTE_TABLE_FIELDS, RULE_COLLECTION_GROUP_FIELDS, RULE_COLLECTION_GROUP_NAME_LENGTH, SKUS,
-    STORAGE_ACCOUNT_LENGTH, TOP_FIELDS, VERSION, WORKSPACE_FIELDS, WORKSPACE_NAME_LENGTH,
+    BOOLEAN_FIELDS, COMPUTE_FIELDS, CONTAINER_REGISTRY_LENGTH, DEFAULT_CATALOG,
+    DEFAULT_NSG_PRIORITIES, DEFAULT_PRIORITY, DEFAULT_RULE_COLLECTION_GROUP_NAME, DESTINATIONS,
+    EXTRA_FQDN_FIELDS, FEATURES, FIREWALL_FIELDS, KUBERNETES_CONNECTIONS, KUBERNETES_FIELDS,
+    LAYOUTS, NSG_FIELDS, OUTPUTS_FIELDS, PRIORITY_RANGE, ROUTE_MODES, ROUTE_TABLE_FIELDS,
+    RULE_COLLECTION_GROUP_FIELDS, RULE_COLLECTION_GROUP_NAME_LENGTH, SKUS, STORAGE_ACCOUNT_LENGTH,
+    TOP_FIELDS, VERSION, WORKSPACE_FIELDS, WORKSPACE_NAME_LENGTH,
 };
 use crate::catalog::{Catalog, Cloud};
 
@@ -95,6 +96,12 @@ pub const OBJECTS: &[Object] = &[
         fields: OUTPUTS_FIELDS,
         required: &[],
         description: "Which resources besides firewall rules to plan.",
+    },
+    Object {
+        name: "nsg",
+        fields: NSG_FIELDS,
+        required: &[],
+        description: "NSG rules, said in more words than `nsg: true`: into NSGs the spoke already has, in a priority band of your choosing.",
     },
     Object {
         name: "route_table",
@@ -260,13 +267,33 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
     ),
     (
         "outputs",
+        "layout",
+        "`combined`: one module per target (`terraform/`, `bicep/`). `split`: a hub module with the firewall policy's resources (`hub/terraform/`, `hub/bicep/`) and a spoke module with the NSG rules, routes and subnet associations of every region (`spoke/terraform/`, `spoke/bicep/`); neither refers to the other, so the hub's and the spoke's pipelines apply them from their own states.",
+    ),
+    (
+        "outputs",
         "nsg",
-        "Plan NSG rules for the compute subnets: inbound management traffic (one service tag per rule) and outbound rules only an NSG can express (`VirtualNetwork` 443).",
+        "Plan NSG rules for the compute subnets: inbound management traffic (one service tag per rule) and outbound rules only an NSG can express (`VirtualNetwork` 443). `true` creates an NSG per region (and associates it with the `compute_subnet_ids`); a mapping (below) means `true` and says more.",
+    ),
+    (
+        "nsg",
+        "existing",
+        "Add the rules to an NSG per region that already exists (the module takes each one's name and resource group) instead of creating one; amlfw then never creates, changes or associates an NSG.",
+    ),
+    (
+        "nsg",
+        "priorities",
+        "The band of NSG priorities amlfw's rules take, `FIRST-LAST` within 100-4096, in each direction; keep your own rules outside it. Each catalog requirement has a fixed slot of 10 priorities in the band, so a rule's priority never moves; a band too small for the plan's rules is an error that says how many priorities it needs.",
     ),
     (
         "outputs",
         "route_table",
         "Plan routes (below): `0.0.0.0/0` to the firewall, and, for compute with public IPs, the routes with next hop `Internet` that let inbound management traffic skip the firewall.",
+    ),
+    (
+        "route_table",
+        "existing",
+        "Add the routes to a route table per region that already exists (the module takes each one's name and resource group) instead of creating one; amlfw then never creates, changes or associates a route table. Azure refuses a second route with the same prefix: if yours already sends `0.0.0.0/0` to the firewall, see README, \"Wiring amlfw into an Azure landing zone\".",
     ),
     (
         "route_table",
@@ -344,6 +371,7 @@ const HEADINGS: &[(&str, &str)] = &[
     ("kubernetes", "##### `compute.kubernetes`"),
     ("extra_fqdn", "#### `extra_fqdns[]`"),
     ("outputs", "### `outputs`"),
+    ("nsg", "#### `outputs.nsg`"),
     ("route_table", "#### `outputs.route_table`"),
 ];
 
@@ -430,6 +458,14 @@ fn object_schema(object: &Object, catalog: &Catalog) -> Map<String, Value> {
             property.insert("type".to_owned(), json!("boolean"));
             property.insert("default".to_owned(), json!(default));
         }
+        if (object.name, *field) == ("outputs", "nsg") {
+            // `nsg: true`, or the mapping that says more.
+            property.remove("type");
+            property.insert(
+                "anyOf".to_owned(),
+                json!([{ "type": "boolean" }, reference("nsg")]),
+            );
+        }
         properties.insert((*field).to_owned(), Value::Object(property));
     }
     let mut map = Map::new();
@@ -508,6 +544,12 @@ fn field_schema(object: &str, field: &str, catalog: &Catalog) -> Value {
         ("firewall", "destinations") => choice(DESTINATIONS),
         ("kubernetes", "connection") => choice(KUBERNETES_CONNECTIONS),
         ("route_table", "mode") => choice(ROUTE_MODES),
+        ("outputs", "layout") => choice(LAYOUTS),
+        ("nsg", "priorities") => json!({
+            "type": "string",
+            "pattern": "^ *[0-9]{3,4} *- *[0-9]{3,4} *$",
+            "default": DEFAULT_NSG_PRIORITIES,
+        }),
         ("rule_collection_group", "name") => {
             let mut value = name_string(
                 "A-Za-z0-9",
@@ -682,7 +724,9 @@ mod tests {
                     object.name
                 );
                 assert!(
-                    property.get("type").is_some() || property.get("$ref").is_some(),
+                    property.get("type").is_some()
+                        || property.get("$ref").is_some()
+                        || property.get("anyOf").is_some(),
                     "{}.{field} has no type",
                     object.name
                 );
@@ -697,8 +741,14 @@ mod tests {
     #[test]
     fn boolean_fields_are_fields() {
         for (name, _) in BOOLEAN_FIELDS {
+            // `existing` is a field of `nsg` and of `route_table`, with one meaning and one
+            // default; any other name is one field's.
             let owners = OBJECTS.iter().filter(|o| o.fields.contains(name)).count();
-            assert_eq!(owners, 1, "{name} must name exactly one field");
+            let expected = if *name == "existing" { 2 } else { 1 };
+            assert_eq!(
+                owners, expected,
+                "{name} must name exactly {expected} field(s)"
+            );
         }
     }
 

@@ -29,6 +29,17 @@ pub fn golden_cases() -> Vec<String> {
     cases
 }
 
+/// The directories of a golden case's modules for `target` (`terraform`, `bicep`): the
+/// combined module, or the hub and spoke modules of `outputs.layout: split`.
+pub fn module_dirs(case: &str, target: &str) -> Vec<std::path::PathBuf> {
+    let case_dir = root().join("golden").join(case);
+    ["", "hub/", "spoke/"]
+        .iter()
+        .map(|prefix| case_dir.join(format!("{prefix}{target}")))
+        .filter(|dir| dir.is_dir())
+        .collect()
+}
+
 /// Plans a golden case in-process, with the service tag fixture the case names in
 /// `golden/<case>/service-tags` (and `--allow-global-tags` when the case has that marker).
 pub fn golden_plan(case: &str, catalog: &amlfw::catalog::Catalog) -> Plan {
