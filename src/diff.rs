@@ -377,7 +377,8 @@ struct InterfaceItem {
 }
 
 /// (module, item, name) -> what the rendered files declare.
-type Interface = BTreeMap<(&'static str, &'static str, String), InterfaceItem>;
+/// (module directory: `terraform`, `hub/terraform`, `spoke/bicep`..., item, name).
+type Interface = BTreeMap<(String, &'static str, String), InterfaceItem>;
 
 fn interface_changes(old: &RenderedFiles, new: &RenderedFiles) -> Vec<InterfaceChange> {
     let (before, after) = (interface_of(old), interface_of(new));
@@ -400,7 +401,7 @@ fn interface_changes(old: &RenderedFiles, new: &RenderedFiles) -> Vec<InterfaceC
             _ => continue,
         };
         changes.push(InterfaceChange {
-            module: (*module).to_owned(),
+            module: module.clone(),
             item: (*item).to_owned(),
             name: name.clone(),
             change: change.to_owned(),
@@ -417,7 +418,10 @@ fn interface_changes(old: &RenderedFiles, new: &RenderedFiles) -> Vec<InterfaceC
 fn interface_of(files: &RenderedFiles) -> Interface {
     let mut interface = Interface::new();
     for (path, text) in files {
-        if path.starts_with("terraform/") && path.ends_with(".tf") {
+        // The module is the file's directory: every layout's modules are compared apart.
+        let module = path.rsplit_once('/').map_or("", |(dir, _)| dir).to_owned();
+        let target = module.rsplit('/').next().unwrap_or("");
+        if target == "terraform" && path.ends_with(".tf") {
             for block in top_level_blocks(text) {
                 let Some((item, name)) = block.header.split_once(' ') else {
                     continue;
@@ -430,9 +434,9 @@ fn interface_of(files: &RenderedFiles) -> Interface {
                 let name = name.trim_end_matches(" {").trim_matches('"').to_owned();
                 let ty = block.attribute("type");
                 let required = item == "variable" && block.attribute("default").is_none();
-                interface.insert(("terraform", item, name), InterfaceItem { ty, required });
+                interface.insert((module.clone(), item, name), InterfaceItem { ty, required });
             }
-        } else if path == "bicep/main.bicep" {
+        } else if target == "bicep" && path.ends_with("/main.bicep") {
             for line in text.lines() {
                 let mut words = line.split_whitespace();
                 let item = match words.next() {
@@ -445,7 +449,7 @@ fn interface_of(files: &RenderedFiles) -> Interface {
                 };
                 let required = item == "param" && words.next() != Some("=");
                 interface.insert(
-                    ("bicep", item, name.to_owned()),
+                    (module.clone(), item, name.to_owned()),
                     InterfaceItem {
                         ty: Some(ty.to_owned()),
                         required,
@@ -1082,6 +1086,39 @@ mod tests {
     }
 
     const BASE: &str = "version: 1\ncloud: public\nworkspaces:\n  - name: mlw\n    region: eastus2\n    compute_subnets: [10.0.1.0/24]\n    compute: { instances: true }\n";
+
+    #[test]
+    fn each_module_of_a_layout_has_its_own_interface() {
+        let variable = |name: &str| format!("variable \"{name}\" {{\n  type = string\n}}\n");
+        let combined: RenderedFiles = [(
+            "terraform/variables.tf".to_owned(),
+            variable("firewall_policy_id") + &variable("resource_group_name"),
+        )]
+        .into();
+        let split: RenderedFiles = [
+            (
+                "hub/terraform/variables.tf".to_owned(),
+                variable("firewall_policy_id"),
+            ),
+            (
+                "spoke/terraform/variables.tf".to_owned(),
+                variable("resource_group_name"),
+            ),
+        ]
+        .into();
+        let changes: Vec<(String, String, String)> = interface_changes(&combined, &split)
+            .into_iter()
+            .map(|c| (c.module, c.name, c.change))
+            .collect();
+        let expected = [
+            ("hub/terraform", "firewall_policy_id", "added"),
+            ("spoke/terraform", "resource_group_name", "added"),
+            ("terraform", "firewall_policy_id", "removed"),
+            ("terraform", "resource_group_name", "removed"),
+        ]
+        .map(|(m, n, c)| (m.to_owned(), n.to_owned(), c.to_owned()));
+        assert_eq!(changes, expected);
+    }
 
     #[test]
     fn plan_diff_finds_added_removed_and_changed_rules() {

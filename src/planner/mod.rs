@@ -125,7 +125,8 @@ pub fn plan_with(
                 .outputs
                 .route_table
                 .as_ref()
-                .map(|r| r.firewall_private_ip.to_string()),
+                .and_then(|r| r.firewall_private_ip)
+                .map(|ip| ip.to_string()),
         },
         rules,
         skipped,
@@ -654,6 +655,17 @@ impl<'a> Planner<'a> {
             }
             return;
         };
+        let firewall_ip = match (next_hop, route_table.firewall_private_ip) {
+            (NextHop::Firewall, None) => {
+                // `default_route: false`; the decoder requires the IP otherwise.
+                self.skip(
+                    context,
+                    "outputs.route_table.default_route is false: the route table's own 0.0.0.0/0 route to the firewall stays in its place".to_owned(),
+                );
+                return;
+            }
+            (_, ip) => ip.map(|ip| ip.to_string()),
+        };
         let Some(CloudEndpoints::Endpoints(prefixes)) = context
             .requirement
             .destinations
@@ -666,10 +678,7 @@ impl<'a> Planner<'a> {
             let destination = self.tag_name(context.workspace, prefix, "UDR");
             let (hop, ip) = match next_hop {
                 NextHop::Internet => ("Internet", None),
-                NextHop::Firewall => (
-                    "VirtualAppliance",
-                    Some(route_table.firewall_private_ip.to_string()),
-                ),
+                NextHop::Firewall => ("VirtualAppliance", firewall_ip.clone()),
             };
             let mut rule = self.base_rule(
                 context,

@@ -288,6 +288,22 @@ pub(crate) fn documentation(plan: &Plan) -> Documentation {
     }
 }
 
+/// The README content of one module of `plan`: the rules the module holds (all of them
+/// for the combined layout; the firewall rules for the hub module, the NSG rules and
+/// routes for the spoke module), and every warning and skipped requirement of the plan.
+pub(crate) fn module_documentation(plan: &Plan, part: Part) -> Documentation {
+    let mut docs = documentation(plan);
+    if part != Part::Combined {
+        let mut own = plan.clone();
+        own.rules.retain(|rule| {
+            let network = matches!(rule.kind, RuleKind::Nsg | RuleKind::Route);
+            if part.network() { network } else { !network }
+        });
+        docs.table = rules_table(&own).trim_end().to_owned();
+    }
+    docs
+}
+
 /// The Markdown table of every rule: id, kind, traffic, sources, destinations, the
 /// requirements with their article sections, and the purpose.
 pub(crate) fn rules_table(plan: &Plan) -> String {

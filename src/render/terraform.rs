@@ -16,9 +16,7 @@ use serde::Serialize;
 use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
 use crate::render::filters::{align_hcl, hcl_string};
-use crate::render::layout::{
-    self, Documentation, ModuleIdentity, Part, description, documentation, rule_comment,
-};
+use crate::render::layout::{self, Documentation, ModuleIdentity, Part, description, rule_comment};
 use crate::render::mermaid::plan_mermaid;
 use crate::render::{RenderError, RenderedFiles, engine, render_template};
 
@@ -44,6 +42,8 @@ pub struct TerraformModel {
     /// Whether the module has any output (a spoke adding to existing NSGs and route
     /// tables has none).
     pub has_outputs: bool,
+    /// `outputs.nsg.priorities` as `FIRST-LAST`, for the README.
+    pub nsg_priorities: String,
     /// The description of `compute_subnet_address_prefixes`: what the prefixes are the
     /// sources of in this module.
     pub prefixes_description: String,
@@ -251,8 +251,9 @@ pub struct RouteTableView {
     pub associate: bool,
     /// The routes, one resource each.
     pub routes: Vec<RouteView>,
-    /// The firewall's private IP (the variable's default).
-    pub firewall_private_ip: String,
+    /// The firewall's private IP (the variable's default), when a route goes to it
+    /// (none with `default_route: false`).
+    pub firewall_private_ip: Option<String>,
 }
 
 /// One route resource.
@@ -365,10 +366,13 @@ impl TerraformModel {
             .then(|| nsg_view(plan, has_subnet_ids))
             .transpose()?;
         let ip_group_inputs = firewall && plan.firewall.destinations == "ip-addresses";
-        let route_table = match (plan.outputs.route_table, &plan.outputs.firewall_private_ip) {
-            (true, Some(ip)) if network => Some(route_table_view(plan, ip, has_subnet_ids)),
-            _ => None,
-        };
+        let route_table = (network && plan.outputs.route_table).then(|| {
+            route_table_view(
+                plan,
+                plan.outputs.firewall_private_ip.as_deref(),
+                has_subnet_ids,
+            )
+        });
         let creates_nsg = nsg.as_ref().is_some_and(|n| n.create);
         let creates_route_table = route_table.as_ref().is_some_and(|r| r.create);
         let associate_subnets = nsg.as_ref().is_some_and(|n| n.associate)
@@ -412,6 +416,10 @@ impl TerraformModel {
             firewall,
             declares_prefixes: firewall || nsg.is_some(),
             has_outputs: firewall || creates_nsg || creates_route_table,
+            nsg_priorities: format!(
+                "{}-{}",
+                plan.outputs.nsg_priorities.first, plan.outputs.nsg_priorities.last
+            ),
             prefixes_description: format!(
                 "Address prefixes of each workspace's compute subnets, by workspace name: the sources of the {}. Defaults come from the scenario.",
                 if firewall {
@@ -453,7 +461,7 @@ impl TerraformModel {
                     prefixes: group.prefixes.clone(),
                 })
                 .collect(),
-            docs: documentation(plan),
+            docs: layout::module_documentation(plan, part),
             diagram: plan_mermaid(plan).trim_end().to_owned(),
             moved: if network {
                 moved_blocks(plan)
@@ -647,7 +655,7 @@ fn parent_expressions(create: bool, kind: &str, region: &str) -> (String, String
 
 fn route_table_view(
     plan: &Plan,
-    firewall_private_ip: &str,
+    firewall_private_ip: Option<&str>,
     has_subnet_ids: bool,
 ) -> RouteTableView {
     let create = !plan.outputs.route_table_existing;
@@ -684,7 +692,7 @@ fn route_table_view(
         create,
         associate: create && has_subnet_ids,
         routes,
-        firewall_private_ip: firewall_private_ip.to_owned(),
+        firewall_private_ip: firewall_private_ip.map(str::to_owned),
     }
 }
 

@@ -170,7 +170,7 @@ const KUBERNETES_FIELDS: &[&str] = &["training", "inference", "connection"];
 const EXTRA_FQDN_FIELDS: &[&str] = &["fqdn", "ports", "reason"];
 const OUTPUTS_FIELDS: &[&str] = &["layout", "nsg", "route_table"];
 const NSG_FIELDS: &[&str] = &["existing", "priorities"];
-const ROUTE_TABLE_FIELDS: &[&str] = &["existing", "firewall_private_ip", "mode"];
+const ROUTE_TABLE_FIELDS: &[&str] = &["existing", "default_route", "firewall_private_ip", "mode"];
 
 /// Values of `firewall.sku`; the first is the default.
 pub const SKUS: &[&str] = &["standard", "premium"];
@@ -208,6 +208,7 @@ pub const BOOLEAN_FIELDS: &[(&str, bool)] = &[
     ("inference", false),
     ("nsg", false),
     ("existing", false),
+    ("default_route", true),
 ];
 /// Length limits Azure puts on names, shared by the decoder's checks and the schema.
 pub const WORKSPACE_NAME_LENGTH: (usize, usize) = (3, 33);
@@ -427,8 +428,11 @@ pub struct RouteTable {
     /// `existing: true`: the routes join a route table per region that the spoke already
     /// has, instead of one amlfw creates and associates.
     pub existing: bool,
-    /// The firewall's private IP, next hop of `0.0.0.0/0`.
-    pub firewall_private_ip: IpAddr,
+    /// `default_route: false`: the route table already sends `0.0.0.0/0` to the firewall
+    /// (typical of an existing spoke route table), so amlfw plans no default route.
+    pub default_route: bool,
+    /// The firewall's private IP, next hop of `0.0.0.0/0` (none without the default route).
+    pub firewall_private_ip: Option<IpAddr>,
     /// `mode: ip-addresses`: routes to the service tags' address prefixes instead of the
     /// tags (needs a service tag file).
     pub ip_addresses: bool,
@@ -1184,12 +1188,7 @@ impl Decoder<'_> {
         let path = "outputs.route_table";
         let table = self.fields(node, path, "`route_table`", ROUTE_TABLE_FIELDS)?;
         let existing = self.boolean(&table, "existing");
-        let ip_node = self.required(&table, "firewall_private_ip", "`route_table`")?;
-        let text = self.string(
-            ip_node,
-            &format!("{path}.firewall_private_ip"),
-            "an IP address",
-        )?;
+        let default_route = self.boolean(&table, "default_route");
         let ip_addresses = match table.get("mode") {
             None => false,
             Some(mode) => {
@@ -1203,23 +1202,42 @@ impl Decoder<'_> {
                 choice == "ip-addresses"
             }
         };
-        match text.parse::<IpAddr>() {
-            Ok(ip) => Some(RouteTable {
-                existing,
-                firewall_private_ip: ip,
-                ip_addresses,
-            }),
-            Err(_) => {
-                self.report(
-                    Code::InvalidIpAddress,
-                    ip_node,
-                    &format!("{path}.firewall_private_ip"),
-                    format!("`{text}` is not an IP address"),
-                    Some("give the firewall's private IP, for example `10.0.0.4`".to_owned()),
-                );
-                None
+        let ip_path = format!("{path}.firewall_private_ip");
+        let firewall_private_ip = if default_route {
+            let ip_node = self.required(&table, "firewall_private_ip", "`route_table`")?;
+            let text = self.string(ip_node, &ip_path, "an IP address")?;
+            match text.parse::<IpAddr>() {
+                Ok(ip) => Some(ip),
+                Err(_) => {
+                    self.report(
+                        Code::InvalidIpAddress,
+                        ip_node,
+                        &ip_path,
+                        format!("`{text}` is not an IP address"),
+                        Some("give the firewall's private IP, for example `10.0.0.4`".to_owned()),
+                    );
+                    return None;
+                }
             }
-        }
+        } else if let Some(ip_node) = table.get("firewall_private_ip") {
+            // Nothing would use it: refused rather than silently dropped.
+            self.report(
+                Code::InvalidValue,
+                ip_node,
+                &ip_path,
+                "`firewall_private_ip` is the next hop of the default route, and `default_route: false` leaves that route to your route table".to_owned(),
+                Some("remove `firewall_private_ip`, or `default_route: false` to have amlfw write the default route".to_owned()),
+            );
+            return None;
+        } else {
+            None
+        };
+        Some(RouteTable {
+            existing,
+            default_route,
+            firewall_private_ip,
+            ip_addresses,
+        })
     }
 
     fn workspaces(
@@ -2147,6 +2165,66 @@ mod tests {
     }
 
     const ROUTE: &str = "outputs:\n  route_table: { firewall_private_ip: 10.0.0.4 }\n";
+
+    #[test]
+    fn outputs_say_the_layout_and_existing_nsgs_and_route_tables() {
+        let defaults = load_str(MINIMAL).unwrap().outputs;
+        assert_eq!(defaults.layout, Layout::Combined);
+        assert!(!defaults.nsg && !defaults.nsg_existing);
+        assert_eq!(defaults.nsg_priorities, NsgBand::DEFAULT);
+        let text = format!(
+            "{MINIMAL}outputs:\n  layout: split\n  nsg: {{ existing: true, priorities: 3000-3499 }}\n  route_table: {{ existing: true, default_route: false }}\n"
+        );
+        let outputs = load_str(&text).unwrap().outputs;
+        assert_eq!(outputs.layout, Layout::Split);
+        assert!(outputs.nsg && outputs.nsg_existing);
+        assert_eq!(
+            outputs.nsg_priorities,
+            NsgBand {
+                first: 3000,
+                last: 3499
+            }
+        );
+        assert!(outputs.nsg_priorities_location.is_some());
+        let table = outputs.route_table.unwrap();
+        assert!(table.existing && !table.default_route);
+        assert_eq!(table.firewall_private_ip, None);
+        // `nsg: { priorities }` alone creates the NSGs, in that band.
+        let created = format!("{MINIMAL}outputs:\n  nsg: {{ priorities: 200-999 }}\n");
+        let outputs = load_str(&created).unwrap().outputs;
+        assert!(outputs.nsg && !outputs.nsg_existing);
+    }
+
+    #[test]
+    fn bad_layouts_bands_and_default_routes_are_refused_where_they_are() {
+        let cases = [
+            ("  layout: hub-and-spoke\n  nsg: true\n", "invalid-value", 8),
+            ("  layout: split\n", "invalid-value", 8),
+            (
+                "  nsg: { priorities: 3499-3000 }\n",
+                "priority-out-of-range",
+                8,
+            ),
+            ("  nsg: { priorities: 50-99 }\n", "priority-out-of-range", 8),
+            ("  nsg: { priorities: 3000 }\n", "priority-out-of-range", 8),
+            ("  nsg: { existing: yes }\n", "invalid-type", 8),
+            ("  nsg: { exists: true }\n", "unknown-field", 8),
+            (
+                "  route_table: { default_route: false, firewall_private_ip: 10.0.0.4 }\n",
+                "invalid-value",
+                8,
+            ),
+            ("  route_table: { existing: true }\n", "missing-field", 8),
+        ];
+        for (outputs, code, line) in cases {
+            let text = format!("{MINIMAL}outputs:\n{outputs}");
+            let found = places(&text);
+            assert!(
+                found.iter().any(|(c, l, _, _)| *c == code && *l == line),
+                "{outputs}: {found:?}"
+            );
+        }
+    }
 
     #[test]
     fn a_nul_byte_anywhere_is_an_invalid_character_with_its_line_and_column() {

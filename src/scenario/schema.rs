@@ -268,7 +268,7 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
     (
         "outputs",
         "layout",
-        "`combined`: one module per target (`terraform/`, `bicep/`). `split`: a hub module with the firewall policy's resources (`hub/terraform/`, `hub/bicep/`) and a spoke module with the NSG rules, routes and subnet associations of every region (`spoke/terraform/`, `spoke/bicep/`); neither refers to the other, so the hub's and the spoke's pipelines apply them from their own states.",
+        "`combined` (one module per target) or `split` (a hub and a spoke module, for two pipelines). `combined` writes `terraform/` and `bicep/`; `split` writes a hub module with the firewall policy's resources (`hub/terraform/`, `hub/bicep/`) and a spoke module with the NSG rules, routes and subnet associations of every region (`spoke/terraform/`, `spoke/bicep/`); neither refers to the other, so the hub's and the spoke's pipelines apply them from their own states.",
     ),
     (
         "outputs",
@@ -297,8 +297,13 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
     ),
     (
         "route_table",
+        "default_route",
+        "Plan the route `0.0.0.0/0` to the firewall. `false` when the route table already has it (an existing spoke route table usually does; Azure refuses a second route with one prefix): then `firewall_private_ip` is left out, and the other routes are still planned.",
+    ),
+    (
+        "route_table",
         "firewall_private_ip",
-        "The firewall's private IP, next hop of `0.0.0.0/0`.",
+        "The firewall's private IP, next hop of `0.0.0.0/0`; required unless `default_route: false`.",
     ),
     (
         "route_table",
@@ -473,7 +478,18 @@ fn object_schema(object: &Object, catalog: &Catalog) -> Map<String, Value> {
     map.insert("description".to_owned(), json!(object.description));
     map.insert("additionalProperties".to_owned(), json!(false));
     map.insert("properties".to_owned(), Value::Object(properties));
-    if !object.required.is_empty() {
+    if object.name == "route_table" {
+        // `firewall_private_ip` is required unless `default_route: false`, and refused then.
+        map.insert(
+            "if".to_owned(),
+            json!({ "properties": { "default_route": { "const": false } }, "required": ["default_route"] }),
+        );
+        map.insert(
+            "then".to_owned(),
+            json!({ "not": { "required": ["firewall_private_ip"] } }),
+        );
+        map.insert("else".to_owned(), json!({ "required": object.required }));
+    } else if !object.required.is_empty() {
         map.insert("required".to_owned(), json!(object.required));
     }
     map

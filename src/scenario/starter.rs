@@ -10,7 +10,7 @@
 use super::schema::description;
 use super::{
     BOOLEAN_FIELDS, DEFAULT_CATALOG, DEFAULT_PRIORITY, DEFAULT_RULE_COLLECTION_GROUP_NAME,
-    DESTINATIONS, FEATURES, KUBERNETES_CONNECTIONS, ROUTE_MODES, SKUS, example_region,
+    DESTINATIONS, FEATURES, KUBERNETES_CONNECTIONS, LAYOUTS, ROUTE_MODES, SKUS, example_region,
     resolve_region,
 };
 use crate::catalog::{Catalog, Cloud, CloudEndpoints, Direction, Endpoint, Mode, Requirement};
@@ -265,6 +265,15 @@ pub fn starter(
 
     starter.field(&mut out, "# ", "scenario", "outputs", "outputs:", none);
     let outputs = "#   ";
+    starter.field_with(
+        &mut out,
+        outputs,
+        "outputs",
+        "layout",
+        &format!("layout: {}", LAYOUTS[0]),
+        none,
+        "",
+    );
     starter.boolean(&mut out, outputs, "outputs", "nsg", Selects::Inbound);
     starter.field(
         &mut out,

@@ -16,9 +16,6 @@ param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType = {
   ]
 }
 
-@description('Optional. Private IP address of the Azure Firewall: the next hop of the default route. The default comes from the scenario.')
-param firewallPrivateIp string = '10.90.0.4'
-
 @description('Optional. Prefix of the network security group names; the region is appended.')
 param nsgNamePrefix string = 'nsg-azureml'
 
@@ -104,15 +101,6 @@ resource routeTableSwedencentral 'Microsoft.Network/routeTables@2025-05-01' = {
         properties: {
           addressPrefix: 'AzureMachineLearning'
           nextHopType: 'Internet'
-        }
-      }
-      // route-default-to-firewall: Basic configuration > Important
-      {
-        name: 'route-default-to-firewall-swedencentral'
-        properties: {
-          addressPrefix: '0.0.0.0/0'
-          nextHopType: 'VirtualAppliance'
-          nextHopIpAddress: firewallPrivateIp
         }
       }
     ]

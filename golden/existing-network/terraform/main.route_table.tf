@@ -13,13 +13,3 @@ resource "azurerm_route" "route_azure_machine_learning_swedencentral" {
   address_prefix      = "AzureMachineLearning"
   next_hop_type       = "Internet"
 }
-
-# route-default-to-firewall: Basic configuration > Important
-resource "azurerm_route" "route_default_to_firewall_swedencentral" {
-  name                   = "route-default-to-firewall-swedencentral"
-  resource_group_name    = var.existing_route_tables["swedencentral"].resource_group_name
-  route_table_name       = var.existing_route_tables["swedencentral"].name
-  address_prefix         = "0.0.0.0/0"
-  next_hop_type          = "VirtualAppliance"
-  next_hop_in_ip_address = var.firewall_private_ip
-}

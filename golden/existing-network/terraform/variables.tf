@@ -28,17 +28,6 @@ variable "compute_subnet_address_prefixes" {
   }
 }
 
-variable "firewall_private_ip" {
-  description = "Private IP address of the Azure Firewall: the next hop of the compute subnets' default route. The default comes from the scenario."
-  type        = string
-  default     = "10.90.0.4"
-
-  validation {
-    condition     = can(cidrhost("${var.firewall_private_ip}/32", 0))
-    error_message = "The firewall_private_ip must be an IPv4 address such as 10.0.0.4."
-  }
-}
-
 variable "existing_network_security_groups" {
   description = "The network security group each region already has, by region: its name and resource group. The module adds its rules to them, in the priority band the scenario leaves to amlfw, and never creates, changes or associates an NSG."
   type = map(object({
