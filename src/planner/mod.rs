@@ -1315,6 +1315,62 @@ mod tests {
     }
 
     #[test]
+    fn azure_monitor_is_planned_unless_the_workspace_says_it_is_secured() {
+        let public = plan_of(&format!("{HEAD}workspaces:\n{}", workspace("")));
+        assert_eq!(
+            rule(&public, "azure-monitor-service-tag").destinations,
+            ["AzureMonitor"]
+        );
+        let secured = plan_of(&format!(
+            "{HEAD}workspaces:\n{}",
+            workspace("    azure_monitor: secured\n")
+        ));
+        assert!(
+            secured
+                .rules
+                .iter()
+                .all(|r| r.concern != Concern::Monitoring),
+            "{secured}"
+        );
+        let hosts = plan_of(&format!(
+            "{HEAD}firewall: {{ destinations: hosts }}\nworkspaces:\n{}",
+            workspace("")
+        ));
+        assert!(
+            hosts.rules.iter().any(|r| r.concern == Concern::Monitoring
+                && r.destinations
+                    .contains(&"dc.applicationinsights.azure.com".to_owned())),
+            "{hosts}"
+        );
+    }
+
+    #[test]
+    fn the_default_pip_index_gets_its_file_host_and_a_custom_index_the_wildcard() {
+        let default_index = plan_of(&format!(
+            "{HEAD}workspaces:\n{}",
+            workspace("    features: [python]\n")
+        ));
+        assert_eq!(
+            rule(&default_index, "pythonhosted-files-host").destinations,
+            ["files.pythonhosted.org"]
+        );
+        let custom = plan_of(&format!(
+            "{HEAD}workspaces:\n{}",
+            workspace("    features: [python, python-custom-index]\n")
+        ));
+        assert!(
+            custom
+                .rules
+                .iter()
+                .all(|r| r.id != "pythonhosted-files-host")
+        );
+        assert_eq!(
+            rule(&custom, "pythonhosted-hosts").destinations,
+            ["*.pythonhosted.org"]
+        );
+    }
+
+    #[test]
     fn adding_a_feature_adds_rules_and_changes_no_other() {
         let base = plan_of(&format!("{HEAD}workspaces:\n{}", workspace("")));
         let more = plan_of(&format!(
@@ -1331,7 +1387,11 @@ mod tests {
             added.iter().all(|r| r.concern == Concern::Packages),
             "{added:?}"
         );
-        assert_eq!(added.len(), 3);
+        assert_eq!(
+            added.len(),
+            4,
+            "pypi, files.pythonhosted.org, two anaconda rules"
+        );
     }
 
     /// A workspace's Kubernetes training compute, with the values its hosts need.

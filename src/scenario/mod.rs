@@ -40,7 +40,7 @@ pub const FEATURES: &[(&str, &str)] = &[
     ),
     (
         "monitoring",
-        "Azure Monitor and Application Insights are reached over their public endpoints (not a secured Azure Monitor)",
+        "Azure Monitor and Application Insights are reached over their public endpoints; the default unless `azure_monitor: secured`, so listing it changes nothing (kept so older scenarios stay valid)",
     ),
     (
         "microsoft-images",
@@ -153,6 +153,7 @@ const WORKSPACE_FIELDS: &[&str] = &[
     "workspace_id",
     "private_endpoint",
     "hbi",
+    "azure_monitor",
     "compute_subnets",
     "compute_subnet_ids",
     "compute",
@@ -176,6 +177,8 @@ const ROUTE_TABLE_FIELDS: &[&str] = &["existing", "default_route", "firewall_pri
 pub const SKUS: &[&str] = &["standard", "premium"];
 /// Values of `firewall.destinations`; the first is the default.
 pub const DESTINATIONS: &[&str] = &["service-tags", "hosts", "ip-addresses"];
+/// Values of `workspaces[].azure_monitor`; the first is the default.
+pub const AZURE_MONITOR_MODES: &[&str] = &["public", "secured"];
 /// Values of `outputs.layout`; the first is the default.
 pub const LAYOUTS: &[&str] = &["combined", "split"];
 /// `outputs.nsg.priorities` when the scenario does not say: every priority Azure allows
@@ -302,6 +305,9 @@ pub struct Workspace {
     pub private_endpoint: bool,
     /// Created with the hbi_workspace flag.
     pub hbi: bool,
+    /// `azure_monitor: secured`: Azure Monitor and Application Insights are reached through
+    /// an Azure Monitor Private Link Scope, so the monitoring rules are not needed.
+    pub azure_monitor_secured: bool,
     /// Compute subnets: sources of every firewall rule.
     pub compute_subnets: Vec<IpNet>,
     /// Where each of `compute_subnets` is in the file (same order and length), for
@@ -476,6 +482,11 @@ impl Workspace {
             if self.features.contains(*name) {
                 facts.insert(name);
             }
+        }
+        // The article's monitoring rules are "only needed if you aren't using a secured
+        // Azure Monitor": on unless the workspace says it is secured.
+        if !self.azure_monitor_secured {
+            facts.insert("monitoring");
         }
         facts
     }
@@ -1589,6 +1600,31 @@ impl Decoder<'_> {
                 extra_fqdns.push(extra);
             }
         }
+        let azure_monitor_secured = match fields.get("azure_monitor") {
+            None => false,
+            Some(monitor) => {
+                let monitor_path = format!("{path}.azure_monitor");
+                let secured = self
+                    .choice(
+                        monitor,
+                        &monitor_path,
+                        "Azure Monitor access",
+                        AZURE_MONITOR_MODES,
+                        Code::InvalidValue,
+                    )
+                    .is_some_and(|choice| choice == "secured");
+                if secured && features.contains("monitoring") {
+                    self.report(
+                        Code::InvalidValue,
+                        monitor,
+                        &monitor_path,
+                        "`azure_monitor: secured` says the workspace needs no monitoring rules, and `features` lists `monitoring`, which asks for them".to_owned(),
+                        Some("remove `monitoring` from `features` (monitoring rules are on unless `azure_monitor: secured`)".to_owned()),
+                    );
+                }
+                secured
+            }
+        };
         Some(Workspace {
             name: name?,
             region: region?,
@@ -1597,6 +1633,7 @@ impl Decoder<'_> {
             workspace_id,
             private_endpoint,
             hbi,
+            azure_monitor_secured,
             compute_subnets,
             compute_subnet_locations,
             compute_subnet_ids,
@@ -2193,6 +2230,31 @@ mod tests {
         let created = format!("{MINIMAL}outputs:\n  nsg: {{ priorities: 200-999 }}\n");
         let outputs = load_str(&created).unwrap().outputs;
         assert!(outputs.nsg && !outputs.nsg_existing);
+    }
+
+    #[test]
+    fn a_secured_azure_monitor_and_the_monitoring_feature_contradict_each_other() {
+        let text = MINIMAL.replace(
+            "    compute_subnets",
+            "    azure_monitor: secured\n    features: [monitoring]\n    compute_subnets",
+        );
+        assert_eq!(
+            places(&text),
+            [(
+                "invalid-value",
+                6,
+                20,
+                "workspaces[0].azure_monitor".to_owned()
+            )]
+        );
+        let secured = MINIMAL.replace(
+            "    compute_subnets",
+            "    azure_monitor: secured\n    compute_subnets",
+        );
+        let workspace = &load_str(&secured).unwrap().workspaces[0];
+        assert!(!workspace.facts().contains("monitoring"));
+        let workspace = &load_str(MINIMAL).unwrap().workspaces[0];
+        assert!(workspace.facts().contains("monitoring"));
     }
 
     #[test]

@@ -17,12 +17,12 @@
 use serde_json::{Map, Value, json};
 
 use super::{
-    BOOLEAN_FIELDS, COMPUTE_FIELDS, CONTAINER_REGISTRY_LENGTH, DEFAULT_CATALOG,
-    DEFAULT_NSG_PRIORITIES, DEFAULT_PRIORITY, DEFAULT_RULE_COLLECTION_GROUP_NAME, DESTINATIONS,
-    EXTRA_FQDN_FIELDS, FEATURES, FIREWALL_FIELDS, KUBERNETES_CONNECTIONS, KUBERNETES_FIELDS,
-    LAYOUTS, NSG_FIELDS, OUTPUTS_FIELDS, PRIORITY_RANGE, ROUTE_MODES, ROUTE_TABLE_FIELDS,
-    RULE_COLLECTION_GROUP_FIELDS, RULE_COLLECTION_GROUP_NAME_LENGTH, SKUS, STORAGE_ACCOUNT_LENGTH,
-    TOP_FIELDS, VERSION, WORKSPACE_FIELDS, WORKSPACE_NAME_LENGTH,
+    AZURE_MONITOR_MODES, BOOLEAN_FIELDS, COMPUTE_FIELDS, CONTAINER_REGISTRY_LENGTH,
+    DEFAULT_CATALOG, DEFAULT_NSG_PRIORITIES, DEFAULT_PRIORITY, DEFAULT_RULE_COLLECTION_GROUP_NAME,
+    DESTINATIONS, EXTRA_FQDN_FIELDS, FEATURES, FIREWALL_FIELDS, KUBERNETES_CONNECTIONS,
+    KUBERNETES_FIELDS, LAYOUTS, NSG_FIELDS, OUTPUTS_FIELDS, PRIORITY_RANGE, ROUTE_MODES,
+    ROUTE_TABLE_FIELDS, RULE_COLLECTION_GROUP_FIELDS, RULE_COLLECTION_GROUP_NAME_LENGTH, SKUS,
+    STORAGE_ACCOUNT_LENGTH, TOP_FIELDS, VERSION, WORKSPACE_FIELDS, WORKSPACE_NAME_LENGTH,
 };
 use crate::catalog::{Catalog, Cloud};
 
@@ -199,6 +199,11 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
     ),
     (
         "workspace",
+        "azure_monitor",
+        "How the workspace reaches Azure Monitor and Application Insights: `public` plans the article's monitoring rules (`AzureMonitor` 443, or the monitoring hosts); `secured` (an Azure Monitor Private Link Scope) plans none, as the article says they are \"only needed if you aren't using a secured Azure Monitor\".",
+    ),
+    (
+        "workspace",
         "compute_subnets",
         "Address prefixes of the subnets the compute runs in: the sources of every firewall rule. Required as soon as the workspace needs a firewall rule.",
     ),
@@ -293,7 +298,7 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
     (
         "route_table",
         "existing",
-        "Add the routes to a route table per region that already exists (the module takes each one's name and resource group) instead of creating one; amlfw then never creates, changes or associates a route table. Azure refuses a second route with the same prefix: if yours already sends `0.0.0.0/0` to the firewall, see README, \"Wiring amlfw into an Azure landing zone\".",
+        "Add the routes to a route table per region that already exists (the module takes each one's name and resource group) instead of creating one; amlfw then never creates, changes or associates a route table. If it already sends `0.0.0.0/0` to the firewall, add `default_route: false` (Azure refuses a second route with the same prefix).",
     ),
     (
         "route_table",
@@ -560,6 +565,7 @@ fn field_schema(object: &str, field: &str, catalog: &Catalog) -> Value {
         ("firewall", "destinations") => choice(DESTINATIONS),
         ("kubernetes", "connection") => choice(KUBERNETES_CONNECTIONS),
         ("route_table", "mode") => choice(ROUTE_MODES),
+        ("workspace", "azure_monitor") => choice(AZURE_MONITOR_MODES),
         ("outputs", "layout") => choice(LAYOUTS),
         ("nsg", "priorities") => json!({
             "type": "string",

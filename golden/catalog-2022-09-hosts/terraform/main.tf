@@ -399,6 +399,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
         port = 443
       }
     }
+
+    # pythonhosted-files-host: Azure Firewall (application rules) and Python hosts
+    rule {
+      name              = "pythonhosted-files-host"
+      description       = "Package files of the default pip index (pypi.org serves them from files.pythonhosted.org)."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-2022-hosts"]
+      destination_fqdns = ["files.pythonhosted.org"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
   }
 
   application_rule_collection {

@@ -13,6 +13,16 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     priority = 1200
     action   = "Allow"
 
+    # batch-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning compute instance and compute cluster hosts
+    rule {
+      name                  = "batch-hosts-chinaeast2"
+      description           = "Communication with Azure Batch, which runs compute instances and clusters."
+      protocols             = ["Any"]
+      source_addresses      = var.compute_subnet_address_prefixes["mlw-china"]
+      destination_addresses = ["BatchNodeManagement.ChinaEast2"]
+      destination_ports     = ["443"]
+    }
+
     # compute-instance-ports-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning compute instance and compute cluster hosts
     rule {
       name                  = "compute-instance-ports-hosts"
@@ -337,6 +347,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       description       = "Listing dependencies from the default pip index."
       source_addresses  = var.compute_subnet_address_prefixes["mlw-china"]
       destination_fqdns = ["pypi.org"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # pythonhosted-files-host: Recommended configuration for training and deploying models (Python hosts include)
+    rule {
+      name              = "pythonhosted-files-host"
+      description       = "Package files of the default pip index (pypi.org serves them from files.pythonhosted.org)."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-china"]
+      destination_fqdns = ["files.pythonhosted.org"]
 
       protocols {
         type = "Https"

@@ -428,6 +428,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       }
     }
 
+    # pythonhosted-files-host: Recommended configuration for training and deploying models (Python hosts include)
+    rule {
+      name              = "pythonhosted-files-host"
+      description       = "Package files of the default pip index (pypi.org serves them from files.pythonhosted.org)."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-hosts"]
+      destination_fqdns = ["files.pythonhosted.org"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
     # rstudio-install-hosts: Scenario: Install RStudio on compute instance
     rule {
       name              = "rstudio-install-hosts"

@@ -132,6 +132,22 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     }
   }
 
+  network_rule_collection {
+    name     = "rcg-azureml-network-monitoring"
+    priority = 1600
+    action   = "Allow"
+
+    # azure-monitor-service-tag: Basic configuration > Outbound traffic
+    rule {
+      name                  = "azure-monitor-service-tag"
+      description           = "Logging monitoring data and metrics to Azure Monitor and Application Insights."
+      protocols             = ["TCP"]
+      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-platform"], var.compute_subnet_address_prefixes["mlw-research"]))
+      destination_addresses = ["AzureMonitor"]
+      destination_ports     = ["443"]
+    }
+  }
+
   application_rule_collection {
     name     = "rcg-azureml-application-packages"
     priority = 5700
@@ -169,6 +185,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       description       = "Listing dependencies from the default pip index."
       source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-research"]))
       destination_fqdns = ["pypi.org"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # pythonhosted-files-host: Recommended configuration for training and deploying models (Python hosts include)
+    rule {
+      name              = "pythonhosted-files-host"
+      description       = "Package files of the default pip index (pypi.org serves them from files.pythonhosted.org)."
+      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-research"]))
+      destination_fqdns = ["files.pythonhosted.org"]
 
       protocols {
         type = "Https"

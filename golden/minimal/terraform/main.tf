@@ -111,4 +111,20 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       destination_ports     = ["443"]
     }
   }
+
+  network_rule_collection {
+    name     = "rcg-azureml-network-monitoring"
+    priority = 1600
+    action   = "Allow"
+
+    # azure-monitor-service-tag: Basic configuration > Outbound traffic
+    rule {
+      name                  = "azure-monitor-service-tag"
+      description           = "Logging monitoring data and metrics to Azure Monitor and Application Insights."
+      protocols             = ["TCP"]
+      source_addresses      = var.compute_subnet_address_prefixes["mlw-dev"]
+      destination_addresses = ["AzureMonitor"]
+      destination_ports     = ["443"]
+    }
+  }
 }

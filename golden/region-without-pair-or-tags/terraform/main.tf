@@ -122,6 +122,22 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     }
   }
 
+  network_rule_collection {
+    name     = "rcg-azureml-network-monitoring"
+    priority = 1600
+    action   = "Allow"
+
+    # azure-monitor-service-tag: Required public internet access
+    rule {
+      name                  = "azure-monitor-service-tag"
+      description           = "Logging monitoring data and metrics to Azure Monitor and Application Insights."
+      protocols             = ["TCP"]
+      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-at"], var.compute_subnet_address_prefixes["mlw-dk"], var.compute_subnet_address_prefixes["mlw-euap"]))
+      destination_addresses = ["AzureMonitor"]
+      destination_ports     = ["443"]
+    }
+  }
+
   application_rule_collection {
     name     = "rcg-azureml-application-compute"
     priority = 5200
@@ -138,6 +154,43 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
         type = "Http"
         port = 80
       }
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+  }
+
+  application_rule_collection {
+    name     = "rcg-azureml-application-monitoring"
+    priority = 5600
+    action   = "Allow"
+
+    # monitoring-app-rule-hosts: Azure Firewall > Outbound configuration (application rules)
+    rule {
+      name              = "monitoring-app-rule-hosts"
+      description       = "Metrics and diagnostics Microsoft support uses."
+      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-at"], var.compute_subnet_address_prefixes["mlw-dk"], var.compute_subnet_address_prefixes["mlw-euap"]))
+      destination_fqdns = ["dc.applicationinsights.azure.com", "dc.applicationinsights.microsoft.com", "dc.services.visualstudio.com"]
+
+      protocols {
+        type = "Http"
+        port = 80
+      }
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # monitoring-ingestion-host: Other firewalls > Monitoring, metrics, and diagnostics
+    rule {
+      name              = "monitoring-ingestion-host"
+      description       = "Application Insights ingestion."
+      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-at"], var.compute_subnet_address_prefixes["mlw-dk"], var.compute_subnet_address_prefixes["mlw-euap"]))
+      destination_fqdns = ["*.in.applicationinsights.azure.com"]
 
       protocols {
         type = "Https"

@@ -172,6 +172,22 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     }
   }
 
+  network_rule_collection {
+    name     = "rcg-azureml-network-monitoring"
+    priority = 1600
+    action   = "Allow"
+
+    # azure-monitor-service-tag: Basic configuration > Outbound traffic
+    rule {
+      name                  = "azure-monitor-service-tag"
+      description           = "Logging monitoring data and metrics to Azure Monitor and Application Insights."
+      protocols             = ["TCP"]
+      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team02"], var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team07"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team10"], var.compute_subnet_address_prefixes["mlw-team11"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team14"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team18"], var.compute_subnet_address_prefixes["mlw-team19"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"], var.compute_subnet_address_prefixes["mlw-team22"]))
+      destination_addresses = ["AzureMonitor"]
+      destination_ports     = ["443"]
+    }
+  }
+
   application_rule_collection {
     name     = "rcg-azureml-application-packages"
     priority = 5700
@@ -222,6 +238,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       description       = "Listing dependencies from the default pip index."
       source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"]))
       destination_fqdns = ["pypi.org"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # pythonhosted-files-host: Recommended configuration for training and deploying models (Python hosts include)
+    rule {
+      name              = "pythonhosted-files-host"
+      description       = "Package files of the default pip index (pypi.org serves them from files.pythonhosted.org)."
+      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"]))
+      destination_fqdns = ["files.pythonhosted.org"]
 
       protocols {
         type = "Https"

@@ -548,6 +548,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               'pypi.org'
             ]
           }
+          // pythonhosted-files-host: Azure Firewall (application rules) and Python hosts
+          {
+            ruleType: 'ApplicationRule'
+            name: 'pythonhosted-files-host'
+            description: 'Package files of the default pip index (pypi.org serves them from files.pythonhosted.org).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-2022-hosts']
+            targetFqdns: [
+              'files.pythonhosted.org'
+            ]
+          }
         ]
       }
       {

@@ -43,6 +43,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           type: 'Allow'
         }
         rules: [
+          // batch-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning compute instance and compute cluster hosts
+          {
+            ruleType: 'NetworkRule'
+            name: 'batch-hosts-chinaeast2'
+            description: 'Communication with Azure Batch, which runs compute instances and clusters.'
+            ipProtocols: [
+              'Any'
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-china']
+            destinationAddresses: [
+              'BatchNodeManagement.ChinaEast2'
+            ]
+            destinationPorts: [
+              '443'
+            ]
+          }
           // compute-instance-ports-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Azure Machine Learning compute instance and compute cluster hosts
           {
             ruleType: 'NetworkRule'
@@ -479,6 +495,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             sourceAddresses: computeSubnetAddressPrefixes['mlw-china']
             targetFqdns: [
               'pypi.org'
+            ]
+          }
+          // pythonhosted-files-host: Recommended configuration for training and deploying models (Python hosts include)
+          {
+            ruleType: 'ApplicationRule'
+            name: 'pythonhosted-files-host'
+            description: 'Package files of the default pip index (pypi.org serves them from files.pythonhosted.org).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-china']
+            targetFqdns: [
+              'files.pythonhosted.org'
             ]
           }
         ]

@@ -206,6 +206,32 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
       }
       {
         ruleCollectionType: 'FirewallPolicyFilterRuleCollection'
+        name: 'rcg-azureml-network-monitoring'
+        priority: 1600
+        action: {
+          type: 'Allow'
+        }
+        rules: [
+          // azure-monitor-service-tag: Basic configuration > Outbound traffic
+          {
+            ruleType: 'NetworkRule'
+            name: 'azure-monitor-service-tag'
+            description: 'Logging monitoring data and metrics to Azure Monitor and Application Insights.'
+            ipProtocols: [
+              'TCP'
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-extra']
+            destinationAddresses: [
+              'AzureMonitor'
+            ]
+            destinationPorts: [
+              '443'
+            ]
+          }
+        ]
+      }
+      {
+        ruleCollectionType: 'FirewallPolicyFilterRuleCollection'
         name: 'rcg-azureml-network-extra'
         priority: 2200
         action: {

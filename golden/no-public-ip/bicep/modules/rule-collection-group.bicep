@@ -320,6 +320,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               'pypi.org'
             ]
           }
+          // pythonhosted-files-host: Recommended configuration for training and deploying models (Python hosts include)
+          {
+            ruleType: 'ApplicationRule'
+            name: 'pythonhosted-files-host'
+            description: 'Package files of the default pip index (pypi.org serves them from files.pythonhosted.org).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-secure']
+            targetFqdns: [
+              'files.pythonhosted.org'
+            ]
+          }
         ]
       }
     ]

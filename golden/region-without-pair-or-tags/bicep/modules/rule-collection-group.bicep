@@ -227,6 +227,32 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
       }
       {
         ruleCollectionType: 'FirewallPolicyFilterRuleCollection'
+        name: 'rcg-azureml-network-monitoring'
+        priority: 1600
+        action: {
+          type: 'Allow'
+        }
+        rules: [
+          // azure-monitor-service-tag: Required public internet access
+          {
+            ruleType: 'NetworkRule'
+            name: 'azure-monitor-service-tag'
+            description: 'Logging monitoring data and metrics to Azure Monitor and Application Insights.'
+            ipProtocols: [
+              'TCP'
+            ]
+            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-at'], computeSubnetAddressPrefixes['mlw-dk'], computeSubnetAddressPrefixes['mlw-euap'])
+            destinationAddresses: [
+              'AzureMonitor'
+            ]
+            destinationPorts: [
+              '443'
+            ]
+          }
+        ]
+      }
+      {
+        ruleCollectionType: 'FirewallPolicyFilterRuleCollection'
         name: 'rcg-azureml-application-compute'
         priority: 5200
         action: {
@@ -251,6 +277,54 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             sourceAddresses: union(computeSubnetAddressPrefixes['mlw-at'], computeSubnetAddressPrefixes['mlw-dk'], computeSubnetAddressPrefixes['mlw-euap'])
             targetFqdns: [
               'graph.windows.net'
+            ]
+          }
+        ]
+      }
+      {
+        ruleCollectionType: 'FirewallPolicyFilterRuleCollection'
+        name: 'rcg-azureml-application-monitoring'
+        priority: 5600
+        action: {
+          type: 'Allow'
+        }
+        rules: [
+          // monitoring-app-rule-hosts: Azure Firewall > Outbound configuration (application rules)
+          {
+            ruleType: 'ApplicationRule'
+            name: 'monitoring-app-rule-hosts'
+            description: 'Metrics and diagnostics Microsoft support uses.'
+            protocols: [
+              {
+                protocolType: 'Http'
+                port: 80
+              }
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-at'], computeSubnetAddressPrefixes['mlw-dk'], computeSubnetAddressPrefixes['mlw-euap'])
+            targetFqdns: [
+              'dc.applicationinsights.azure.com'
+              'dc.applicationinsights.microsoft.com'
+              'dc.services.visualstudio.com'
+            ]
+          }
+          // monitoring-ingestion-host: Other firewalls > Monitoring, metrics, and diagnostics
+          {
+            ruleType: 'ApplicationRule'
+            name: 'monitoring-ingestion-host'
+            description: 'Application Insights ingestion.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-at'], computeSubnetAddressPrefixes['mlw-dk'], computeSubnetAddressPrefixes['mlw-euap'])
+            targetFqdns: [
+              '*.in.applicationinsights.azure.com'
             ]
           }
         ]

@@ -239,6 +239,32 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
       }
       {
         ruleCollectionType: 'FirewallPolicyFilterRuleCollection'
+        name: 'rcg-azureml-network-monitoring'
+        priority: 1600
+        action: {
+          type: 'Allow'
+        }
+        rules: [
+          // azure-monitor-service-tag: Basic configuration > Outbound traffic
+          {
+            ruleType: 'NetworkRule'
+            name: 'azure-monitor-service-tag'
+            description: 'Logging monitoring data and metrics to Azure Monitor and Application Insights.'
+            ipProtocols: [
+              'TCP'
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-split']
+            destinationAddresses: [
+              'AzureMonitor'
+            ]
+            destinationPorts: [
+              '443'
+            ]
+          }
+        ]
+      }
+      {
+        ruleCollectionType: 'FirewallPolicyFilterRuleCollection'
         name: 'rcg-azureml-application-packages'
         priority: 5700
         action: {
@@ -292,6 +318,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             sourceAddresses: computeSubnetAddressPrefixes['mlw-split']
             targetFqdns: [
               'pypi.org'
+            ]
+          }
+          // pythonhosted-files-host: Recommended configuration for training and deploying models (Python hosts include)
+          {
+            ruleType: 'ApplicationRule'
+            name: 'pythonhosted-files-host'
+            description: 'Package files of the default pip index (pypi.org serves them from files.pythonhosted.org).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-split']
+            targetFqdns: [
+              'files.pythonhosted.org'
             ]
           }
         ]

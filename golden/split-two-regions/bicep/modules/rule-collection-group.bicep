@@ -273,6 +273,32 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
       }
       {
         ruleCollectionType: 'FirewallPolicyFilterRuleCollection'
+        name: 'rcg-azureml-lz-network-monitoring'
+        priority: 1600
+        action: {
+          type: 'Allow'
+        }
+        rules: [
+          // azure-monitor-service-tag: Basic configuration > Outbound traffic
+          {
+            ruleType: 'NetworkRule'
+            name: 'azure-monitor-service-tag'
+            description: 'Logging monitoring data and metrics to Azure Monitor and Application Insights.'
+            ipProtocols: [
+              'TCP'
+            ]
+            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-neu'], computeSubnetAddressPrefixes['mlw-weu'])
+            destinationAddresses: [
+              'AzureMonitor'
+            ]
+            destinationPorts: [
+              '443'
+            ]
+          }
+        ]
+      }
+      {
+        ruleCollectionType: 'FirewallPolicyFilterRuleCollection'
         name: 'rcg-azureml-lz-application-packages'
         priority: 5700
         action: {
@@ -326,6 +352,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             sourceAddresses: union(computeSubnetAddressPrefixes['mlw-neu'], computeSubnetAddressPrefixes['mlw-weu'])
             targetFqdns: [
               'pypi.org'
+            ]
+          }
+          // pythonhosted-files-host: Recommended configuration for training and deploying models (Python hosts include)
+          {
+            ruleType: 'ApplicationRule'
+            name: 'pythonhosted-files-host'
+            description: 'Package files of the default pip index (pypi.org serves them from files.pythonhosted.org).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-neu'], computeSubnetAddressPrefixes['mlw-weu'])
+            targetFqdns: [
+              'files.pythonhosted.org'
             ]
           }
         ]

@@ -345,6 +345,32 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
       }
       {
         ruleCollectionType: 'FirewallPolicyFilterRuleCollection'
+        name: 'rcg-azureml-network-monitoring'
+        priority: 1600
+        action: {
+          type: 'Allow'
+        }
+        rules: [
+          // azure-monitor-service-tag: Basic configuration > Outbound traffic
+          {
+            ruleType: 'NetworkRule'
+            name: 'azure-monitor-service-tag'
+            description: 'Logging monitoring data and metrics to Azure Monitor and Application Insights.'
+            ipProtocols: [
+              'TCP'
+            ]
+            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team02'], computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team07'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team10'], computeSubnetAddressPrefixes['mlw-team11'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team14'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team18'], computeSubnetAddressPrefixes['mlw-team19'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'], computeSubnetAddressPrefixes['mlw-team22'])
+            destinationAddresses: [
+              'AzureMonitor'
+            ]
+            destinationPorts: [
+              '443'
+            ]
+          }
+        ]
+      }
+      {
+        ruleCollectionType: 'FirewallPolicyFilterRuleCollection'
         name: 'rcg-azureml-application-packages'
         priority: 5700
         action: {
@@ -414,6 +440,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'])
             targetFqdns: [
               'pypi.org'
+            ]
+          }
+          // pythonhosted-files-host: Recommended configuration for training and deploying models (Python hosts include)
+          {
+            ruleType: 'ApplicationRule'
+            name: 'pythonhosted-files-host'
+            description: 'Package files of the default pip index (pypi.org serves them from files.pythonhosted.org).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'])
+            targetFqdns: [
+              'files.pythonhosted.org'
             ]
           }
         ]
