@@ -347,7 +347,9 @@ fn readme_recipe_blocks_equal_their_fixtures() {
     let readme = fs::read_to_string(root().join("README.md")).unwrap();
     let (markers, problems) = recipe_problems(&readme, &read_repository_file);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    eprintln!("{markers} recipe block(s) in README.md equal their files");
+    // The landing-zone section shows both roots: a marker dropped from README (and with it
+    // the check of its block) fails here.
+    assert!(markers >= 2, "README.md has {markers} recipe block(s), expected the hub and the spoke root");
 }
 
 #[test]
