@@ -544,3 +544,64 @@ fn the_prefixes_parameter_is_typed_with_one_key_per_workspace() {
         );
     }
 }
+
+/// The type of `name` declared in `text`, as its keys.
+fn type_keys(text: &str, name: &str) -> Option<Vec<String>> {
+    support::bicep::declarations(text)
+        .into_iter()
+        .find(|(keyword, declared, ..)| keyword == "type" && declared == name)
+        .map(|(.., shape)| shape.entries().iter().map(|(k, _)| k.clone()).collect())
+}
+
+#[test]
+fn split_and_existing_parameters_are_typed_by_workspace_and_region() {
+    let catalog = Catalog::embedded();
+    for case in ["landing-zone", "split-two-regions", "existing-network"] {
+        let plan = support::golden_plan(case, &catalog);
+        let files = render(&plan, Target::Bicep, "scenario.yaml").unwrap();
+        let root = support::bicep::module_roots(&files).pop().unwrap();
+        let main = &files[&format!("{root}main.bicep")];
+        let workspaces: Vec<String> = plan.workspaces.iter().map(|w| w.name.clone()).collect();
+        // The spoke declares the prefixes type itself; the combined module imports it.
+        if root.starts_with("spoke/") {
+            assert_eq!(
+                type_keys(main, "computeSubnetAddressPrefixesType"),
+                Some(workspaces),
+                "{case}"
+            );
+            assert!(
+                !main.contains("import "),
+                "{case}: the spoke imports a type"
+            );
+        }
+        for (toggle, parameter, kind) in [
+            (
+                plan.outputs.nsg_existing,
+                "existingNetworkSecurityGroups",
+                "existingNetworkSecurityGroupsType",
+            ),
+            (
+                plan.outputs.route_table_existing,
+                "existingRouteTables",
+                "existingRouteTablesType",
+            ),
+        ] {
+            let declared = main
+                .lines()
+                .any(|line| line == format!("param {parameter} {kind}"));
+            assert_eq!(declared, toggle, "{case}: {parameter}");
+            if toggle {
+                assert_eq!(
+                    type_keys(main, kind),
+                    Some(plan.regions()),
+                    "{case}: {kind}"
+                );
+                assert_eq!(
+                    type_keys(main, "existingResourceType"),
+                    Some(vec!["name".to_owned(), "resourceGroupName".to_owned()]),
+                    "{case}"
+                );
+            }
+        }
+    }
+}

@@ -994,5 +994,38 @@ mod tests {
         );
         assert_eq!(object_key("eastus2"), "eastus2");
         assert_eq!(object_key("a-b: c"), "'a-b: c'");
+        assert_eq!(
+            member("existingRouteTables", "eastus2"),
+            "existingRouteTables.eastus2"
+        );
+        assert_eq!(
+            member("computeSubnetResourceIds", "mlw-a"),
+            "computeSubnetResourceIds['mlw-a']"
+        );
+    }
+
+    #[test]
+    fn child_symbols_come_from_rule_ids_and_each_follows_the_one_before() {
+        assert_eq!(
+            rule_symbol("route", "route-default-to-firewall-eastus2"),
+            "routeDefaultToFirewallEastus2"
+        );
+        assert_eq!(
+            rule_symbol("rule", "inbound-batch-eastus2"),
+            "ruleInboundBatchEastus2"
+        );
+        let chained = serialized(
+            vec![
+                ("a".to_owned(), String::new()),
+                ("b".to_owned(), String::new()),
+            ],
+            |item| &item.0,
+            |item, after| item.1 = after,
+        );
+        assert_eq!(chained[0].1, "");
+        assert_eq!(chained[1].1, "a");
+        let twice = ["ruleAB".to_owned(), "ruleAB".to_owned()];
+        assert!(check_unique_symbols(&twice).is_err());
+        assert!(check_unique_symbols(&twice[..1]).is_ok());
     }
 }
