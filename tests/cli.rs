@@ -284,7 +284,7 @@ fn generate_writes_the_golden_module_and_is_idempotent() {
     assert!(stdout.is_empty());
     assert!(
         stderr.ends_with(&format!(
-            "amlfw: 12 file(s) written, 0 unchanged, 0 stale removed in {out_arg}\n"
+            "amlfw: 13 file(s) written, 0 unchanged, 0 stale removed in {out_arg}\n"
         )),
         "{stderr}"
     );
@@ -308,7 +308,7 @@ fn generate_writes_the_golden_module_and_is_idempotent() {
     assert_eq!(code, 0);
     assert!(
         stderr.ends_with(&format!(
-            "0 file(s) written, 12 unchanged, 0 stale removed in {out_arg}\n"
+            "0 file(s) written, 13 unchanged, 0 stale removed in {out_arg}\n"
         )),
         "{stderr}"
     );
@@ -434,7 +434,7 @@ fn generate_check_is_a_drift_gate() {
     let (code, stdout, stderr) = check(&[]);
     assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
     assert!(
-        stderr.contains("is up to date (12 files and amlfw-manifest.json)"),
+        stderr.contains("is up to date (13 files and amlfw-manifest.json)"),
         "{stderr}"
     );
     // A file of the user's in the module directory is not drift, and stays untouched.
@@ -465,11 +465,11 @@ fn generate_check_is_a_drift_gate() {
         "{stdout}"
     );
     // One file differs (the manifest does not: it lists what generate would write, and the
-    // edit is drift of main.tf); the stale one is counted apart (it is not one of the 12
+    // edit is drift of main.tf); the stale one is counted apart (it is not one of the 13
     // files and the manifest), and kept by generate: the manifest does not list it, so
     // nothing proves amlfw wrote it.
     assert!(
-        stderr.contains("1 of 13 generated file(s)")
+        stderr.contains("1 of 14 generated file(s)")
             && stderr.contains("(1 changed, 0 missing), 1 stale file(s) generate keeps"),
         "{stderr}"
     );
@@ -1129,7 +1129,7 @@ fn generate_writes_a_deterministic_manifest_of_every_file() {
     let (code, stdout, stderr) = check(&first);
     assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
     assert!(
-        stderr.contains("is up to date (12 files and amlfw-manifest.json)"),
+        stderr.contains("is up to date (13 files and amlfw-manifest.json)"),
         "{stderr}"
     );
     // A missing or edited manifest is drift: the provenance record is part of the module.
@@ -1138,7 +1138,7 @@ fn generate_writes_a_deterministic_manifest_of_every_file() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stdout.contains("amlfw-manifest.json: missing"), "{stdout}");
     assert!(
-        stderr.contains("1 of 13 generated file(s)") && stderr.contains("(0 changed, 1 missing)"),
+        stderr.contains("1 of 14 generated file(s)") && stderr.contains("(0 changed, 1 missing)"),
         "{stderr}"
     );
     std::fs::write(

@@ -349,7 +349,10 @@ fn readme_recipe_blocks_equal_their_fixtures() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     // The landing-zone section shows both roots: a marker dropped from README (and with it
     // the check of its block) fails here.
-    assert!(markers >= 2, "README.md has {markers} recipe block(s), expected the hub and the spoke root");
+    assert!(
+        markers >= 2,
+        "README.md has {markers} recipe block(s), expected the hub and the spoke root"
+    );
 }
 
 #[test]

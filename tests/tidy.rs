@@ -186,6 +186,30 @@ fn readme_documents_every_scenario_field_and_feature() {
     );
 }
 
+/// Whether `case` holds the file of template `name`, or one of the files a per-region
+/// template writes (`bicep/modules/nsg-rules.bicep` -> `nsg-rules-<region>.bicep`).
+fn produces(case: &Path, name: &str) -> bool {
+    let path = case.join(name);
+    let (Some(dir), Some(stem), Some(extension)) =
+        (path.parent(), path.file_stem(), path.extension())
+    else {
+        return false;
+    };
+    let (prefix, suffix) = (
+        format!("{}-", stem.to_string_lossy()),
+        format!(".{}", extension.to_string_lossy()),
+    );
+    path.is_file()
+        || fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .any(|file| {
+                let file = file.file_name().to_string_lossy().into_owned();
+                file.starts_with(&prefix) && file.ends_with(&suffix)
+            })
+}
+
 /// Every file under `templates/` is registered, and every registered template produces a
 /// file in at least one golden case.
 #[test]
@@ -224,7 +248,7 @@ fn every_template_is_registered_and_used() {
         let used = fs::read_dir(root().join("golden"))
             .unwrap()
             .filter_map(Result::ok)
-            .any(|case| case.path().join(name).is_file());
+            .any(|case| produces(&case.path(), name));
         assert!(used, "no golden case produces {name}");
     }
 }

@@ -1,9 +1,14 @@
 //! The Bicep target: the same rules as the Terraform module, as a Bicep module.
 //!
-//! Layout: `main.bicep` (deployed to the resource group of the compute network: NSGs and
-//! route tables, inline rules and routes), `modules/rule-collection-group.bicep` (the rule
-//! collection group, deployed by `main.bicep` into the firewall policy's own resource
-//! group, which is usually in the hub subscription), `main.bicepparam` (an example) and a
+//! Layout, per module (`bicep/`, or `hub/bicep/` and `spoke/bicep/` for `outputs.layout:
+//! split`, see [`Part`]): `main.bicep` (deployed to the resource group of the compute
+//! network: NSGs and route tables with inline rules and routes), `modules/rule-collection-group.bicep`
+//! (the rule collection group, deployed by `main.bicep` into the firewall policy's own
+//! resource group, which is usually in the hub subscription), `modules/nsg-rules-<region>.bicep`
+//! and `modules/routes-<region>.bicep` (existing mode: child rules and routes of the NSG or
+//! route table a region already has, deployed into that resource's resource group),
+//! `modules/subnet-association.bicep` (create mode with subnet IDs: one PUT per compute
+//! subnet that sets its NSG and route table), `main.bicepparam` (an example) and a
 //! `README.md`. Collections, names and priorities come from the same layout as Terraform's,
 //! so both targets carry identical rules (`tests/parity.rs` proves it).
 //!
@@ -14,9 +19,7 @@ use serde::Serialize;
 use crate::catalog::{Cloud, Direction};
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
 use crate::render::filters::bicep_string;
-use crate::render::layout::{
-    self, Documentation, ModuleIdentity, description, documentation, rule_comment,
-};
+use crate::render::layout::{self, Documentation, ModuleIdentity, Part, description, rule_comment};
 use crate::render::mermaid::plan_mermaid;
 use crate::render::terraform::nsg_protocol;
 use crate::render::{RenderError, RenderedFiles, engine, render_template};
@@ -66,29 +69,64 @@ const ENVIRONMENT_SUFFIXES: [(&str, [&str; 3]); 4] = [
 /// `environment().name` in each cloud (`Cloud::ALL`'s order).
 const ENVIRONMENT_NAMES: [&str; 3] = ["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"];
 
-/// Everything the Bicep templates print.
+/// Everything the Bicep templates of one module ([`Part`]) print.
 #[derive(Debug, Clone, Serialize)]
 pub struct BicepModel {
     /// Header, scenario, catalog, cloud and rule collection group.
     #[serde(flatten)]
     pub identity: ModuleIdentity,
+    /// Which resources this module holds: `combined`, `hub` or `spoke`.
+    pub part: Part,
+    /// The module's directory in the output directory (`bicep`, `hub/bicep`, `spoke/bicep`).
+    pub directory: String,
     /// API version of the Microsoft.Network resources.
     pub api_version: String,
     /// `environment().name` of the scenario's cloud: the module's `environment()` hosts
     /// are the plan's only when it is deployed there.
     pub environment_name: String,
+    /// Whether the module holds the rule collection group (and the firewall policy
+    /// parameter).
+    pub firewall: bool,
+    /// Whether `main.bicep` declares `computeSubnetAddressPrefixes`: the firewall rules'
+    /// sources, and the outbound NSG rules'.
+    pub declares_prefixes: bool,
+    /// Whether `main.bicep` declares `computeSubnetAddressPrefixesType` itself (a spoke has
+    /// no rule collection group module to import it from).
+    pub declares_prefixes_type: bool,
+    /// The description of `computeSubnetAddressPrefixes`: what the prefixes are the sources
+    /// of in this module.
+    pub prefixes_description: String,
     /// Rule collections: network ones, then application ones, each in band order.
     pub collections: Vec<CollectionView>,
     /// Workspaces and their compute subnet prefixes (the parameter's default).
     pub workspaces: Vec<WorkspaceView>,
-    /// One NSG per region, when asked for.
+    /// One NSG per region that the module creates.
     pub nsgs: Vec<NsgView>,
-    /// One route table per region, when asked for.
+    /// One route table per region that the module creates.
     pub route_tables: Vec<RouteTableView>,
-    /// The firewall's private IP, when route tables are asked for.
+    /// Existing mode: the rules each region's existing NSG gets, one module per region.
+    pub existing_nsgs: Vec<ExistingNsgView>,
+    /// Existing mode: the routes each region's existing route table gets, one module per
+    /// region.
+    pub existing_route_tables: Vec<ExistingRouteTableView>,
+    /// Whether `existingResourceType` is declared (either existing mode).
+    pub has_existing: bool,
+    /// The firewall's private IP, when the module holds routes.
     pub firewall_private_ip: Option<String>,
-    /// Whether any NSG or route table is declared.
+    /// Whether any NSG or route table is created (so the `tags` parameter exists).
     pub has_network_resources: bool,
+    /// Create mode with subnet IDs: one association per compute subnet ID the scenario
+    /// names, in the scenario's order.
+    pub subnet_associations: Vec<SubnetAssociationView>,
+    /// The workspaces that name compute subnet IDs: the keys of `computeSubnetResourceIds`.
+    pub subnet_id_workspaces: Vec<SubnetIdsView>,
+    /// Whether the associations set the subnets' NSG (created by this module).
+    pub associate_nsg: bool,
+    /// Whether the associations set the subnets' route table (created by this module).
+    pub associate_route_table: bool,
+    /// Whether `main.bicep` has any output (a spoke adding to existing NSGs and route
+    /// tables has none).
+    pub has_outputs: bool,
     /// `firewall.destinations: ip-addresses`: the rule collection group module declares
     /// its IP group parameter whether or not this catalog revision gives the scenario a
     /// service tag to expand (the interface follows the toggle, `tests/interface.rs`).
@@ -99,6 +137,75 @@ pub struct BicepModel {
     pub docs: Documentation,
     /// The README's Mermaid flowchart of the plan, without the final newline.
     pub diagram: String,
+}
+
+/// The rules of one region's existing NSG: a module deployed into its resource group.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExistingNsgView {
+    /// Region.
+    pub region: String,
+    /// The module's symbol in `main.bicep`.
+    pub symbol: String,
+    /// The module file, relative to `main.bicep`.
+    pub path: String,
+    /// The module's deployment name.
+    pub deployment_name: String,
+    /// The region as a key of `existingNetworkSecurityGroupsType`.
+    pub key: String,
+    /// `existingNetworkSecurityGroups.<region>`: the caller's entry for the region.
+    pub entry: String,
+    /// The rules, each a child resource of the existing NSG, each after the one before.
+    pub rules: Vec<NsgRuleView>,
+}
+
+/// The routes of one region's existing route table: a module deployed into its resource
+/// group.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExistingRouteTableView {
+    /// Region.
+    pub region: String,
+    /// The module's symbol in `main.bicep`.
+    pub symbol: String,
+    /// The module file, relative to `main.bicep`.
+    pub path: String,
+    /// The module's deployment name.
+    pub deployment_name: String,
+    /// The region as a key of `existingRouteTablesType`.
+    pub key: String,
+    /// `existingRouteTables.<region>`: the caller's entry for the region.
+    pub entry: String,
+    /// The routes, each a child resource of the existing route table, each after the one
+    /// before.
+    pub routes: Vec<RouteView>,
+}
+
+/// One compute subnet's association with its region's NSG and route table.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubnetAssociationView {
+    /// Position in the association list, from 1: the symbols' suffix. Workspace names are
+    /// not symbols (`a-b` and `a_b` would both become `aB`).
+    pub number: usize,
+    /// Workspace name.
+    pub workspace: String,
+    /// Position of the ID in the workspace's list.
+    pub index: usize,
+    /// Region of the workspace: which NSG and route table.
+    pub region: String,
+    /// `computeSubnetResourceIds['<workspace>'][<index>]`.
+    pub id_expression: String,
+    /// The symbol of the region's NSG, when the association sets it.
+    pub nsg_symbol: String,
+    /// The symbol of the region's route table, when the association sets it.
+    pub route_table_symbol: String,
+}
+
+/// A workspace's entry in `computeSubnetResourceIds`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubnetIdsView {
+    /// The name as a key of the parameter's object and type.
+    pub key: String,
+    /// The IDs (the parameter's default).
+    pub ids: Vec<String>,
 }
 
 /// One IP group resource.
@@ -191,6 +298,10 @@ pub struct NsgView {
 /// One NSG security rule.
 #[derive(Debug, Clone, Serialize)]
 pub struct NsgRuleView {
+    /// Bicep symbol, when the rule is a resource of its own (existing mode).
+    pub symbol: String,
+    /// The symbol of the rule it is deployed after (existing mode; empty for the first).
+    pub after: String,
     /// Rule name (the plan's rule id).
     pub name: String,
     /// The comment line above the rule.
@@ -233,6 +344,10 @@ pub struct RouteTableView {
 /// One route.
 #[derive(Debug, Clone, Serialize)]
 pub struct RouteView {
+    /// Bicep symbol, when the route is a resource of its own (existing mode).
+    pub symbol: String,
+    /// The symbol of the route it is deployed after (existing mode; empty for the first).
+    pub after: String,
     /// Route name (the plan's rule id).
     pub name: String,
     /// The comment line above the route.
@@ -245,31 +360,73 @@ pub struct RouteView {
     pub via_firewall: bool,
 }
 
-/// Renders the Bicep files of `plan`.
+/// Renders the Bicep modules of `plan`: one module, or a hub and a spoke module
+/// (`outputs.layout: split`).
 pub(crate) fn render(plan: &Plan, scenario_name: &str) -> Result<RenderedFiles, RenderError> {
-    render_model(&BicepModel::new(plan, scenario_name)?)
+    let mut files = RenderedFiles::new();
+    for model in BicepModel::parts(plan, scenario_name)? {
+        files.extend(render_model(&model)?);
+    }
+    Ok(files)
 }
 
-/// Renders a Bicep model. Public so tests can render a deliberately broken model.
+/// A per-region module's context: the module's model and the region's view.
+#[derive(Serialize)]
+struct RegionContext<'m, T: Serialize> {
+    #[serde(flatten)]
+    model: &'m BicepModel,
+    region: &'m T,
+}
+
+/// Renders one module's files. Public so tests can render a deliberately broken model.
 pub fn render_model(model: &BicepModel) -> Result<RenderedFiles, RenderError> {
     let tera = engine();
     let mut files = RenderedFiles::new();
-    for template in [
-        "bicep/main.bicep",
-        "bicep/modules/rule-collection-group.bicep",
-        "bicep/main.bicepparam",
-        "bicep/README.md",
-    ] {
-        files.insert(template.to_owned(), render_template(tera, template, model)?);
+    let mut put = |path: &str, text: String| {
+        files.insert(model.part.path(&format!("bicep/{path}")), text);
+    };
+    let mut templates = vec!["main.bicep", "main.bicepparam", "README.md"];
+    if model.firewall {
+        templates.push("modules/rule-collection-group.bicep");
+    }
+    if !model.subnet_associations.is_empty() {
+        templates.push("modules/subnet-association.bicep");
+    }
+    for path in templates {
+        let template = format!("bicep/{path}");
+        put(path, render_template(tera, &template, model)?);
+    }
+    for nsg in &model.existing_nsgs {
+        let template = "bicep/modules/nsg-rules.bicep";
+        let context = RegionContext { model, region: nsg };
+        put(&nsg.path, render_template(tera, template, &context)?);
+    }
+    for table in &model.existing_route_tables {
+        let template = "bicep/modules/routes.bicep";
+        let context = RegionContext {
+            model,
+            region: table,
+        };
+        put(&table.path, render_template(tera, template, &context)?);
     }
     Ok(files)
 }
 
 impl BicepModel {
-    /// Builds the model; fails only if the plan breaks an invariant (an amlfw bug).
-    pub fn new(plan: &Plan, scenario_name: &str) -> Result<BicepModel, RenderError> {
+    /// The models of the modules the plan's layout asks for: one, or the hub's and the
+    /// spoke's.
+    pub fn parts(plan: &Plan, scenario_name: &str) -> Result<Vec<BicepModel>, RenderError> {
+        Part::of(plan)
+            .iter()
+            .map(|part| BicepModel::new(plan, scenario_name, *part))
+            .collect()
+    }
+
+    /// Builds the model of one module; fails only if the plan breaks an invariant (an
+    /// amlfw bug).
+    pub fn new(plan: &Plan, scenario_name: &str, part: Part) -> Result<BicepModel, RenderError> {
         // Symbols are printed bare: IP groups' from their names, NSGs' and route tables'
-        // from the regions.
+        // from the regions, existing mode's rules and routes from their ids.
         let ip_groups = plan
             .ip_groups
             .iter()
@@ -287,10 +444,20 @@ impl BicepModel {
                 format!("routeTable{}", symbol_suffix(&region)),
             )
         });
-        layout::check_identifiers("bicep", false, ip_groups.chain(regions))?;
+        let rules = plan
+            .rules
+            .iter()
+            .filter(|r| matches!(r.kind, RuleKind::Nsg | RuleKind::Route))
+            .map(|r| (r.id.clone(), rule_symbol("rule", &r.id)));
+        layout::check_identifiers("bicep", false, ip_groups.chain(regions).chain(rules))?;
+        let firewall = part.firewall();
+        let network = part.network();
         let mut collections = Vec::new();
         for kind in [RuleKind::FirewallNetwork, RuleKind::FirewallApplication] {
-            for collection in layout::collections(plan, kind) {
+            for collection in layout::collections(plan, kind)
+                .into_iter()
+                .filter(|_| firewall)
+            {
                 collections.push(CollectionView {
                     name: collection.name,
                     priority: collection.priority,
@@ -302,20 +469,42 @@ impl BicepModel {
                 });
             }
         }
-        let nsgs = if plan.outputs.nsg {
-            nsg_views(plan)?
+        let nsg = network && plan.outputs.nsg;
+        let route_table = network && plan.outputs.route_table;
+        let (nsgs, existing_nsgs) = match (nsg, plan.outputs.nsg_existing) {
+            (false, _) => (Vec::new(), Vec::new()),
+            (true, false) => (nsg_views(plan)?, Vec::new()),
+            (true, true) => (Vec::new(), existing_nsg_views(plan)?),
+        };
+        let (route_tables, existing_route_tables) =
+            match (route_table, plan.outputs.route_table_existing) {
+                (false, _) => (Vec::new(), Vec::new()),
+                (true, false) => (route_table_views(plan), Vec::new()),
+                (true, true) => (Vec::new(), existing_route_table_views(plan)?),
+            };
+        let associate_nsg = !nsgs.is_empty();
+        let associate_route_table = !route_tables.is_empty();
+        let subnet_associations = if associate_nsg || associate_route_table {
+            subnet_associations(plan, associate_nsg, associate_route_table)
         } else {
             Vec::new()
         };
-        let route_tables = if plan.outputs.route_table {
-            route_table_views(plan)
-        } else {
-            Vec::new()
-        };
+        let has_network_resources = !nsgs.is_empty() || !route_tables.is_empty();
         Ok(BicepModel {
             identity: ModuleIdentity::new(plan, scenario_name, "//"),
+            part,
+            directory: part.directory("bicep"),
             api_version: API_VERSION.to_owned(),
             environment_name: ENVIRONMENT_NAMES[cloud_index(plan.cloud)].to_owned(),
+            firewall,
+            declares_prefixes: firewall || nsg,
+            declares_prefixes_type: !firewall && nsg,
+            prefixes_description: if firewall {
+                "the sources of the firewall rules"
+            } else {
+                "the sources of the outbound NSG rules"
+            }
+            .to_owned(),
             collections,
             workspaces: plan
                 .workspaces
@@ -326,18 +515,38 @@ impl BicepModel {
                     prefixes: w.compute_subnets.clone(),
                 })
                 .collect(),
-            has_network_resources: !nsgs.is_empty() || !route_tables.is_empty(),
+            subnet_id_workspaces: if subnet_associations.is_empty() {
+                Vec::new()
+            } else {
+                plan.workspaces
+                    .iter()
+                    .filter(|w| !w.compute_subnet_ids.is_empty())
+                    .map(|w| SubnetIdsView {
+                        key: object_key(&w.name),
+                        ids: w.compute_subnet_ids.clone(),
+                    })
+                    .collect()
+            },
+            subnet_associations,
+            associate_nsg,
+            associate_route_table,
+            has_outputs: firewall || has_network_resources,
+            has_network_resources,
+            has_existing: !existing_nsgs.is_empty() || !existing_route_tables.is_empty(),
             nsgs,
             route_tables,
+            existing_nsgs,
+            existing_route_tables,
             firewall_private_ip: plan
                 .outputs
                 .firewall_private_ip
                 .clone()
-                .filter(|_| plan.outputs.route_table),
-            ip_group_inputs: plan.firewall.destinations == "ip-addresses",
+                .filter(|_| route_table),
+            ip_group_inputs: firewall && plan.firewall.destinations == "ip-addresses",
             ip_groups: plan
                 .ip_groups
                 .iter()
+                .filter(|_| firewall)
                 .map(|group| IpGroupView {
                     symbol: ip_group_symbol(&group.name),
                     name: group.name.clone(),
@@ -345,7 +554,7 @@ impl BicepModel {
                     prefixes: group.prefixes.clone(),
                 })
                 .collect(),
-            docs: documentation(plan),
+            docs: layout::module_documentation(plan, part),
             diagram: plan_mermaid(plan).trim_end().to_owned(),
         })
     }
@@ -488,6 +697,8 @@ fn nsg_rule_view(rule: &PlannedRule, priority: u32) -> NsgRuleView {
         ),
     };
     NsgRuleView {
+        symbol: rule_symbol("rule", &rule.id),
+        after: String::new(),
         name: rule.id.clone(),
         comment: rule_comment(rule),
         description: description(&rule.purpose),
@@ -527,6 +738,8 @@ fn route_table_views(plan: &Plan) -> Vec<RouteTableView> {
                 .iter()
                 .filter(|rule| rule.region.as_deref() == Some(region.as_str()))
                 .map(|rule| RouteView {
+                    symbol: rule_symbol("route", &rule.id),
+                    after: String::new(),
                     name: rule.id.clone(),
                     comment: rule_comment(rule),
                     address_prefix: rule.destinations.first().cloned().unwrap_or_default(),
@@ -537,6 +750,141 @@ fn route_table_views(plan: &Plan) -> Vec<RouteTableView> {
             region,
         })
         .collect()
+}
+
+/// Existing mode: each region's NSG rules, as child resources in a module of their own.
+fn existing_nsg_views(plan: &Plan) -> Result<Vec<ExistingNsgView>, RenderError> {
+    let nsgs = nsg_views(plan)?;
+    for nsg in &nsgs {
+        check_unique_symbols(nsg.rules.iter().map(|rule| &rule.symbol))?;
+    }
+    Ok(nsgs
+        .into_iter()
+        .map(|nsg| ExistingNsgView {
+            symbol: format!("networkSecurityRules{}", symbol_suffix(&nsg.region)),
+            path: format!("modules/nsg-rules-{}.bicep", nsg.region),
+            deployment_name: quote(&format!("amlfw-nsg-rules-{}", nsg.region)),
+            key: nsg.key,
+            entry: member("existingNetworkSecurityGroups", &nsg.region),
+            rules: serialized(
+                nsg.rules,
+                |rule| &rule.symbol,
+                |rule, after| {
+                    rule.after = after;
+                },
+            ),
+            region: nsg.region,
+        })
+        .collect())
+}
+
+/// Existing mode: each region's routes, as child resources in a module of their own.
+fn existing_route_table_views(plan: &Plan) -> Result<Vec<ExistingRouteTableView>, RenderError> {
+    let tables = route_table_views(plan);
+    for table in &tables {
+        check_unique_symbols(table.routes.iter().map(|route| &route.symbol))?;
+    }
+    Ok(tables
+        .into_iter()
+        .map(|table| ExistingRouteTableView {
+            symbol: format!("routes{}", symbol_suffix(&table.region)),
+            path: format!("modules/routes-{}.bicep", table.region),
+            deployment_name: quote(&format!("amlfw-routes-{}", table.region)),
+            key: table.key,
+            entry: member("existingRouteTables", &table.region),
+            routes: serialized(
+                table.routes,
+                |route| &route.symbol,
+                |route, after| {
+                    route.after = after;
+                },
+            ),
+            region: table.region,
+        })
+        .collect())
+}
+
+/// Sets each item's `after` to the symbol of the item before it.
+fn serialized<T>(
+    mut items: Vec<T>,
+    symbol: impl Fn(&T) -> &String,
+    mut set_after: impl FnMut(&mut T, String),
+) -> Vec<T> {
+    for position in 1..items.len() {
+        let before = symbol(&items[position - 1]).clone();
+        set_after(&mut items[position], before);
+    }
+    items
+}
+
+/// One association per compute subnet ID, keyed by workspace and position like
+/// Terraform's `<workspace>/<index>`: static, whatever the IDs are.
+fn subnet_associations(plan: &Plan, nsg: bool, route_table: bool) -> Vec<SubnetAssociationView> {
+    plan.workspaces
+        .iter()
+        .flat_map(|workspace| {
+            (0..workspace.compute_subnet_ids.len()).map(move |index| (workspace, index))
+        })
+        .enumerate()
+        .map(|(position, (workspace, index))| SubnetAssociationView {
+            number: position + 1,
+            workspace: workspace.name.clone(),
+            index,
+            region: workspace.region.clone(),
+            id_expression: format!(
+                "{}[{index}]",
+                member("computeSubnetResourceIds", &workspace.name)
+            ),
+            nsg_symbol: if nsg {
+                format!("networkSecurityGroup{}", symbol_suffix(&workspace.region))
+            } else {
+                String::new()
+            },
+            route_table_symbol: if route_table {
+                format!("routeTable{}", symbol_suffix(&workspace.region))
+            } else {
+                String::new()
+            },
+        })
+        .collect()
+}
+
+/// `inbound-x-eastus2` -> `ruleInboundXEastus2`, `route-x-eastus2` -> `routeXEastus2`: a
+/// symbol from a rule id, without the prefix twice.
+fn rule_symbol(prefix: &str, id: &str) -> String {
+    let rest = id
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .unwrap_or(id);
+    let words: String = rest.split(['-', '_', '.']).map(symbol_suffix).collect();
+    format!("{prefix}{words}")
+}
+
+/// Refuses two rules of one module with the same symbol (`a-b` and `a_b`): Bicep would
+/// refuse the module. Rule ids come from the catalog, so this is an amlfw bug.
+fn check_unique_symbols<'a>(
+    symbols: impl IntoIterator<Item = &'a String>,
+) -> Result<(), RenderError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for symbol in symbols {
+        if !seen.insert(symbol) {
+            return Err(RenderError {
+                template: "bicep".to_owned(),
+                cause: format!("two rules would be printed as the symbol `{symbol}`"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `object.key` when the key is an identifier, else `object['key']`.
+fn member(object: &str, key: &str) -> String {
+    let accessor = object_key(key);
+    if accessor.starts_with('\'') {
+        format!("{object}[{accessor}]")
+    } else {
+        format!("{object}.{accessor}")
+    }
 }
 
 /// `ipg-storage-eastus2` -> `ipGroupStorageEastus2`.
@@ -644,5 +992,38 @@ mod tests {
         );
         assert_eq!(object_key("eastus2"), "eastus2");
         assert_eq!(object_key("a-b: c"), "'a-b: c'");
+        assert_eq!(
+            member("existingRouteTables", "eastus2"),
+            "existingRouteTables.eastus2"
+        );
+        assert_eq!(
+            member("computeSubnetResourceIds", "mlw-a"),
+            "computeSubnetResourceIds['mlw-a']"
+        );
+    }
+
+    #[test]
+    fn child_symbols_come_from_rule_ids_and_each_follows_the_one_before() {
+        assert_eq!(
+            rule_symbol("route", "route-default-to-firewall-eastus2"),
+            "routeDefaultToFirewallEastus2"
+        );
+        assert_eq!(
+            rule_symbol("rule", "inbound-batch-eastus2"),
+            "ruleInboundBatchEastus2"
+        );
+        let chained = serialized(
+            vec![
+                ("a".to_owned(), String::new()),
+                ("b".to_owned(), String::new()),
+            ],
+            |item| &item.0,
+            |item, after| item.1 = after,
+        );
+        assert_eq!(chained[0].1, "");
+        assert_eq!(chained[1].1, "a");
+        let twice = ["ruleAB".to_owned(), "ruleAB".to_owned()];
+        assert!(check_unique_symbols(&twice).is_err());
+        assert!(check_unique_symbols(&twice[..1]).is_ok());
     }
 }

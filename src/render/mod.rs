@@ -90,6 +90,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/bicep/modules/rule-collection-group.bicep.tera"),
     ),
     (
+        "bicep/modules/nsg-rules.bicep",
+        include_str!("../../templates/bicep/modules/nsg-rules.bicep.tera"),
+    ),
+    (
+        "bicep/modules/routes.bicep",
+        include_str!("../../templates/bicep/modules/routes.bicep.tera"),
+    ),
+    (
+        "bicep/modules/subnet-association.bicep",
+        include_str!("../../templates/bicep/modules/subnet-association.bicep.tera"),
+    ),
+    (
         "bicep/main.bicepparam",
         include_str!("../../templates/bicep/main.bicepparam.tera"),
     ),

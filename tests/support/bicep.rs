@@ -58,7 +58,8 @@ pub fn environment_suffixes(environment: &str) -> [(&'static str, &'static str);
 }
 
 impl Value {
-    fn get(&self, key: &str) -> Option<&Value> {
+    /// A property of an object.
+    pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
             Value::Object(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
@@ -318,29 +319,151 @@ fn field(object: &Value, keys: &[&str], params: &BTreeMap<String, Value>) -> Vec
     )
 }
 
-/// The facts of every rule a rendered Bicep module declares.
+/// One resource or module declaration of a Bicep file.
+#[derive(Debug, Clone)]
+pub struct Declaration {
+    /// `resource` or `module`.
+    pub keyword: String,
+    /// Its symbol.
+    pub symbol: String,
+    /// The resource type with API version, or the module's path.
+    pub kind: String,
+    /// Whether it is an `existing` resource (only read, never deployed).
+    pub existing: bool,
+    /// Its body.
+    pub value: Value,
+}
+
+impl Declaration {
+    /// A property of the body.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.value.get(key)
+    }
+}
+
+/// The `resource` and `module` declarations of a Bicep file.
+pub fn resources(text: &str) -> Vec<Declaration> {
+    let heads: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("resource ") || line.starts_with("module "))
+        .collect();
+    let bodies: Vec<_> = declarations(text)
+        .into_iter()
+        .filter(|(keyword, ..)| keyword == "resource" || keyword == "module")
+        .collect();
+    assert_eq!(
+        heads.len(),
+        bodies.len(),
+        "a declaration the reader cannot read"
+    );
+    heads
+        .iter()
+        .zip(bodies)
+        .map(|(head, (keyword, symbol, kind, value))| Declaration {
+            existing: head.split_whitespace().nth(3) == Some("existing"),
+            keyword,
+            symbol,
+            kind,
+            value,
+        })
+        .collect()
+}
+
+impl Value {
+    /// The entries of an object (empty for anything else).
+    pub fn entries(&self) -> &[(String, Value)] {
+        match self {
+            Value::Object(entries) => entries,
+            _ => &[],
+        }
+    }
+}
+
+/// The directories of the Bicep modules in `files`, each ending with `/`: `bicep/`, or
+/// `hub/bicep/` and `spoke/bicep/`.
+pub fn module_roots(files: &RenderedFiles) -> Vec<String> {
+    files
+        .keys()
+        .filter_map(|path| path.strip_suffix("main.bicep"))
+        .filter(|root| root.ends_with("bicep/"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// One NSG rule's priority as a module deploys it: (region, rule name) -> (direction,
+/// priority).
+pub type Priorities = BTreeMap<(String, String), (String, u32)>;
+
+/// The facts of every rule the rendered Bicep modules declare: the union of every module
+/// in `files` (combined, or hub and spoke), the firewall rules in the rule collection
+/// group module, the NSG rules and routes inline in `main.bicep` (create mode) or as child
+/// resources in the per-region modules (existing mode).
 pub fn module_facts(files: &RenderedFiles) -> BTreeSet<RuleFacts> {
-    let main = declarations(&files["bicep/main.bicep"]);
-    let module = declarations(&files["bicep/modules/rule-collection-group.bicep"]);
-    // Parameters with defaults come from main.bicep, which passes them to the module.
+    module_facts_and_priorities(files).0
+}
+
+/// The priority of every NSG rule the rendered Bicep modules declare.
+pub fn nsg_priorities(files: &RenderedFiles) -> Priorities {
+    module_facts_and_priorities(files).1
+}
+
+fn module_facts_and_priorities(files: &RenderedFiles) -> (BTreeSet<RuleFacts>, Priorities) {
+    let mut facts = BTreeSet::new();
+    let mut priorities = Priorities::new();
+    for root in module_roots(files) {
+        root_facts(files, &root, &mut facts, &mut priorities);
+    }
+    (facts, priorities)
+}
+
+/// `existingNetworkSecurityGroups.westeurope.name` or `...['west-europe'].name` -> the key.
+fn entry_key(expression: &str, object: &str) -> Option<String> {
+    let rest = expression.strip_prefix(object)?;
+    let rest = rest.strip_suffix(".name")?;
+    if let Some(quoted) = rest.strip_prefix("['") {
+        return Some(quoted.strip_suffix("']")?.replace("\\'", "'"));
+    }
+    Some(rest.strip_prefix('.')?.to_owned())
+}
+
+fn root_facts(
+    files: &RenderedFiles,
+    root: &str,
+    facts: &mut BTreeSet<RuleFacts>,
+    priorities: &mut Priorities,
+) {
+    let main_text = &files[&format!("{root}main.bicep")];
+    let main = declarations(main_text);
+    // Parameters with defaults come from main.bicep, which passes them to its modules.
     let mut params: BTreeMap<String, Value> = main
         .iter()
         .filter(|(keyword, ..)| keyword == "param")
         .map(|(_, name, _, value)| (name.clone(), value.clone()))
         .collect();
+    let firewall_module = format!("{root}modules/rule-collection-group.bicep");
+    let module = files
+        .get(&firewall_module)
+        .map(|text| declarations(text))
+        .unwrap_or_default();
     // The module's `environment()` expressions, with the values of the cloud it names.
-    let environment = module
+    if let Some(environment) = module
         .iter()
         .find(|(keyword, name, ..)| keyword == "metadata" && name == "cloud")
         .map(|(.., value)| strings(value, &params)[0].clone())
-        .expect("the rule collection group module names its cloud");
-    for (suffix, value) in environment_suffixes(&environment) {
-        params.insert(
-            format!("environment().suffixes.{suffix}"),
-            Value::String(value.to_owned()),
+    {
+        for (suffix, value) in environment_suffixes(&environment) {
+            params.insert(
+                format!("environment().suffixes.{suffix}"),
+                Value::String(value.to_owned()),
+            );
+        }
+    }
+    if files.contains_key(&firewall_module) {
+        assert!(
+            params.contains_key("environment().suffixes.storage"),
+            "the rule collection group module names its cloud"
         );
     }
-    let mut facts = BTreeSet::new();
     // IP groups: `symbol.id` reads back as the group's name.
     for (keyword, symbol, kind, value) in &module {
         if keyword == "resource" && kind.starts_with("Microsoft.Network/ipGroups@") {
@@ -363,94 +486,14 @@ pub fn module_facts(files: &RenderedFiles) -> BTreeSet<RuleFacts> {
         }
         let properties = value.get("properties");
         if kind.starts_with("Microsoft.Network/firewallPolicies/ruleCollectionGroups@") {
-            let Some(Value::Array(collections)) = properties.and_then(|p| p.get("ruleCollections"))
-            else {
-                continue;
-            };
-            for collection in collections {
-                let Some(Value::Array(rules)) = collection.get("rules") else {
-                    continue;
-                };
-                for rule in rules {
-                    let network =
-                        rule.get("ruleType") == Some(&Value::String("NetworkRule".into()));
-                    let protocols = if network {
-                        field(rule, &["ipProtocols"], &params)
-                    } else {
-                        let Some(Value::Array(protocols)) = rule.get("protocols") else {
-                            panic!("no protocols")
-                        };
-                        sorted(
-                            protocols
-                                .iter()
-                                .map(|p| {
-                                    format!(
-                                        "{}:{}",
-                                        strings(p.get("protocolType").unwrap(), &params)[0],
-                                        strings(p.get("port").unwrap(), &params)[0]
-                                    )
-                                })
-                                .collect(),
-                        )
-                    };
-                    facts.insert(RuleFacts {
-                        kind: if network { "network" } else { "application" },
-                        name: strings(rule.get("name").unwrap(), &params)[0].clone(),
-                        protocols,
-                        ports: field(rule, &["destinationPorts"], &params),
-                        sources: field(rule, &["sourceAddresses"], &params),
-                        destinations: field(
-                            rule,
-                            &[
-                                "destinationAddresses",
-                                "destinationFqdns",
-                                "targetFqdns",
-                                "targetUrls",
-                                "destinationIpGroups",
-                            ],
-                            &params,
-                        ),
-                        terminate_tls: rule.get("terminateTLS") == Some(&Value::Bool(true)),
-                        next_hop: String::new(),
-                        region: String::new(),
-                    });
-                }
-            }
+            firewall_facts(properties, &params, facts);
         } else if kind.starts_with("Microsoft.Network/networkSecurityGroups@") {
             let region = strings(value.get("location").unwrap(), &params)[0].clone();
             let Some(Value::Array(rules)) = properties.and_then(|p| p.get("securityRules")) else {
                 continue;
             };
             for rule in rules {
-                let p = rule.get("properties").unwrap();
-                let protocol = match strings(p.get("protocol").unwrap(), &params)[0].as_str() {
-                    "Tcp" => "TCP",
-                    "Udp" => "UDP",
-                    _ => "Any",
-                };
-                facts.insert(RuleFacts {
-                    kind: "nsg",
-                    name: strings(rule.get("name").unwrap(), &params)[0].clone(),
-                    protocols: vec![protocol.to_owned()],
-                    ports: field(
-                        p,
-                        &["destinationPortRange", "destinationPortRanges"],
-                        &params,
-                    ),
-                    sources: field(
-                        p,
-                        &["sourceAddressPrefix", "sourceAddressPrefixes"],
-                        &params,
-                    ),
-                    destinations: field(
-                        p,
-                        &["destinationAddressPrefix", "destinationAddressPrefixes"],
-                        &params,
-                    ),
-                    terminate_tls: false,
-                    next_hop: String::new(),
-                    region: region.clone(),
-                });
+                nsg_rule_facts(rule, &region, &params, facts, priorities);
             }
         } else if kind.starts_with("Microsoft.Network/routeTables@") {
             let region = strings(value.get("location").unwrap(), &params)[0].clone();
@@ -458,33 +501,184 @@ pub fn module_facts(files: &RenderedFiles) -> BTreeSet<RuleFacts> {
                 continue;
             };
             for route in routes {
-                let p = route.get("properties").unwrap();
-                let hop = strings(p.get("nextHopType").unwrap(), &params)[0].clone();
-                let next_hop = match p.get("nextHopIpAddress") {
-                    Some(ip) => format!("{hop} {}", strings(ip, &params)[0]),
-                    None => hop,
-                };
-                facts.insert(RuleFacts {
-                    kind: "route",
-                    name: strings(route.get("name").unwrap(), &params)[0].clone(),
-                    protocols: Vec::new(),
-                    ports: Vec::new(),
-                    sources: Vec::new(),
-                    destinations: field(p, &["addressPrefix"], &params),
-                    terminate_tls: false,
-                    next_hop,
-                    region: region.clone(),
-                });
+                facts.insert(route_facts(route, &region, &params));
             }
         }
     }
-    facts
+    // Existing mode: each region's module of child rules or routes, its region read from
+    // the caller's entry main.bicep passes it (`existingX.<region>.name`).
+    for declaration in resources(main_text) {
+        if declaration.keyword != "module" {
+            continue;
+        }
+        let Some(Value::Object(arguments)) = declaration.get("params") else {
+            continue;
+        };
+        let mut module_params = BTreeMap::new();
+        let mut region = None;
+        for (name, argument) in arguments {
+            if let Value::Expression(expression) = argument {
+                if let Some(value) = params.get(expression) {
+                    module_params.insert(name.clone(), value.clone());
+                }
+                region = region
+                    .or_else(|| entry_key(expression, "existingNetworkSecurityGroups"))
+                    .or_else(|| entry_key(expression, "existingRouteTables"));
+            }
+        }
+        let Some(region) = region else { continue };
+        let text = &files[&format!("{root}{}", declaration.kind)];
+        for child in resources(text) {
+            if child.keyword != "resource" || child.existing {
+                continue;
+            }
+            if child
+                .kind
+                .starts_with("Microsoft.Network/networkSecurityGroups/securityRules@")
+            {
+                nsg_rule_facts(&child.value, &region, &module_params, facts, priorities);
+            } else if child
+                .kind
+                .starts_with("Microsoft.Network/routeTables/routes@")
+            {
+                facts.insert(route_facts(&child.value, &region, &module_params));
+            }
+        }
+    }
+}
+
+fn firewall_facts(
+    properties: Option<&Value>,
+    params: &BTreeMap<String, Value>,
+    facts: &mut BTreeSet<RuleFacts>,
+) {
+    let Some(Value::Array(collections)) = properties.and_then(|p| p.get("ruleCollections")) else {
+        return;
+    };
+    for collection in collections {
+        let Some(Value::Array(rules)) = collection.get("rules") else {
+            continue;
+        };
+        for rule in rules {
+            let network = rule.get("ruleType") == Some(&Value::String("NetworkRule".into()));
+            let protocols = if network {
+                field(rule, &["ipProtocols"], params)
+            } else {
+                let Some(Value::Array(protocols)) = rule.get("protocols") else {
+                    panic!("no protocols")
+                };
+                sorted(
+                    protocols
+                        .iter()
+                        .map(|p| {
+                            format!(
+                                "{}:{}",
+                                strings(p.get("protocolType").unwrap(), params)[0],
+                                strings(p.get("port").unwrap(), params)[0]
+                            )
+                        })
+                        .collect(),
+                )
+            };
+            facts.insert(RuleFacts {
+                kind: if network { "network" } else { "application" },
+                name: strings(rule.get("name").unwrap(), params)[0].clone(),
+                protocols,
+                ports: field(rule, &["destinationPorts"], params),
+                sources: field(rule, &["sourceAddresses"], params),
+                destinations: field(
+                    rule,
+                    &[
+                        "destinationAddresses",
+                        "destinationFqdns",
+                        "targetFqdns",
+                        "targetUrls",
+                        "destinationIpGroups",
+                    ],
+                    params,
+                ),
+                terminate_tls: rule.get("terminateTLS") == Some(&Value::Bool(true)),
+                next_hop: String::new(),
+                region: String::new(),
+            });
+        }
+    }
+}
+
+/// An NSG rule, inline (`{ name, properties }`) or a child resource (the same shape).
+fn nsg_rule_facts(
+    rule: &Value,
+    region: &str,
+    params: &BTreeMap<String, Value>,
+    facts: &mut BTreeSet<RuleFacts>,
+    priorities: &mut Priorities,
+) {
+    let p = rule.get("properties").unwrap();
+    let protocol = match strings(p.get("protocol").unwrap(), params)[0].as_str() {
+        "Tcp" => "TCP",
+        "Udp" => "UDP",
+        _ => "Any",
+    };
+    let name = strings(rule.get("name").unwrap(), params)[0].clone();
+    let priority = strings(p.get("priority").unwrap(), params)[0]
+        .parse()
+        .unwrap();
+    let direction = strings(p.get("direction").unwrap(), params)[0].clone();
+    let previous = priorities.insert((region.to_owned(), name.clone()), (direction, priority));
+    assert!(
+        previous.is_none(),
+        "NSG rule {name} declared twice in {region}"
+    );
+    facts.insert(RuleFacts {
+        kind: "nsg",
+        name,
+        protocols: vec![protocol.to_owned()],
+        ports: field(
+            p,
+            &["destinationPortRange", "destinationPortRanges"],
+            params,
+        ),
+        sources: field(p, &["sourceAddressPrefix", "sourceAddressPrefixes"], params),
+        destinations: field(
+            p,
+            &["destinationAddressPrefix", "destinationAddressPrefixes"],
+            params,
+        ),
+        terminate_tls: false,
+        next_hop: String::new(),
+        region: region.to_owned(),
+    });
+}
+
+/// A route, inline or a child resource.
+fn route_facts(route: &Value, region: &str, params: &BTreeMap<String, Value>) -> RuleFacts {
+    let p = route.get("properties").unwrap();
+    let hop = strings(p.get("nextHopType").unwrap(), params)[0].clone();
+    let next_hop = match p.get("nextHopIpAddress") {
+        Some(ip) => format!("{hop} {}", strings(ip, params)[0]),
+        None => hop,
+    };
+    RuleFacts {
+        kind: "route",
+        name: strings(route.get("name").unwrap(), params)[0].clone(),
+        protocols: Vec::new(),
+        ports: Vec::new(),
+        sources: Vec::new(),
+        destinations: field(p, &["addressPrefix"], params),
+        terminate_tls: false,
+        next_hop,
+        region: region.to_owned(),
+    }
 }
 
 /// The firewall rule destinations the module writes as plain string literals (no
 /// interpolation), as written.
 pub fn literal_destinations(files: &RenderedFiles) -> Vec<String> {
-    let module = declarations(&files["bicep/modules/rule-collection-group.bicep"]);
+    let module: Vec<_> = files
+        .iter()
+        .filter(|(path, _)| path.ends_with("bicep/modules/rule-collection-group.bicep"))
+        .flat_map(|(_, text)| declarations(text))
+        .collect();
     let mut out = Vec::new();
     for (keyword, _, kind, value) in &module {
         if keyword != "resource"

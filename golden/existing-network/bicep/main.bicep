@@ -6,6 +6,29 @@ targetScope = 'resourceGroup'
 
 import { computeSubnetAddressPrefixesType } from 'modules/rule-collection-group.bicep'
 
+@export()
+@description('A resource the compute network already has, in this deployment\'s subscription.')
+type existingResourceType = {
+  @description('Its name.')
+  name: string
+  @description('Its resource group.')
+  resourceGroupName: string
+}
+
+// One key per region of the scenario: a region left out is a compile-time error.
+@export()
+@description('The network security group each region already has, by region.')
+type existingNetworkSecurityGroupsType = {
+  swedencentral: existingResourceType
+}
+
+// One key per region of the scenario: a region left out is a compile-time error.
+@export()
+@description('The route table each region already has, by region.')
+type existingRouteTablesType = {
+  swedencentral: existingResourceType
+}
+
 @description('Required. Resource ID of the existing Azure Firewall policy that the rule collection group joins; it may be in another subscription.')
 param firewallPolicyResourceId string
 
@@ -16,23 +39,11 @@ param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType = {
   ]
 }
 
-@description('Optional. Prefix of the network security group names; the region is appended.')
-param nsgNamePrefix string = 'nsg-azureml'
+@description('Required. The network security group each region already has, by region: the module adds its rules to them, in the priority band the scenario leaves to amlfw, and never creates, changes or associates an NSG.')
+param existingNetworkSecurityGroups existingNetworkSecurityGroupsType
 
-@description('Optional. Prefix of the route table names; the region is appended.')
-param routeTableNamePrefix string = 'rt-azureml'
-
-@description('Optional. Whether the route tables accept routes learned by BGP. Keep false when a gateway advertises a default route that would bypass the firewall.')
-param bgpRoutePropagationEnabled bool = false
-
-// Named rather than inline: `amlfw diff` reports a parameter's type as one word.
-@description('Resource tags: a string value for each tag name.')
-type tagsType = {
-  *: string
-}
-
-@description('Optional. Tags of the network security groups and route tables.')
-param tags tagsType = {}
+@description('Required. The route table each region already has, by region: the module adds its routes to them and never creates, changes or associates a route table.')
+param existingRouteTables existingRouteTablesType
 
 // The rule collection group belongs to the firewall policy, whose resource group is often in
 // the hub subscription: a module deploys it there.
@@ -45,77 +56,28 @@ module ruleCollectionGroup 'modules/rule-collection-group.bicep' = {
   }
 }
 
-// The network security group of the compute subnets in swedencentral.
-resource networkSecurityGroupSwedencentral 'Microsoft.Network/networkSecurityGroups@2025-05-01' = {
-  name: '${nsgNamePrefix}-swedencentral'
-  location: 'swedencentral'
-  tags: tags
-  properties: {
-    securityRules: [
-      // inbound-azure-machine-learning: Basic configuration > Inbound traffic
-      {
-        name: 'inbound-azure-machine-learning-swedencentral'
-        properties: {
-          description: 'The Azure Machine Learning service creates, updates and deletes compute instances and clusters that have a public IP.'
-          priority: 3000
-          direction: 'Inbound'
-          access: 'Allow'
-          protocol: 'Tcp'
-          sourcePortRange: '*'
-          sourceAddressPrefix: 'AzureMachineLearning'
-          destinationAddressPrefix: 'VirtualNetwork'
-          destinationPortRange: '44224'
-        }
-      }
-      // virtual-network-private-endpoints: Basic configuration > Outbound traffic
-      {
-        name: 'virtual-network-private-endpoints-swedencentral'
-        properties: {
-          description: 'Reach the private endpoints in the virtual network or peered virtual networks.'
-          priority: 3000
-          direction: 'Outbound'
-          access: 'Allow'
-          protocol: 'Tcp'
-          sourcePortRange: '*'
-          sourceAddressPrefixes: computeSubnetAddressPrefixes['mlw-vended']
-          destinationAddressPrefix: 'VirtualNetwork'
-          destinationPortRange: '443'
-        }
-      }
-    ]
+// The rules join the network security group that region swedencentral already has. A child resource
+// deploys at its parent's scope, and that NSG may be in another resource group than this
+// deployment's: a module deploys the rules there. The NSG itself is only read.
+module networkSecurityRulesSwedencentral 'modules/nsg-rules-swedencentral.bicep' = {
+  name: 'amlfw-nsg-rules-swedencentral'
+  scope: resourceGroup(existingNetworkSecurityGroups.swedencentral.resourceGroupName)
+  params: {
+    networkSecurityGroupName: existingNetworkSecurityGroups.swedencentral.name
+    computeSubnetAddressPrefixes: computeSubnetAddressPrefixes
   }
 }
 
-// The route table of the compute subnets in swedencentral: everything to the firewall,
-// except inbound management traffic of public-IP compute, which must skip it.
-resource routeTableSwedencentral 'Microsoft.Network/routeTables@2025-05-01' = {
-  name: '${routeTableNamePrefix}-swedencentral'
-  location: 'swedencentral'
-  tags: tags
-  properties: {
-    disableBgpRoutePropagation: !bgpRoutePropagationEnabled
-    routes: [
-      // route-azure-machine-learning: Scenario: Using compute cluster or compute instance with a public IP
-      {
-        name: 'route-azure-machine-learning-swedencentral'
-        properties: {
-          addressPrefix: 'AzureMachineLearning'
-          nextHopType: 'Internet'
-        }
-      }
-    ]
+// The routes join the route table that region swedencentral already has, deployed by a module into
+// its resource group (a child resource deploys at its parent's scope). The route table
+// itself is only read.
+module routesSwedencentral 'modules/routes-swedencentral.bicep' = {
+  name: 'amlfw-routes-swedencentral'
+  scope: resourceGroup(existingRouteTables.swedencentral.resourceGroupName)
+  params: {
+    routeTableName: existingRouteTables.swedencentral.name
   }
 }
 
 @description('Resource ID of the firewall policy rule collection group.')
 output ruleCollectionGroupResourceId string = ruleCollectionGroup.outputs.resourceId
-
-@description('Resource IDs of the network security groups, by region: set them as networkSecurityGroup of the compute subnets.')
-output networkSecurityGroupResourceIds object = {
-  swedencentral: networkSecurityGroupSwedencentral.id
-}
-
-@description('Resource IDs of the route tables, by region: set them as routeTable of the compute subnets.')
-output routeTableResourceIds object = {
-  swedencentral: routeTableSwedencentral.id
-}

@@ -6,6 +6,16 @@ targetScope = 'resourceGroup'
 
 import { computeSubnetAddressPrefixesType } from 'modules/rule-collection-group.bicep'
 
+// The workspaces and the number of IDs each come from the scenario: they key the
+// associations below, so another subnet needs a regenerated module, not another argument.
+@export()
+@description('Resource IDs of the compute subnets of each workspace, by workspace name, in the scenario\'s order.')
+type computeSubnetResourceIdsType = {
+  @minLength(1)
+  @maxLength(1)
+  'mlw-prod': string[]
+}
+
 @description('Required. Resource ID of the existing Azure Firewall policy that the rule collection group joins; it may be in another subscription.')
 param firewallPolicyResourceId string
 
@@ -13,6 +23,13 @@ param firewallPolicyResourceId string
 param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType = {
   'mlw-prod': [
     '10.10.1.0/24'
+  ]
+}
+
+@description('Optional. Resource IDs of the compute subnets of each workspace, by workspace name: the module sets their network security group and route table. Defaults come from the scenario.')
+param computeSubnetResourceIds computeSubnetResourceIdsType = {
+  'mlw-prod': [
+    '/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/rg-ml-prod/providers/Microsoft.Network/virtualNetworks/vnet-ml-prod/subnets/snet-compute'
   ]
 }
 
@@ -119,15 +136,38 @@ resource routeTableEastus2 'Microsoft.Network/routeTables@2025-05-01' = {
   }
 }
 
+// mlw-prod/0 (compute_subnet_ids of the scenario): read here, so that the module can write
+// it back whole with only its network security group and route table changed.
+resource virtualNetwork1 'Microsoft.Network/virtualNetworks@2025-05-01' existing = {
+  name: split(computeSubnetResourceIds['mlw-prod'][0], '/')[8]
+  scope: resourceGroup(split(computeSubnetResourceIds['mlw-prod'][0], '/')[2], split(computeSubnetResourceIds['mlw-prod'][0], '/')[4])
+}
+
+resource computeSubnet1 'Microsoft.Network/virtualNetworks/subnets@2025-05-01' existing = {
+  parent: virtualNetwork1
+  name: split(computeSubnetResourceIds['mlw-prod'][0], '/')[10]
+}
+
+module subnetAssociation1 'modules/subnet-association.bicep' = {
+  name: 'amlfw-subnet-${uniqueString(computeSubnetResourceIds['mlw-prod'][0])}'
+  scope: resourceGroup(split(computeSubnetResourceIds['mlw-prod'][0], '/')[2], split(computeSubnetResourceIds['mlw-prod'][0], '/')[4])
+  params: {
+    subnetResourceId: computeSubnetResourceIds['mlw-prod'][0]
+    subnetProperties: computeSubnet1.properties
+    networkSecurityGroupResourceId: networkSecurityGroupEastus2.id
+    routeTableResourceId: routeTableEastus2.id
+  }
+}
+
 @description('Resource ID of the firewall policy rule collection group.')
 output ruleCollectionGroupResourceId string = ruleCollectionGroup.outputs.resourceId
 
-@description('Resource IDs of the network security groups, by region: set them as networkSecurityGroup of the compute subnets.')
+@description('Resource IDs of the network security groups, by region.')
 output networkSecurityGroupResourceIds object = {
   eastus2: networkSecurityGroupEastus2.id
 }
 
-@description('Resource IDs of the route tables, by region: set them as routeTable of the compute subnets.')
+@description('Resource IDs of the route tables, by region.')
 output routeTableResourceIds object = {
   eastus2: routeTableEastus2.id
 }

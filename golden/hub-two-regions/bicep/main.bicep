@@ -6,6 +6,19 @@ targetScope = 'resourceGroup'
 
 import { computeSubnetAddressPrefixesType } from 'modules/rule-collection-group.bicep'
 
+// The workspaces and the number of IDs each come from the scenario: they key the
+// associations below, so another subnet needs a regenerated module, not another argument.
+@export()
+@description('Resource IDs of the compute subnets of each workspace, by workspace name, in the scenario\'s order.')
+type computeSubnetResourceIdsType = {
+  @minLength(1)
+  @maxLength(1)
+  'mlw-weu': string[]
+  @minLength(1)
+  @maxLength(1)
+  'mlw-sea': string[]
+}
+
 @description('Required. Resource ID of the existing Azure Firewall policy that the rule collection group joins; it may be in another subscription.')
 param firewallPolicyResourceId string
 
@@ -16,6 +29,16 @@ param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType = {
   ]
   'mlw-sea': [
     '10.61.1.0/24'
+  ]
+}
+
+@description('Optional. Resource IDs of the compute subnets of each workspace, by workspace name: the module sets their network security group and route table. Defaults come from the scenario.')
+param computeSubnetResourceIds computeSubnetResourceIdsType = {
+  'mlw-weu': [
+    '/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/rg-ml-weu/providers/Microsoft.Network/virtualNetworks/vnet-ml-weu/subnets/snet-compute'
+  ]
+  'mlw-sea': [
+    '/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/rg-ml-sea/providers/Microsoft.Network/virtualNetworks/vnet-ml-sea/subnets/snet-compute'
   ]
 }
 
@@ -147,16 +170,67 @@ resource routeTableWesteurope 'Microsoft.Network/routeTables@2025-05-01' = {
   }
 }
 
+// mlw-weu/0 (compute_subnet_ids of the scenario): read here, so that the module can write
+// it back whole with only its network security group and route table changed.
+resource virtualNetwork1 'Microsoft.Network/virtualNetworks@2025-05-01' existing = {
+  name: split(computeSubnetResourceIds['mlw-weu'][0], '/')[8]
+  scope: resourceGroup(split(computeSubnetResourceIds['mlw-weu'][0], '/')[2], split(computeSubnetResourceIds['mlw-weu'][0], '/')[4])
+}
+
+resource computeSubnet1 'Microsoft.Network/virtualNetworks/subnets@2025-05-01' existing = {
+  parent: virtualNetwork1
+  name: split(computeSubnetResourceIds['mlw-weu'][0], '/')[10]
+}
+
+module subnetAssociation1 'modules/subnet-association.bicep' = {
+  name: 'amlfw-subnet-${uniqueString(computeSubnetResourceIds['mlw-weu'][0])}'
+  scope: resourceGroup(split(computeSubnetResourceIds['mlw-weu'][0], '/')[2], split(computeSubnetResourceIds['mlw-weu'][0], '/')[4])
+  params: {
+    subnetResourceId: computeSubnetResourceIds['mlw-weu'][0]
+    subnetProperties: computeSubnet1.properties
+    networkSecurityGroupResourceId: networkSecurityGroupWesteurope.id
+    routeTableResourceId: routeTableWesteurope.id
+  }
+}
+
+// mlw-sea/0 (compute_subnet_ids of the scenario): read here, so that the module can write
+// it back whole with only its network security group and route table changed.
+resource virtualNetwork2 'Microsoft.Network/virtualNetworks@2025-05-01' existing = {
+  name: split(computeSubnetResourceIds['mlw-sea'][0], '/')[8]
+  scope: resourceGroup(split(computeSubnetResourceIds['mlw-sea'][0], '/')[2], split(computeSubnetResourceIds['mlw-sea'][0], '/')[4])
+}
+
+resource computeSubnet2 'Microsoft.Network/virtualNetworks/subnets@2025-05-01' existing = {
+  parent: virtualNetwork2
+  name: split(computeSubnetResourceIds['mlw-sea'][0], '/')[10]
+}
+
+module subnetAssociation2 'modules/subnet-association.bicep' = {
+  name: 'amlfw-subnet-${uniqueString(computeSubnetResourceIds['mlw-sea'][0])}'
+  scope: resourceGroup(split(computeSubnetResourceIds['mlw-sea'][0], '/')[2], split(computeSubnetResourceIds['mlw-sea'][0], '/')[4])
+  params: {
+    subnetResourceId: computeSubnetResourceIds['mlw-sea'][0]
+    subnetProperties: computeSubnet2.properties
+    networkSecurityGroupResourceId: networkSecurityGroupSoutheastasia.id
+    routeTableResourceId: routeTableSoutheastasia.id
+  }
+  // After the association before it: Azure refuses a write to a virtual network's subnet
+  // while another one of that network is in progress (AnotherOperationInProgress).
+  dependsOn: [
+    subnetAssociation1
+  ]
+}
+
 @description('Resource ID of the firewall policy rule collection group.')
 output ruleCollectionGroupResourceId string = ruleCollectionGroup.outputs.resourceId
 
-@description('Resource IDs of the network security groups, by region: set them as networkSecurityGroup of the compute subnets.')
+@description('Resource IDs of the network security groups, by region.')
 output networkSecurityGroupResourceIds object = {
   southeastasia: networkSecurityGroupSoutheastasia.id
   westeurope: networkSecurityGroupWesteurope.id
 }
 
-@description('Resource IDs of the route tables, by region: set them as routeTable of the compute subnets.')
+@description('Resource IDs of the route tables, by region.')
 output routeTableResourceIds object = {
   southeastasia: routeTableSoutheastasia.id
   westeurope: routeTableWesteurope.id
