@@ -262,3 +262,88 @@ fn adding_rules_moves_no_nsg_priority() {
         );
     }
 }
+
+/// The resource types of a Terraform module, with the number of each.
+fn resource_types(files: &RenderedFiles) -> std::collections::BTreeMap<String, usize> {
+    let mut types = std::collections::BTreeMap::new();
+    for (_, body) in support::parse_module(files) {
+        for block in body
+            .blocks()
+            .filter(|b| b.identifier.as_str() == "resource")
+        {
+            if let Some(label) = block.labels.first() {
+                *types.entry(label.as_str().to_owned()).or_insert(0) += 1;
+            }
+        }
+    }
+    types
+}
+
+/// What an existing-mode module must never declare: the NSG or route table it joins, or an
+/// association (a subnet has one of each; replacing the spoke's would drop its rules).
+fn forbidden_in_existing_mode(
+    plan: &Plan,
+    types: &std::collections::BTreeMap<String, usize>,
+) -> Vec<String> {
+    let mut forbidden = Vec::new();
+    if plan.outputs.nsg_existing {
+        forbidden.extend([
+            "azurerm_network_security_group",
+            "azurerm_subnet_network_security_group_association",
+        ]);
+    }
+    if plan.outputs.route_table_existing {
+        forbidden.extend([
+            "azurerm_route_table",
+            "azurerm_subnet_route_table_association",
+        ]);
+    }
+    forbidden
+        .into_iter()
+        .filter(|t| types.contains_key(*t))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn existing_mode_never_declares_the_nsg_route_table_or_an_association() {
+    let catalog = Catalog::embedded();
+    let mut checked = 0;
+    for case in golden_cases() {
+        let plan = support::golden_plan(&case, &catalog);
+        if !plan.outputs.nsg_existing && !plan.outputs.route_table_existing {
+            continue;
+        }
+        checked += 1;
+        let files = render(&plan, Target::Terraform, "scenario.yaml").unwrap();
+        let types = resource_types(&files);
+        assert_eq!(
+            forbidden_in_existing_mode(&plan, &types),
+            Vec::<String>::new(),
+            "{case}"
+        );
+        // The rules and routes are there, into the existing resources.
+        if plan.outputs.nsg_existing {
+            assert!(
+                types.contains_key("azurerm_network_security_rule"),
+                "{case}"
+            );
+        }
+        if plan.outputs.route_table_existing {
+            assert!(types.contains_key("azurerm_route"), "{case}");
+        }
+    }
+    assert!(checked >= 2, "only {checked} golden cases in existing mode");
+    // The check can fail: the same scenario in create mode declares them.
+    let text = std::fs::read_to_string(root().join("golden/landing-zone/scenario.yaml"))
+        .unwrap()
+        .replace("existing: true, ", "");
+    let (created, files) = plan_and_module(&text, &catalog);
+    let mut as_if_existing = created.clone();
+    as_if_existing.outputs.nsg_existing = true;
+    as_if_existing.outputs.route_table_existing = true;
+    assert_eq!(
+        forbidden_in_existing_mode(&as_if_existing, &resource_types(&files)),
+        ["azurerm_network_security_group", "azurerm_route_table"]
+    );
+}
