@@ -146,6 +146,10 @@ pub struct VerifyArgs {
     /// Use the catalog in this directory instead of the built-in one.
     #[arg(long, value_name = "DIR")]
     pub catalog: Option<PathBuf>,
+    /// Fail (exit 1) also on endpoints the API lists that only an earlier article revision
+    /// asked for (reported as retired).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Arguments of `amlfw plan`.
@@ -472,13 +476,15 @@ fn verify_dependencies(args: &VerifyArgs) -> u8 {
         Ok(plan) => plan,
         Err(diagnostics) => return fail(&diagnostics, "the scenario"),
     };
-    let verification = dependencies::verify(&plan, &endpoints);
+    let verification = dependencies::verify(&catalog, &plan, &endpoints);
     let text = match args.format {
         Format::Json => verification.to_json(),
         Format::Text | Format::Markdown => verification.to_text(&response_display, &display, &plan),
     };
     let code = print_stdout(&text);
-    if code == 0 && !verification.missing.is_empty() {
+    if code == 0
+        && (!verification.missing.is_empty() || (args.strict && !verification.retired.is_empty()))
+    {
         EXIT_DRIFT
     } else {
         code

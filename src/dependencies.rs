@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::{Catalog, CloudEndpoints, Endpoint as CatalogEndpoint};
 use crate::plan::{DestinationType, Plan, RuleKind};
 use crate::render::filters::{self, visible};
 
@@ -37,8 +38,103 @@ pub struct Verification {
     pub allowed: Vec<ApiEndpoint>,
     /// API endpoints the plan does not allow: the plan misses something the API requires.
     pub missing: Vec<ApiEndpoint>,
+    /// API endpoints the plan does not allow because the plan's article revision dropped
+    /// them: an earlier revision's requirement listed them (the service still does). They
+    /// fail the check only with `--strict`.
+    pub retired: Vec<RetiredEndpoint>,
     /// Plan hosts (with ports and rule) the API does not list.
     pub not_in_api: Vec<PlanHost>,
+}
+
+/// An API endpoint that only an earlier article revision asks for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct RetiredEndpoint {
+    /// The endpoint.
+    #[serde(flatten)]
+    pub endpoint: ApiEndpoint,
+    /// The earlier requirement that listed it.
+    pub requirement: String,
+    /// The last revision whose requirement listed it.
+    pub last_listed_in: String,
+    /// The plan's revision, which does not.
+    pub retired_in: String,
+}
+
+/// A host an earlier revision's requirement lists and the plan's revision does not.
+struct RetiredHost {
+    host: String,
+    ports: Vec<String>,
+    requirement: String,
+    revision: String,
+}
+
+/// The hosts of requirements of revisions before the plan's that no requirement of the
+/// plan's revision lists, in the plan's cloud, with `{region}` filled for each region of
+/// the plan (hosts with other placeholders are left out: they name the user's resources,
+/// which a retired row cannot).
+fn retired_hosts(catalog: &Catalog, plan: &Plan) -> Vec<RetiredHost> {
+    let position = |id: &str| catalog.revisions.iter().position(|r| r.id == id);
+    let Some(current) = position(&plan.catalog) else {
+        return Vec::new();
+    };
+    let hosts_of = |requirement: &crate::catalog::Requirement| -> Vec<String> {
+        let Some(destinations) = &requirement.destinations else {
+            return Vec::new();
+        };
+        let CloudEndpoints::Endpoints(endpoints) = destinations.get(plan.cloud) else {
+            return Vec::new();
+        };
+        endpoints
+            .iter()
+            .filter_map(|endpoint| match endpoint {
+                CatalogEndpoint::Host(host) => Some(host.to_lowercase()),
+                _ => None,
+            })
+            .flat_map(|host| {
+                if host.contains("{region}") {
+                    plan.regions()
+                        .iter()
+                        .map(|region| host.replace("{region}", region))
+                        .collect::<Vec<_>>()
+                } else {
+                    vec![host]
+                }
+            })
+            .filter(|host| !host.contains('{'))
+            .collect()
+    };
+    let current_hosts: BTreeSet<String> = catalog
+        .requirements_of(&plan.catalog)
+        .flat_map(hosts_of)
+        .collect();
+    let mut retired = Vec::new();
+    for requirement in &catalog.requirements {
+        let Some(last) = requirement
+            .revisions
+            .iter()
+            .filter_map(|r| position(r).map(|p| (p, r)))
+            .filter(|(p, _)| *p < current)
+            .max()
+            .map(|(_, r)| r.clone())
+        else {
+            continue;
+        };
+        if requirement.revisions.contains(&plan.catalog) {
+            continue;
+        }
+        for host in hosts_of(requirement) {
+            if current_hosts.contains(&host) {
+                continue;
+            }
+            retired.push(RetiredHost {
+                host,
+                ports: requirement.ports.iter().map(ToString::to_string).collect(),
+                requirement: requirement.id.clone(),
+                revision: last.clone(),
+            });
+        }
+    }
+    retired
 }
 
 /// A host pattern a plan allows.
@@ -114,13 +210,16 @@ pub fn parse_response(bytes: &[u8]) -> Result<Vec<ApiEndpoint>, String> {
     Ok(endpoints.into_iter().collect())
 }
 
-/// Compares the API's endpoints with the plan's host rules.
+/// Compares the API's endpoints with the plan's host rules; an endpoint the plan misses
+/// that only an earlier revision of `catalog` asked for is `retired`, not `missing`.
 #[must_use]
-pub fn verify(plan: &Plan, endpoints: &[ApiEndpoint]) -> Verification {
+pub fn verify(catalog: &Catalog, plan: &Plan, endpoints: &[ApiEndpoint]) -> Verification {
     let hosts = plan_hosts(plan);
+    let retired_hosts = retired_hosts(catalog, plan);
     let mut verification = Verification {
         allowed: Vec::new(),
         missing: Vec::new(),
+        retired: Vec::new(),
         not_in_api: Vec::new(),
     };
     for endpoint in endpoints {
@@ -128,10 +227,19 @@ pub fn verify(plan: &Plan, endpoints: &[ApiEndpoint]) -> Verification {
             covers(&host.host, &endpoint.domain)
                 && host.ports.iter().any(|p| port_matches(p, endpoint.port))
         });
-        if allowed {
-            verification.allowed.push(endpoint.clone());
-        } else {
-            verification.missing.push(endpoint.clone());
+        let retired = retired_hosts.iter().find(|host| {
+            covers(&host.host, &endpoint.domain)
+                && host.ports.iter().any(|p| port_matches(p, endpoint.port))
+        });
+        match (allowed, retired) {
+            (true, _) => verification.allowed.push(endpoint.clone()),
+            (false, Some(host)) => verification.retired.push(RetiredEndpoint {
+                endpoint: endpoint.clone(),
+                requirement: host.requirement.clone(),
+                last_listed_in: host.revision.clone(),
+                retired_in: plan.catalog.clone(),
+            }),
+            (false, None) => verification.missing.push(endpoint.clone()),
         }
     }
     let listed: BTreeSet<&str> = endpoints.iter().map(|e| e.domain.as_str()).collect();
@@ -218,13 +326,16 @@ impl Verification {
         );
         let _ = writeln!(
             out,
-            "# the API lists {} endpoints (domain:port): {} allowed by the plan, {} not",
-            self.allowed.len() + self.missing.len(),
+            "# the API lists {} endpoints (domain:port): {} allowed by the plan, {} retired by the article, {} missing",
+            self.allowed.len() + self.missing.len() + self.retired.len(),
             self.allowed.len(),
+            self.retired.len(),
             self.missing.len()
         );
-        if self.missing.is_empty() {
+        if self.missing.is_empty() && self.retired.is_empty() {
             out.push_str("\nevery endpoint the API lists is allowed\n");
+        } else if self.missing.is_empty() {
+            out.push_str("\nevery endpoint the API lists is allowed, except those the article retired (below)\n");
         } else {
             out.push_str("\nmissing: the API lists these, the plan does not allow them\n");
             for endpoint in &self.missing {
@@ -234,6 +345,21 @@ impl Verification {
                     visible(&endpoint.domain),
                     endpoint.port,
                     visible(&endpoint.category)
+                );
+            }
+        }
+        if !self.retired.is_empty() {
+            out.push_str("\nretired by the article: the API lists these, an earlier article revision asked for them, the plan's does not (they fail the check only with --strict)\n");
+            for retired in &self.retired {
+                let _ = writeln!(
+                    out,
+                    "  {}:{}  (category \"{}\"; {} of {}, not in {})",
+                    visible(&retired.endpoint.domain),
+                    retired.endpoint.port,
+                    visible(&retired.endpoint.category),
+                    visible(&retired.requirement),
+                    visible(&retired.last_listed_in),
+                    visible(&retired.retired_in)
                 );
             }
         }

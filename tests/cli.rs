@@ -677,8 +677,10 @@ fn verify_dependencies_reports_what_the_plan_misses() {
         response,
         "tests/fixtures/dependencies/eastus2.yaml",
     ]);
-    // The recorded API still lists viennaglobal.azurecr.io, which the article dropped in 2023.
-    assert_eq!(code, 1, "{stderr}");
+    // The recorded API still lists viennaglobal.azurecr.io, which the article dropped in
+    // 2023 (the 2022-09 catalog's prebuilt-images-host): retired, not missing, so the
+    // check passes; `--strict` fails on it.
+    assert_eq!(code, 0, "{stderr}");
     check_golden("verify-dependencies.txt", &stdout);
     let (code, stdout, _) = amlfw(&[
         "verify-dependencies",
@@ -687,9 +689,44 @@ fn verify_dependencies_reports_what_the_plan_misses() {
         "--format",
         "json",
     ]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 0);
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(report["missing"][0]["domain"], "viennaglobal.azurecr.io");
+    assert_eq!(report["missing"], serde_json::json!([]));
+    assert_eq!(report["retired"][0]["domain"], "viennaglobal.azurecr.io");
+    assert_eq!(report["retired"][0]["requirement"], "prebuilt-images-host");
+    assert_eq!(report["retired"][0]["last_listed_in"], "2022-09");
+    let (code, _, _) = amlfw(&[
+        "verify-dependencies",
+        response,
+        "tests/fixtures/dependencies/eastus2.yaml",
+        "--strict",
+    ]);
+    assert_eq!(code, 1, "--strict fails on a retired endpoint");
+    // Under the revision that still lists it, it is simply allowed.
+    let dir = temp_dir("verify-2022");
+    let scenario = dir.join("eastus2-2022.yaml");
+    let text = std::fs::read_to_string(root().join("tests/fixtures/dependencies/eastus2.yaml"))
+        .unwrap()
+        .replace("cloud: public\n", "cloud: public\ncatalog: \"2022-09\"\n");
+    std::fs::write(&scenario, text).unwrap();
+    let (_, stdout, stderr) = amlfw(&[
+        "verify-dependencies",
+        response,
+        scenario.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
+    assert_eq!(report["retired"], serde_json::json!([]));
+    assert!(
+        report["allowed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["domain"] == "viennaglobal.azurecr.io"),
+        "{stdout}"
+    );
     let (code, _, stderr) = amlfw(&[
         "verify-dependencies",
         "examples/minimal.yaml",

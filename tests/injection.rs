@@ -558,7 +558,7 @@ fn verify_dependencies_never_prints_terminal_controls_raw() {
         {"domainName": "s\u{202E}moc.elpmaxe", "endpointDetails": [{"port": 443}]}
     ]}}]});
     let endpoints = amlfw::dependencies::parse_response(response.to_string().as_bytes()).unwrap();
-    let verification = amlfw::dependencies::verify(&plan, &endpoints);
+    let verification = amlfw::dependencies::verify(&catalog, &plan, &endpoints);
     let text = verification.to_text("resp\u{1b}]0;x\u{7}.json", "s\n.yaml", &plan);
     if let Some((c, line)) = raw_invisible(&text) {
         panic!("text output holds U+{:04X}: {line:?}", u32::from(c));
