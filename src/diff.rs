@@ -1273,7 +1273,6 @@ mod tests {
             "inbound-batch-node-management",
             "route-batch-node-management",
             "prebuilt-images-host",
-            "acr-service-tag",
         ] {
             assert!(removed.contains(id), "{id} not removed");
         }

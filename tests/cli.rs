@@ -526,7 +526,7 @@ fn diff_explains_rule_changes_between_scenarios() {
     ]);
     assert_eq!(code, 0);
     let diff: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(diff["added"].as_array().unwrap().len(), 10);
+    assert_eq!(diff["added"].as_array().unwrap().len(), 11);
     let (code, stdout, _) = amlfw(&[
         "diff",
         "examples/full-public.yaml",

@@ -1258,7 +1258,7 @@ mod tests {
     fn wildcard_hosts_on_other_ports_use_the_covering_tag() {
         let text = format!(
             "{HEAD}firewall: {{ destinations: hosts }}\nworkspaces:\n{}",
-            workspace("    compute: { instances: true }\n")
+            workspace("    container_registry: crmltest01\n    compute: { instances: true }\n")
         );
         let plan = plan_of(&text);
         let ports = rule(&plan, "compute-instance-ports-hosts");
@@ -1279,11 +1279,11 @@ mod tests {
     fn missing_storage_account_is_an_error_at_the_workspace() {
         let catalog = Catalog::embedded();
         let text = format!(
-            "{HEAD}firewall: {{ destinations: hosts }}\nworkspaces:\n  - name: mlw\n    region: eastus2\n    compute_subnets: [10.0.1.0/24]\n    compute: {{ clusters: true }}\n"
+            "{HEAD}firewall: {{ destinations: hosts }}\nworkspaces:\n  - name: mlw\n    region: eastus2\n    container_registry: {{ name: crmltest01, access: private-endpoint }}\n    compute_subnets: [10.0.1.0/24]\n    compute: {{ clusters: true }}\n"
         );
         let scenario = crate::scenario::load(&text, "s.yaml", &catalog).unwrap();
         let errors = plan(&scenario, &catalog).unwrap_err();
-        assert_eq!(errors.len(), 1);
+        assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].code, Code::MissingPlaceholderValue);
         assert!(
             errors[0].message.contains("storage-blob-host"),
@@ -1367,6 +1367,47 @@ mod tests {
         assert_eq!(
             rule(&custom, "pythonhosted-hosts").destinations,
             ["*.pythonhosted.org"]
+        );
+    }
+
+    #[test]
+    fn the_registry_gets_a_rule_through_the_firewall_and_none_through_a_private_endpoint() {
+        let through_firewall = plan_of(&format!(
+            "{HEAD}workspaces:\n{}",
+            workspace("    compute: { clusters: true }\n")
+        ));
+        assert_eq!(
+            rule(&through_firewall, "acr-service-tag-eastus2").destinations,
+            ["AzureContainerRegistry.EastUS2"]
+        );
+        let hosts = plan_of(&format!(
+            "{HEAD}firewall: {{ destinations: hosts }}\nworkspaces:\n{}",
+            workspace("    container_registry: crmltest01\n    compute: { clusters: true }\n")
+        ));
+        assert_eq!(
+            rule(&hosts, "acr-hosts-mlw").destinations,
+            [
+                "crmltest01.azurecr.io",
+                "crmltest01.eastus2.data.azurecr.io"
+            ]
+        );
+        let private = plan_of(&format!(
+            "{HEAD}workspaces:\n{}",
+            workspace(
+                "    container_registry: { name: crmltest01, access: private-endpoint }\n    compute: { clusters: true }\n"
+            )
+        ));
+        assert!(
+            private.rules.iter().all(|r| !r.id.starts_with("acr-")),
+            "{private}"
+        );
+        assert!(
+            private
+                .warnings
+                .iter()
+                .all(|w| !w.message.contains("container-registry-access")),
+            "{:?}",
+            private.warnings
         );
     }
 

@@ -11,6 +11,8 @@ pub mod allowlist;
 pub mod bicep;
 pub mod filters;
 mod layout;
+
+pub use layout::Part;
 pub mod mermaid;
 pub mod terraform;
 

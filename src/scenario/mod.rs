@@ -92,6 +92,11 @@ pub const FACTS: &[(&str, &str)] = &[
         "compute.public_ip is true and the workspace has a compute instance or cluster",
     ),
     ("private-endpoint", "private_endpoint is true"),
+    ("registry-named", "container_registry is given"),
+    (
+        "registry-private-endpoint",
+        "container_registry.access is private-endpoint (the registry is reached through a private endpoint)",
+    ),
     (
         "hbi",
         "hbi is true (the workspace was created with the hbi_workspace flag)",
@@ -160,6 +165,7 @@ const WORKSPACE_FIELDS: &[&str] = &[
     "features",
     "extra_fqdns",
 ];
+const CONTAINER_REGISTRY_FIELDS: &[&str] = &["name", "access"];
 const COMPUTE_FIELDS: &[&str] = &[
     "instances",
     "clusters",
@@ -177,6 +183,8 @@ const ROUTE_TABLE_FIELDS: &[&str] = &["existing", "default_route", "firewall_pri
 pub const SKUS: &[&str] = &["standard", "premium"];
 /// Values of `firewall.destinations`; the first is the default.
 pub const DESTINATIONS: &[&str] = &["service-tags", "hosts", "ip-addresses"];
+/// Values of `workspaces[].container_registry.access`; the first is the default.
+pub const REGISTRY_ACCESS: &[&str] = &["firewall", "private-endpoint"];
 /// Values of `workspaces[].azure_monitor`; the first is the default.
 pub const AZURE_MONITOR_MODES: &[&str] = &["public", "secured"];
 /// Values of `outputs.layout`; the first is the default.
@@ -228,6 +236,7 @@ pub const ALL_FIELDS: &[&[&str]] = &[
     FIREWALL_FIELDS,
     RULE_COLLECTION_GROUP_FIELDS,
     WORKSPACE_FIELDS,
+    CONTAINER_REGISTRY_FIELDS,
     COMPUTE_FIELDS,
     KUBERNETES_FIELDS,
     EXTRA_FQDN_FIELDS,
@@ -299,6 +308,9 @@ pub struct Workspace {
     pub storage_account: Option<String>,
     /// Container registry name (fills `{acr}`).
     pub container_registry: Option<String>,
+    /// `container_registry.access: private-endpoint`: the registry is reached through a
+    /// private endpoint in the compute network, so no firewall rule is needed for it.
+    pub registry_private_endpoint: bool,
     /// Workspace ID GUID (fills `{workspace_id}`).
     pub workspace_id: Option<String>,
     /// The workspace has a private endpoint.
@@ -462,6 +474,8 @@ impl Workspace {
             compute.public_ip && (compute.instances || compute.clusters),
         );
         add("private-endpoint", self.private_endpoint);
+        add("registry-private-endpoint", self.registry_private_endpoint);
+        add("registry-named", self.container_registry.is_some());
         add("hbi", self.hbi);
         add("aks-v1-inference", compute.aks_v1_inference);
         if let Some(kubernetes) = &compute.kubernetes {
@@ -1384,22 +1398,11 @@ impl Decoder<'_> {
             }
             Some(value.to_owned())
         });
-        let container_registry = fields.get("container_registry").and_then(|node| {
-            let value = self.string(node, &format!("{path}.container_registry"), "a container registry name")?;
-            let (min, max) = CONTAINER_REGISTRY_LENGTH;
-            let valid = (min..=max).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric());
-            if !valid {
-                self.report(
-                    Code::InvalidContainerRegistry,
-                    node,
-                    &format!("{path}.container_registry"),
-                    format!("`{value}` is not a valid container registry name"),
-                    Some("registry names have 5-50 letters and digits; give the name, not the login server".to_owned()),
-                );
-                return None;
-            }
-            Some(value.to_lowercase())
-        });
+        let (container_registry, registry_private_endpoint) = match fields.get("container_registry")
+        {
+            None => (None, false),
+            Some(node) => self.container_registry(node, &format!("{path}.container_registry")),
+        };
         let workspace_id = fields.get("workspace_id").and_then(|node| {
             let value = self.string(node, &format!("{path}.workspace_id"), "a workspace ID")?;
             if !is_guid(value) {
@@ -1630,6 +1633,7 @@ impl Decoder<'_> {
             region: region?,
             storage_account,
             container_registry,
+            registry_private_endpoint,
             workspace_id,
             private_endpoint,
             hbi,
@@ -1642,6 +1646,56 @@ impl Decoder<'_> {
             extra_fqdns,
             location: self.location(node.span, path),
         })
+    }
+
+    /// `container_registry`: a name, or `{ name, access }`. Returns the name and whether
+    /// the registry is reached through a private endpoint.
+    fn container_registry(&mut self, node: &Node, path: &str) -> (Option<String>, bool) {
+        let (name_node, name_path, private_endpoint) = if let NodeKind::Map(_) = &node.kind {
+            let Some(fields) = self.fields(
+                node,
+                path,
+                "`container_registry`",
+                CONTAINER_REGISTRY_FIELDS,
+            ) else {
+                return (None, false);
+            };
+            let private_endpoint = match fields.get("access") {
+                None => false,
+                Some(access) => self
+                    .choice(
+                        access,
+                        &format!("{path}.access"),
+                        "registry access",
+                        REGISTRY_ACCESS,
+                        Code::InvalidValue,
+                    )
+                    .is_some_and(|choice| choice == "private-endpoint"),
+            };
+            let Some(name_node) = self.required(&fields, "name", "`container_registry`") else {
+                return (None, private_endpoint);
+            };
+            (name_node, format!("{path}.name"), private_endpoint)
+        } else {
+            (node, path.to_owned(), false)
+        };
+        let Some(value) = self.string(name_node, &name_path, "a container registry name") else {
+            return (None, private_endpoint);
+        };
+        let (min, max) = CONTAINER_REGISTRY_LENGTH;
+        let valid =
+            (min..=max).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric());
+        if !valid {
+            self.report(
+                Code::InvalidContainerRegistry,
+                name_node,
+                &name_path,
+                format!("`{value}` is not a valid container registry name"),
+                Some("registry names have 5-50 letters and digits; give the name, not the login server".to_owned()),
+            );
+            return (None, private_endpoint);
+        }
+        (Some(value.to_lowercase()), private_endpoint)
     }
 
     fn region(
@@ -2230,6 +2284,34 @@ mod tests {
         let created = format!("{MINIMAL}outputs:\n  nsg: {{ priorities: 200-999 }}\n");
         let outputs = load_str(&created).unwrap().outputs;
         assert!(outputs.nsg && !outputs.nsg_existing);
+    }
+
+    #[test]
+    fn a_container_registry_is_a_name_or_a_mapping_with_its_access() {
+        let with = |value: &str| {
+            MINIMAL.replace(
+                "    compute_subnets",
+                &format!("    container_registry: {value}\n    compute_subnets"),
+            )
+        };
+        let plain = &load_str(&with("CrMlProd01")).unwrap().workspaces[0];
+        assert_eq!(plain.container_registry.as_deref(), Some("crmlprod01"));
+        assert!(!plain.registry_private_endpoint);
+        let private = &load_str(&with("{ name: crmlprod01, access: private-endpoint }"))
+            .unwrap()
+            .workspaces[0];
+        assert!(
+            private.registry_private_endpoint
+                && private.facts().contains("registry-private-endpoint")
+        );
+        for (value, code) in [
+            ("{ access: private-endpoint }", "missing-field"),
+            ("{ name: crmlprod01, acces: firewall }", "unknown-field"),
+            ("{ name: crmlprod01, access: vpn }", "invalid-value"),
+            ("{ name: cr.azurecr.io }", "invalid-container-registry"),
+        ] {
+            assert_eq!(codes(&with(value)), [code], "{value}");
+        }
     }
 
     #[test]

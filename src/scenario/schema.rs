@@ -17,12 +17,13 @@
 use serde_json::{Map, Value, json};
 
 use super::{
-    AZURE_MONITOR_MODES, BOOLEAN_FIELDS, COMPUTE_FIELDS, CONTAINER_REGISTRY_LENGTH,
-    DEFAULT_CATALOG, DEFAULT_NSG_PRIORITIES, DEFAULT_PRIORITY, DEFAULT_RULE_COLLECTION_GROUP_NAME,
-    DESTINATIONS, EXTRA_FQDN_FIELDS, FEATURES, FIREWALL_FIELDS, KUBERNETES_CONNECTIONS,
-    KUBERNETES_FIELDS, LAYOUTS, NSG_FIELDS, OUTPUTS_FIELDS, PRIORITY_RANGE, ROUTE_MODES,
-    ROUTE_TABLE_FIELDS, RULE_COLLECTION_GROUP_FIELDS, RULE_COLLECTION_GROUP_NAME_LENGTH, SKUS,
-    STORAGE_ACCOUNT_LENGTH, TOP_FIELDS, VERSION, WORKSPACE_FIELDS, WORKSPACE_NAME_LENGTH,
+    AZURE_MONITOR_MODES, BOOLEAN_FIELDS, COMPUTE_FIELDS, CONTAINER_REGISTRY_FIELDS,
+    CONTAINER_REGISTRY_LENGTH, DEFAULT_CATALOG, DEFAULT_NSG_PRIORITIES, DEFAULT_PRIORITY,
+    DEFAULT_RULE_COLLECTION_GROUP_NAME, DESTINATIONS, EXTRA_FQDN_FIELDS, FEATURES, FIREWALL_FIELDS,
+    KUBERNETES_CONNECTIONS, KUBERNETES_FIELDS, LAYOUTS, NSG_FIELDS, OUTPUTS_FIELDS, PRIORITY_RANGE,
+    REGISTRY_ACCESS, ROUTE_MODES, ROUTE_TABLE_FIELDS, RULE_COLLECTION_GROUP_FIELDS,
+    RULE_COLLECTION_GROUP_NAME_LENGTH, SKUS, STORAGE_ACCOUNT_LENGTH, TOP_FIELDS, VERSION,
+    WORKSPACE_FIELDS, WORKSPACE_NAME_LENGTH,
 };
 use crate::catalog::{Catalog, Cloud};
 
@@ -72,6 +73,12 @@ pub const OBJECTS: &[Object] = &[
         fields: WORKSPACE_FIELDS,
         required: &["name", "region"],
         description: "One Azure Machine Learning workspace.",
+    },
+    Object {
+        name: "container_registry",
+        fields: CONTAINER_REGISTRY_FIELDS,
+        required: &["name"],
+        description: "The workspace's container registry, and how compute reaches it.",
     },
     Object {
         name: "compute",
@@ -180,7 +187,17 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
     (
         "workspace",
         "container_registry",
-        "The workspace's container registry name (5-50 letters and digits, not the login server); fills `<your ACR name>` hosts (Kubernetes compute).",
+        "The workspace's container registry: its name (5-50 letters and digits, not the login server), or a mapping (below) that also says how compute reaches it. Custom images and job submission need the registry: through the firewall (the default) amlfw plans `AzureContainerRegistry.<Region>` 443, or in hosts mode its login server and dedicated data endpoint; through a private endpoint, no rule. Also fills `<your ACR name>` hosts (Kubernetes compute).",
+    ),
+    (
+        "container_registry",
+        "name",
+        "The registry's name (5-50 letters and digits, not the login server).",
+    ),
+    (
+        "container_registry",
+        "access",
+        "`firewall`: compute reaches the registry through the hub firewall, and amlfw plans its rule. `private-endpoint`: through a private endpoint in the compute virtual network (a Premium registry; the article's Basic configuration assumes one), and no firewall rule is needed.",
     ),
     (
         "workspace",
@@ -377,6 +394,7 @@ const HEADINGS: &[(&str, &str)] = &[
         "#### `firewall.rule_collection_group`",
     ),
     ("workspace", "### `workspaces[]`"),
+    ("container_registry", "#### `container_registry`"),
     ("compute", "#### `compute`"),
     ("kubernetes", "##### `compute.kubernetes`"),
     ("extra_fqdn", "#### `extra_fqdns[]`"),
@@ -593,9 +611,16 @@ fn field_schema(object: &str, field: &str, catalog: &Catalog) -> Value {
             json!({ "type": "string", "enum": region_names(catalog, &Cloud::ALL) })
         }
         ("workspace", "storage_account") => name_string("a-z0-9", "a-z0-9", STORAGE_ACCOUNT_LENGTH),
-        ("workspace", "container_registry") => {
+        ("workspace", "container_registry") => json!({
+            "anyOf": [
+                name_string("A-Za-z0-9", "A-Za-z0-9", CONTAINER_REGISTRY_LENGTH),
+                reference("container_registry"),
+            ],
+        }),
+        ("container_registry", "name") => {
             name_string("A-Za-z0-9", "A-Za-z0-9", CONTAINER_REGISTRY_LENGTH)
         }
+        ("container_registry", "access") => choice(REGISTRY_ACCESS),
         ("workspace", "workspace_id") => {
             json!({ "type": "string", "pattern": format!("^{GUID}$") })
         }

@@ -276,6 +276,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     priority = 5400
     action   = "Allow"
 
+    # acr-hosts: Other firewalls > Microsoft hosts > Docker images maintained by Azure Machine Learning
+    rule {
+      name              = "acr-hosts-mlw-2022-hosts"
+      description       = "Custom Docker images (the workspace's Azure Container Registry), reached through the firewall."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-2022-hosts"]
+      destination_fqdns = ["crml2022hosts.azurecr.io", "crml2022hosts.westus2.data.azurecr.io"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
     # mcr-hosts: Other firewalls > Microsoft hosts > Docker images maintained by Azure Machine Learning
     rule {
       name              = "mcr-hosts"

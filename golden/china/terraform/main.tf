@@ -296,6 +296,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     priority = 5400
     action   = "Allow"
 
+    # acr-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
+    rule {
+      name              = "acr-hosts-mlw-china"
+      description       = "The workspace's Azure Container Registry, for custom images and job submission, reached through the firewall."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-china"]
+      destination_fqdns = ["crmlchina01.azurecr.cn", "crmlchina01.chinaeast2.data.azurecr.cn"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
     # mcr-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
     rule {
       name              = "mcr-hosts"

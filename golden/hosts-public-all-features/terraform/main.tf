@@ -319,6 +319,19 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     priority = 5400
     action   = "Allow"
 
+    # acr-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
+    rule {
+      name              = "acr-hosts-mlw-hosts"
+      description       = "The workspace's Azure Container Registry, for custom images and job submission, reached through the firewall."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-hosts"]
+      destination_fqdns = ["crmlhosts.azurecr.io", "crmlhosts.swedencentral.data.azurecr.io"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
     # mcr-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
     rule {
       name              = "mcr-hosts"

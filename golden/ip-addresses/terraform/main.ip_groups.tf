@@ -214,6 +214,30 @@ resource "azurerm_ip_group" "ipg_azureactivedirectory" {
   ]
 }
 
+# AzureContainerRegistry.EastUS2
+resource "azurerm_ip_group" "ipg_azurecontainerregistry_eastus2" {
+  name                = "ipg-azurecontainerregistry-eastus2"
+  location            = var.ip_group_location
+  resource_group_name = var.ip_group_resource_group_name
+  tags                = var.tags
+
+  cidrs = [
+    "20.44.19.64/26",
+    "20.44.22.0/23",
+    "20.49.102.128/26",
+    "20.65.0.0/24",
+    "40.70.146.88/29",
+    "40.70.150.0/24",
+    "52.167.106.80/29",
+    "52.167.110.0/24",
+    "52.167.111.0/26",
+    "104.208.144.80/29",
+    "104.208.200.0/23",
+    "172.210.216.64/26",
+    "172.210.218.0/25",
+  ]
+}
+
 # AzureFrontDoor.FirstParty
 resource "azurerm_ip_group" "ipg_azurefrontdoor_firstparty" {
   name                = "ipg-azurefrontdoor-firstparty"

@@ -111,6 +111,16 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     priority = 1400
     action   = "Allow"
 
+    # acr-service-tag: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
+    rule {
+      name                  = "acr-service-tag-eastus2"
+      description           = "The workspace's Azure Container Registry, for custom images and job submission, reached through the firewall."
+      protocols             = ["TCP"]
+      source_addresses      = var.compute_subnet_address_prefixes["mlw-ip"]
+      destination_ip_groups = [azurerm_ip_group.ipg_azurecontainerregistry_eastus2.id]
+      destination_ports     = ["443"]
+    }
+
     # front-door-first-party-service-tag: Basic configuration > Outbound traffic; Recommended configuration for training and deploying models
     rule {
       name                  = "front-door-first-party-service-tag"

@@ -151,6 +151,36 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     priority = 1400
     action   = "Allow"
 
+    # acr-service-tag: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
+    rule {
+      name                  = "acr-service-tag-eastus2"
+      description           = "The workspace's Azure Container Registry, for custom images and job submission, reached through the firewall."
+      protocols             = ["TCP"]
+      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team02"], var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team07"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team10"], var.compute_subnet_address_prefixes["mlw-team11"], var.compute_subnet_address_prefixes["mlw-team12"]))
+      destination_addresses = ["AzureContainerRegistry.EastUS2"]
+      destination_ports     = ["443"]
+    }
+
+    # acr-service-tag: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
+    rule {
+      name                  = "acr-service-tag-southeastasia"
+      description           = "The workspace's Azure Container Registry, for custom images and job submission, reached through the firewall."
+      protocols             = ["TCP"]
+      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team19"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"], var.compute_subnet_address_prefixes["mlw-team22"]))
+      destination_addresses = ["AzureContainerRegistry.SoutheastAsia"]
+      destination_ports     = ["443"]
+    }
+
+    # acr-service-tag: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
+    rule {
+      name                  = "acr-service-tag-westeurope"
+      description           = "The workspace's Azure Container Registry, for custom images and job submission, reached through the firewall."
+      protocols             = ["TCP"]
+      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team14"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team18"]))
+      destination_addresses = ["AzureContainerRegistry.WestEurope"]
+      destination_ports     = ["443"]
+    }
+
     # front-door-first-party-service-tag: Basic configuration > Outbound traffic; Recommended configuration for training and deploying models
     rule {
       name                  = "front-door-first-party-service-tag"

@@ -389,6 +389,23 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           type: 'Allow'
         }
         rules: [
+          // acr-hosts: Other firewalls > Microsoft hosts > Docker images maintained by Azure Machine Learning
+          {
+            ruleType: 'ApplicationRule'
+            name: 'acr-hosts-mlw-2022-hosts'
+            description: 'Custom Docker images (the workspace\'s Azure Container Registry), reached through the firewall.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-2022-hosts']
+            targetFqdns: [
+              'crml2022hosts${environment().suffixes.acrLoginServer}'
+              'crml2022hosts.westus2.data${environment().suffixes.acrLoginServer}'
+            ]
+          }
           // mcr-hosts: Other firewalls > Microsoft hosts > Docker images maintained by Azure Machine Learning
           {
             ruleType: 'ApplicationRule'

@@ -187,6 +187,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           type: 'Allow'
         }
         rules: [
+          // acr-service-tag: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
+          {
+            ruleType: 'NetworkRule'
+            name: 'acr-service-tag-chinanorth3'
+            description: 'The workspace\'s Azure Container Registry, for custom images and job submission, reached through the firewall.'
+            ipProtocols: [
+              'TCP'
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-cn-tags']
+            destinationAddresses: [
+              'AzureContainerRegistry.ChinaNorth3'
+            ]
+            destinationPorts: [
+              '443'
+            ]
+          }
           // mcr-service-tag: Basic configuration > Outbound traffic; Recommended configuration for training and deploying models
           {
             ruleType: 'NetworkRule'

@@ -421,6 +421,23 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           type: 'Allow'
         }
         rules: [
+          // acr-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
+          {
+            ruleType: 'ApplicationRule'
+            name: 'acr-hosts-mlw-china'
+            description: 'The workspace\'s Azure Container Registry, for custom images and job submission, reached through the firewall.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-china']
+            targetFqdns: [
+              'crmlchina01${environment().suffixes.acrLoginServer}'
+              'crmlchina01.chinaeast2.data${environment().suffixes.acrLoginServer}'
+            ]
+          }
           // mcr-hosts: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
           {
             ruleType: 'ApplicationRule'

@@ -240,6 +240,29 @@ resource ipGroupAzureactivedirectory 'Microsoft.Network/ipGroups@2025-05-01' = {
   }
 }
 
+// AzureContainerRegistry.EastUS2: its IPv4 prefixes, aggregated, from the service tag file named above.
+resource ipGroupAzurecontainerregistryEastus2 'Microsoft.Network/ipGroups@2025-05-01' = {
+  name: 'ipg-azurecontainerregistry-eastus2'
+  location: ipGroupLocation
+  properties: {
+    ipAddresses: [
+      '20.44.19.64/26'
+      '20.44.22.0/23'
+      '20.49.102.128/26'
+      '20.65.0.0/24'
+      '40.70.146.88/29'
+      '40.70.150.0/24'
+      '52.167.106.80/29'
+      '52.167.110.0/24'
+      '52.167.111.0/26'
+      '104.208.144.80/29'
+      '104.208.200.0/23'
+      '172.210.216.64/26'
+      '172.210.218.0/25'
+    ]
+  }
+}
+
 // AzureFrontDoor.FirstParty: its IPv4 prefixes, aggregated, from the service tag file named above.
 resource ipGroupAzurefrontdoorFirstparty 'Microsoft.Network/ipGroups@2025-05-01' = {
   name: 'ipg-azurefrontdoor-firstparty'
@@ -1417,6 +1440,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           type: 'Allow'
         }
         rules: [
+          // acr-service-tag: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
+          {
+            ruleType: 'NetworkRule'
+            name: 'acr-service-tag-eastus2'
+            description: 'The workspace\'s Azure Container Registry, for custom images and job submission, reached through the firewall.'
+            ipProtocols: [
+              'TCP'
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-ip']
+            destinationIpGroups: [
+              ipGroupAzurecontainerregistryEastus2.id
+            ]
+            destinationPorts: [
+              '443'
+            ]
+          }
           // front-door-first-party-service-tag: Basic configuration > Outbound traffic; Recommended configuration for training and deploying models
           {
             ruleType: 'NetworkRule'

@@ -203,6 +203,22 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           type: 'Allow'
         }
         rules: [
+          // acr-service-tag: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
+          {
+            ruleType: 'NetworkRule'
+            name: 'acr-service-tag-northeurope'
+            description: 'The workspace\'s Azure Container Registry, for custom images and job submission, reached through the firewall.'
+            ipProtocols: [
+              'TCP'
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-secure']
+            destinationAddresses: [
+              'AzureContainerRegistry.NorthEurope'
+            ]
+            destinationPorts: [
+              '443'
+            ]
+          }
           // front-door-first-party-service-tag: Basic configuration > Outbound traffic; Recommended configuration for training and deploying models
           {
             ruleType: 'NetworkRule'

@@ -309,6 +309,54 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           type: 'Allow'
         }
         rules: [
+          // acr-service-tag: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
+          {
+            ruleType: 'NetworkRule'
+            name: 'acr-service-tag-eastus2'
+            description: 'The workspace\'s Azure Container Registry, for custom images and job submission, reached through the firewall.'
+            ipProtocols: [
+              'TCP'
+            ]
+            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team02'], computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team07'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team10'], computeSubnetAddressPrefixes['mlw-team11'], computeSubnetAddressPrefixes['mlw-team12'])
+            destinationAddresses: [
+              'AzureContainerRegistry.EastUS2'
+            ]
+            destinationPorts: [
+              '443'
+            ]
+          }
+          // acr-service-tag: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
+          {
+            ruleType: 'NetworkRule'
+            name: 'acr-service-tag-southeastasia'
+            description: 'The workspace\'s Azure Container Registry, for custom images and job submission, reached through the firewall.'
+            ipProtocols: [
+              'TCP'
+            ]
+            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team19'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'], computeSubnetAddressPrefixes['mlw-team22'])
+            destinationAddresses: [
+              'AzureContainerRegistry.SoutheastAsia'
+            ]
+            destinationPorts: [
+              '443'
+            ]
+          }
+          // acr-service-tag: Scenario: Third party firewall or Azure Firewall without service tags > Microsoft hosts > Docker images maintained by Azure Machine Learning
+          {
+            ruleType: 'NetworkRule'
+            name: 'acr-service-tag-westeurope'
+            description: 'The workspace\'s Azure Container Registry, for custom images and job submission, reached through the firewall.'
+            ipProtocols: [
+              'TCP'
+            ]
+            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team14'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team18'])
+            destinationAddresses: [
+              'AzureContainerRegistry.WestEurope'
+            ]
+            destinationPorts: [
+              '443'
+            ]
+          }
           // front-door-first-party-service-tag: Basic configuration > Outbound traffic; Recommended configuration for training and deploying models
           {
             ruleType: 'NetworkRule'
