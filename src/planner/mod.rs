@@ -316,6 +316,21 @@ impl<'a> Planner<'a> {
             self.requirement(&context, &mut missing);
         }
         self.extra_fqdns(workspace);
+        if facts.contains("kubernetes")
+            && workspace
+                .compute
+                .kubernetes
+                .as_ref()
+                .is_some_and(|k| k.subnets.is_none())
+        {
+            self.warn(
+                Code::KubernetesSubnetsDefaulted,
+                format!(
+                    "workspace `{}`: the Kubernetes rules take the compute subnets as sources; if the cluster's nodes sit in other subnets, list them in `compute.kubernetes.subnets`",
+                    workspace.name
+                ),
+            );
+        }
         for (field, requirements) in missing {
             self.errors.push(
                 Diagnostic::error(
@@ -442,12 +457,14 @@ impl<'a> Planner<'a> {
                 Endpoint::Cidr(net) => prefixes.push(net.to_string()),
             }
         }
-        let subnets: Vec<String> = context
-            .workspace
-            .compute_subnets
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        // Kubernetes traffic leaves from the cluster's nodes, which usually sit in their
+        // own subnet.
+        let sources = if requirement.concern == Concern::Kubernetes {
+            context.workspace.kubernetes_subnets()
+        } else {
+            &context.workspace.compute_subnets
+        };
+        let subnets: Vec<String> = sources.iter().map(ToString::to_string).collect();
         let had_tags = !firewall_tags.is_empty();
         if !firewall_tags.is_empty() {
             let rule = self.network_rule(
@@ -1253,23 +1270,30 @@ mod tests {
         assert_eq!(aad.workspaces, ["mlw", "mlw2"]);
     }
 
-    const ARC_CLUSTER: &str = "    container_registry: crmltest01\n    workspace_id: 5f1c2b7e-3d4a-4c5b-9e6f-7a8b9c0d1e2f\n    compute:\n      kubernetes: { training: true, region: westeurope, arc_features: [cluster-connect] }\n";
+    const ARC_CLUSTER: &str = "    container_registry: crmltest01\n    workspace_id: 5f1c2b7e-3d4a-4c5b-9e6f-7a8b9c0d1e2f\n    compute:\n      kubernetes: { training: true, region: westeurope, subnets: [10.9.0.0/22], arc_features: [cluster-connect] }\n";
 
     #[test]
-    fn arc_rules_name_the_cluster_region_and_the_workspace_hosts_keep_theirs() {
+    fn kubernetes_rules_leave_from_the_node_subnets_and_name_the_cluster_region() {
         let plan = plan_of(&format!("{HEAD}workspaces:\n{}", workspace(ARC_CLUSTER)));
         let config = rule(&plan, "kubernetes-arc-config-host-westeurope");
+        assert_eq!(config.sources, ["10.9.0.0/22"]);
         assert_eq!(
             config.destinations,
             ["westeurope.dp.kubernetesconfiguration.azure.com"]
         );
-        assert_eq!(config.sources, ["10.0.1.0/24"]);
+        assert_eq!(
+            rule(&plan, "kubernetes-arc-management-host").sources,
+            ["10.9.0.0/22"]
+        );
         // The Azure Machine Learning hosts of the Kubernetes table stay the workspace's.
         let api = rule(&plan, "kubernetes-aml-api-hosts-mlw");
+        assert_eq!(api.sources, ["10.9.0.0/22"]);
         assert!(
             api.destinations
                 .contains(&"eastus2.api.azureml.ms".to_owned())
         );
+        // Rules of other concerns keep the compute subnets.
+        assert_eq!(rule(&plan, "aad-service-tag").sources, ["10.0.1.0/24"]);
         // TCP 8084 is no application rule port: a network rule with the FQDN.
         let obo = rule(&plan, "kubernetes-arc-obo-host-westeurope");
         assert_eq!(obo.kind, RuleKind::FirewallNetwork);
@@ -1279,6 +1303,12 @@ mod tests {
         );
         assert_eq!(obo.destinations, ["westeurope.obo.arc.azure.com"]);
         assert!(
+            !plan
+                .warnings
+                .iter()
+                .any(|w| w.code == Code::KubernetesSubnetsDefaulted.as_str())
+        );
+        assert!(
             !plan.warnings.iter().any(
                 |w| w.code == Code::ManualStep.as_str() && w.message.contains("kubernetes-arc")
             )
@@ -1286,10 +1316,25 @@ mod tests {
     }
 
     #[test]
+    fn kubernetes_without_node_subnets_uses_the_compute_subnets_and_says_so() {
+        let plan = plan_of(&format!("{HEAD}workspaces:\n{}", workspace(KUBERNETES)));
+        assert_eq!(
+            rule(&plan, "kubernetes-arc-config-host-eastus2").sources,
+            ["10.0.1.0/24"]
+        );
+        let warning = plan
+            .warnings
+            .iter()
+            .find(|w| w.code == Code::KubernetesSubnetsDefaulted.as_str())
+            .expect("a kubernetes-subnets-defaulted warning");
+        assert!(warning.message.contains("`mlw`"), "{}", warning.message);
+    }
+
+    #[test]
     fn clusters_of_one_region_share_the_arc_rules_and_another_region_adds_its_own() {
         let cluster = |name: &str, region: &str, subnet: &str| {
             format!(
-                "  - name: {name}\n    region: eastus2\n    storage_account: stml\n    container_registry: crmltest01\n    workspace_id: 5f1c2b7e-3d4a-4c5b-9e6f-7a8b9c0d1e2f\n    compute_subnets: [{subnet}]\n    compute: {{ kubernetes: {{ training: true, region: {region} }} }}\n"
+                "  - name: {name}\n    region: eastus2\n    storage_account: stml\n    container_registry: crmltest01\n    workspace_id: 5f1c2b7e-3d4a-4c5b-9e6f-7a8b9c0d1e2f\n    compute_subnets: [10.0.1.0/24]\n    compute: {{ kubernetes: {{ training: true, region: {region}, subnets: [{subnet}] }} }}\n"
             )
         };
         let plan = plan_of(&format!(
@@ -1314,13 +1359,14 @@ mod tests {
 
     #[test]
     fn aks_clusters_get_the_cluster_extension_rules_and_no_arc_rule() {
-        let aks = "    compute: { kubernetes: { training: true, connection: aks, region: westus3 } }\n    container_registry: crmltest01\n    workspace_id: 5f1c2b7e-3d4a-4c5b-9e6f-7a8b9c0d1e2f\n";
+        let aks = "    compute: { kubernetes: { training: true, connection: aks, region: westus3, subnets: [10.9.0.0/22] } }\n    container_registry: crmltest01\n    workspace_id: 5f1c2b7e-3d4a-4c5b-9e6f-7a8b9c0d1e2f\n";
         let plan = plan_of(&format!("{HEAD}workspaces:\n{}", workspace(aks)));
         let config = rule(&plan, "kubernetes-aks-extension-config-host-westus3");
         assert_eq!(
             config.destinations,
             ["westus3.dp.kubernetesconfiguration.azure.com"]
         );
+        assert_eq!(config.sources, ["10.9.0.0/22"]);
         assert!(
             !plan
                 .rules

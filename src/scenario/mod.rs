@@ -187,6 +187,7 @@ const KUBERNETES_FIELDS: &[&str] = &[
     "inference",
     "connection",
     "region",
+    "subnets",
     "arc_features",
 ];
 const EXTRA_FQDN_FIELDS: &[&str] = &["fqdn", "ports", "reason"];
@@ -393,6 +394,9 @@ pub struct Kubernetes {
     /// The connected cluster's region (programmatic name), which fills `{cluster_region}`
     /// in the Arc and cluster-extension hosts; the workspace's when not given.
     pub region: String,
+    /// The cluster nodes' subnets: the sources of every Kubernetes rule. `None`: not
+    /// given, the workspace's compute subnets are used (with a warning).
+    pub subnets: Option<Vec<IpNet>>,
     /// Optional Azure Arc features ([`ARC_FEATURES`] values); empty for AKS without Arc.
     pub arc_features: BTreeSet<String>,
 }
@@ -537,6 +541,18 @@ impl Workspace {
             }
         }
         facts
+    }
+
+    /// The sources of Kubernetes rules: the node subnets, else the compute subnets.
+    #[must_use]
+    pub fn kubernetes_subnets(&self) -> &[IpNet] {
+        match &self.compute.kubernetes {
+            Some(Kubernetes {
+                subnets: Some(subnets),
+                ..
+            }) => subnets,
+            _ => &self.compute_subnets,
+        }
     }
 }
 
@@ -1464,81 +1480,10 @@ impl Decoder<'_> {
         });
         let private_endpoint = self.boolean(&fields, "private_endpoint");
         let hbi = self.boolean(&fields, "hbi");
-        let mut compute_subnets = Vec::new();
-        let mut compute_subnet_locations = Vec::new();
-        if let Some(node) = fields.get("compute_subnets") {
-            for (index, item) in self
-                .list(node, &format!("{path}.compute_subnets"), "CIDR networks")
-                .iter()
-                .enumerate()
-            {
-                let item_path = format!("{path}.compute_subnets[{index}]");
-                let Some(text) = self.string(item, &item_path, "a CIDR network") else {
-                    continue;
-                };
-                match text.parse::<IpNet>() {
-                    Ok(net) if net.trunc() == net => {
-                        // Given twice, a prefix reaches Bicep's NSG rules twice
-                        // (`sourceAddressPrefixes` takes no duplicates); it is a typo anyway.
-                        if let Some(first) = compute_subnets.iter().position(|n| *n == net) {
-                            let first: &Location = &compute_subnet_locations[first];
-                            let message = format!(
-                                "compute subnet `{net}` is listed twice (first at {})",
-                                describe_place(first)
-                            );
-                            self.report(
-                                Code::DuplicateSubnet,
-                                item,
-                                &item_path,
-                                message,
-                                Some("remove one".to_owned()),
-                            );
-                            continue;
-                        }
-                        compute_subnets.push(net);
-                        compute_subnet_locations.push(self.location(item.span, &item_path));
-                    }
-                    Ok(net) => self.report(
-                        Code::InvalidCidr,
-                        item,
-                        &item_path,
-                        format!("`{text}` has host bits set"),
-                        Some(format!("the network is `{}`", net.trunc())),
-                    ),
-                    Err(_) => self.report(
-                        Code::InvalidCidr,
-                        item,
-                        &item_path,
-                        format!("`{text}` is not a CIDR network"),
-                        Some(
-                            "write the subnet's address prefix, for example `10.10.1.0/24`"
-                                .to_owned(),
-                        ),
-                    ),
-                }
-            }
-        }
-        if let Some(node) = fields.get("compute_subnets")
-            && let Some(everything) = whole_address_family(&compute_subnets)
-        {
-            self.report(
-                Code::AnySource,
-                node,
-                &format!("{path}.compute_subnets"),
-                if compute_subnets.len() == 1 {
-                    format!(
-                        "compute subnet `{everything}` is every {} address",
-                        family(everything)
-                    )
-                } else {
-                    format!(
-                        "the compute subnets together are every {} address (`{everything}`)",
-                        family(everything)
-                    )
-                },
-                Some(ANY_SOURCE_HELP.to_owned()),
-            );
-        }
+        let (compute_subnets, compute_subnet_locations) = match fields.get("compute_subnets") {
+            Some(node) => self.subnets(node, &format!("{path}.compute_subnets"), "compute subnet"),
+            None => (Vec::new(), Vec::new()),
+        };
         let mut compute_subnet_ids = Vec::new();
         if let Some(node) = fields.get("compute_subnet_ids") {
             let ids_path = format!("{path}.compute_subnet_ids");
@@ -1672,6 +1617,78 @@ impl Decoder<'_> {
         })
     }
 
+    /// A list of subnet prefixes (`compute_subnets`, `compute.kubernetes.subnets`): each a
+    /// network without host bits, none twice, together not every address. `noun` names
+    /// one item in messages ("compute subnet").
+    fn subnets(&mut self, node: &Node, path: &str, noun: &str) -> (Vec<IpNet>, Vec<Location>) {
+        let mut nets: Vec<IpNet> = Vec::new();
+        let mut locations: Vec<Location> = Vec::new();
+        for (index, item) in self.list(node, path, "CIDR networks").iter().enumerate() {
+            let item_path = format!("{path}[{index}]");
+            let Some(text) = self.string(item, &item_path, "a CIDR network") else {
+                continue;
+            };
+            match text.parse::<IpNet>() {
+                Ok(net) if net.trunc() == net => {
+                    // Given twice, a prefix reaches Bicep's NSG rules twice
+                    // (`sourceAddressPrefixes` takes no duplicates); it is a typo anyway.
+                    if let Some(first) = nets.iter().position(|n| *n == net) {
+                        let message = format!(
+                            "{noun} `{net}` is listed twice (first at {})",
+                            describe_place(&locations[first])
+                        );
+                        self.report(
+                            Code::DuplicateSubnet,
+                            item,
+                            &item_path,
+                            message,
+                            Some("remove one".to_owned()),
+                        );
+                        continue;
+                    }
+                    nets.push(net);
+                    locations.push(self.location(item.span, &item_path));
+                }
+                Ok(net) => self.report(
+                    Code::InvalidCidr,
+                    item,
+                    &item_path,
+                    format!("`{text}` has host bits set"),
+                    Some(format!("the network is `{}`", net.trunc())),
+                ),
+                Err(_) => self.report(
+                    Code::InvalidCidr,
+                    item,
+                    &item_path,
+                    format!("`{text}` is not a CIDR network"),
+                    Some(
+                        "write the subnet's address prefix, for example `10.10.1.0/24`".to_owned(),
+                    ),
+                ),
+            }
+        }
+        if let Some(everything) = whole_address_family(&nets) {
+            self.report(
+                Code::AnySource,
+                node,
+                path,
+                if nets.len() == 1 {
+                    format!(
+                        "{noun} `{everything}` is every {} address",
+                        family(everything)
+                    )
+                } else {
+                    format!(
+                        "the {noun}s together are every {} address (`{everything}`)",
+                        family(everything)
+                    )
+                },
+                Some(ANY_SOURCE_HELP.to_owned()),
+            );
+        }
+        (nets, locations)
+    }
+
     fn region(
         &mut self,
         node: &Node,
@@ -1753,6 +1770,10 @@ impl Decoder<'_> {
             Some(node) => self.region(node, &format!("{path}.region"), cloud, catalog),
             None => workspace_region.map(str::to_owned),
         };
+        let subnets = fields.get("subnets").map(|node| {
+            self.subnets(node, &format!("{path}.subnets"), "Kubernetes node subnet")
+                .0
+        });
         let mut arc_features = BTreeSet::new();
         if let Some(node) = fields.get("arc_features") {
             let features_path = format!("{path}.arc_features");
@@ -1797,6 +1818,7 @@ impl Decoder<'_> {
             inference: self.boolean(&fields, "inference"),
             connection,
             region: region?,
+            subnets,
             arc_features,
         })
     }
@@ -2250,14 +2272,18 @@ mod tests {
     }
 
     #[test]
-    fn kubernetes_region_and_arc_features_decode_with_defaults() {
+    fn kubernetes_region_subnets_and_arc_features_decode_with_defaults() {
         let given = format!(
-            "{MINIMAL}    compute:\n      kubernetes:\n        training: true\n        region: West Europe\n        arc_features: [portal, cluster-connect]\n"
+            "{MINIMAL}    compute:\n      kubernetes:\n        training: true\n        region: West Europe\n        subnets: [10.9.0.0/22]\n        arc_features: [portal, cluster-connect]\n"
         );
         let scenario = load_str(&given).unwrap();
         let workspace = &scenario.workspaces[0];
         let kubernetes = workspace.compute.kubernetes.as_ref().unwrap();
         assert_eq!(kubernetes.region, "westeurope");
+        assert_eq!(
+            workspace.kubernetes_subnets(),
+            ["10.9.0.0/22".parse::<IpNet>().unwrap()]
+        );
         let facts = workspace.facts();
         assert!(
             facts.contains("kubernetes-arc-portal")
@@ -2275,11 +2301,15 @@ mod tests {
         let workspace = &defaults.workspaces[0];
         let kubernetes = workspace.compute.kubernetes.as_ref().unwrap();
         assert_eq!(kubernetes.region, "eastus2");
-        assert!(kubernetes.arc_features.is_empty());
+        assert!(kubernetes.subnets.is_none() && kubernetes.arc_features.is_empty());
+        assert_eq!(
+            workspace.kubernetes_subnets(),
+            workspace.compute_subnets.as_slice()
+        );
     }
 
     #[test]
-    fn kubernetes_region_and_arc_features_are_validated() {
+    fn kubernetes_fields_are_validated_like_their_workspace_counterparts() {
         let with = |fields: &str| {
             codes(&format!(
                 "{MINIMAL}    compute: {{ kubernetes: {{ training: true, {fields} }} }}\n"
@@ -2287,6 +2317,12 @@ mod tests {
         };
         assert_eq!(with("region: moon"), ["unknown-region"]);
         assert_eq!(with("region: usgovvirginia"), ["region-not-in-cloud"]);
+        assert_eq!(with("subnets: [10.9.0.1/22]"), ["invalid-cidr"]);
+        assert_eq!(
+            with("subnets: [10.9.0.0/22, 10.9.0.0/22]"),
+            ["duplicate-subnet"]
+        );
+        assert_eq!(with("subnets: [0.0.0.0/1, 128.0.0.0/1]"), ["any-source"]);
         assert_eq!(with("arc_features: [gateway]"), ["invalid-value"]);
         assert_eq!(
             with("arc_features: [portal, portal]"),
@@ -2299,7 +2335,7 @@ mod tests {
         );
         assert!(
             load_str(&format!(
-                "{MINIMAL}    compute: {{ kubernetes: {{ training: true, connection: aks, region: westus3 }} }}\n"
+                "{MINIMAL}    compute: {{ kubernetes: {{ training: true, connection: aks, region: westus3, subnets: [10.9.0.0/22] }} }}\n"
             ))
             .is_ok()
         );

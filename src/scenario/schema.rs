@@ -257,6 +257,11 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
     ),
     (
         "kubernetes",
+        "subnets",
+        "Address prefixes of the subnets the cluster's nodes run in: the sources of every Kubernetes rule. When absent, the workspace's `compute_subnets` are used, with a warning (`kubernetes-subnets-defaulted`).",
+    ),
+    (
+        "kubernetes",
         "arc_features",
         "Optional Azure Arc features in use (`connection: arc` only), each adding the endpoints the Arc network requirements list for it: `cluster-connect` (notification service, Azure Relay, `<region>.obo.arc.azure.com` on TCP 8084), `custom-locations` (notification service, Azure Relay), `azure-rbac` (Microsoft Graph), `portal` (managing the cluster in the Azure portal). The Azure Machine Learning extension needs none of them.",
     ),
@@ -617,7 +622,7 @@ fn field_schema(object: &str, field: &str, catalog: &Catalog) -> Value {
         ("workspace", "workspace_id") => {
             json!({ "type": "string", "pattern": format!("^{GUID}$") })
         }
-        ("workspace", "compute_subnets") => json!({
+        ("workspace", "compute_subnets") | ("kubernetes", "subnets") => json!({
             "type": "array",
             // Loosely a CIDR; the decoder checks the address and the host bits.
             "items": { "type": "string", "pattern": "^[0-9A-Fa-f:.]+/[0-9]{1,3}$" },

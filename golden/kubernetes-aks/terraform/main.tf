@@ -121,7 +121,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-aks-extension-config-host-westus3"
       description       = "The cluster extension agents fetching configuration and reporting extension status (the cluster region's data plane)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-aks"]
+      source_addresses  = ["10.41.0.0/22"]
       destination_fqdns = ["westus3.dp.kubernetesconfiguration.azure.com"]
 
       protocols {
@@ -134,7 +134,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-aks-extension-image-hosts"
       description       = "Pulling the container images of the cluster extension agents."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-aks"]
+      source_addresses  = ["10.41.0.0/22"]
       destination_fqdns = ["*.data.mcr.microsoft.com", "mcr.microsoft.com"]
 
       protocols {
@@ -147,7 +147,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-aks-extension-metrics-hosts"
       description       = "The cluster extension agents sending their metrics to Azure."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-aks"]
+      source_addresses  = ["10.41.0.0/22"]
       destination_fqdns = ["*.ingestion.msftcloudes.com", "*.microsoftmetrics.com"]
 
       protocols {
@@ -160,7 +160,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-aml-api-hosts-mlw-aks"
       description       = "The Azure Machine Learning service API."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-aks"]
+      source_addresses  = ["10.41.0.0/22"]
       destination_fqdns = ["8d2f4a61-0c3e-4b7a-a5d9-6e7f8091a2b3.workspace.eastus2.api.azureml.ms", "eastus2.api.azureml.ms", "eastus2.experiments.azureml.net"]
 
       protocols {
@@ -173,7 +173,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-log-hosts"
       description       = "Uploading system logs to Kusto."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-aks"]
+      source_addresses  = ["10.41.0.0/22"]
       destination_fqdns = ["*.kusto.windows.net", "*.queue.core.windows.net", "*.table.core.windows.net"]
 
       protocols {
@@ -186,7 +186,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-pypi-host"
       description       = "Installing pip packages when a training job environment starts (training only)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-aks"]
+      source_addresses  = ["10.41.0.0/22"]
       destination_fqdns = ["pypi.org"]
 
       protocols {
@@ -199,7 +199,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-registry-hosts-mlw-aks"
       description       = "Pulling the Docker images of machine learning workloads from the workspace's container registry."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-aks"]
+      source_addresses  = ["10.41.0.0/22"]
       destination_fqdns = ["crmlaks01.azurecr.io", "crmlaks01.eastus2.data.azurecr.io"]
 
       protocols {
@@ -212,7 +212,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-storage-hosts-mlw-aks"
       description       = "Fetching project scripts, data and models, and uploading job logs and outputs (the workspace's storage account)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-aks"]
+      source_addresses  = ["10.41.0.0/22"]
       destination_fqdns = ["stmlaks01.blob.core.windows.net"]
 
       protocols {
@@ -225,7 +225,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-ubuntu-hosts"
       description       = "Downloading security patches (training only)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-aks"]
+      source_addresses  = ["10.41.0.0/22"]
       destination_fqdns = ["archive.ubuntu.com", "ppa.launchpad.net", "security.ubuntu.com"]
 
       protocols {

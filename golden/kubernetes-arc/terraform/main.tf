@@ -122,7 +122,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name              = "kubernetes-arc-obo-host-westeurope"
       description       = "Azure Arc Cluster Connect (the on-behalf-of endpoint on TCP 8084)."
       protocols         = ["TCP"]
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["westeurope.obo.arc.azure.com"]
       destination_ports = ["8084"]
     }
@@ -137,7 +137,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-aml-api-hosts-mlw-arc"
       description       = "The Azure Machine Learning service API."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["3a9e1c44-7b2d-4f0e-9c1a-2b3c4d5e6f70.workspace.eastus2.api.azureml.ms", "eastus2.api.azureml.ms", "eastus2.experiments.azureml.net"]
 
       protocols {
@@ -150,7 +150,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-azure-rbac-host"
       description       = "Azure RBAC on the Azure Arc-enabled cluster (Microsoft Graph)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["graph.microsoft.com"]
 
       protocols {
@@ -163,7 +163,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-cluster-connect-hosts"
       description       = "Azure Arc Cluster Connect and custom locations (the notification service and Azure Relay)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["*.guestnotificationservice.azure.com", "*.servicebus.windows.net", "guestnotificationservice.azure.com", "sts.windows.net"]
 
       protocols {
@@ -176,7 +176,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-config-host-westeurope"
       description       = "Azure Arc agents pushing status and fetching configuration (the cluster region's data plane)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["westeurope.dp.kubernetesconfiguration.azure.com"]
 
       protocols {
@@ -189,7 +189,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-extension-image-host"
       description       = "Installing Azure Arc-enabled Kubernetes extensions, such as the Azure Machine Learning extension."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["linuxgeneva-microsoft.azurecr.io"]
 
       protocols {
@@ -202,7 +202,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-identity-hosts"
       description       = "Azure Arc agents finding the regional endpoint and pulling the system-assigned managed identity certificates."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["*.his.arc.azure.com", "gbl.his.arc.azure.com"]
 
       protocols {
@@ -215,7 +215,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-image-hosts"
       description       = "Pulling the container images of the Azure Arc agents."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["*.data.mcr.microsoft.com", "mcr.microsoft.com"]
 
       protocols {
@@ -228,7 +228,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-management-host"
       description       = "Azure Arc agents connecting to Azure Resource Manager and registering the cluster."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["management.azure.com"]
 
       protocols {
@@ -241,7 +241,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-portal-hosts"
       description       = "Managing the Azure Arc-enabled cluster in the Azure portal."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["*.arc.azure.net"]
 
       protocols {
@@ -254,7 +254,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-token-hosts-westeurope"
       description       = "Azure Arc agents fetching and updating Azure Resource Manager tokens."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["login.microsoftonline.com", "login.windows.net", "westeurope.login.microsoft.com"]
 
       protocols {
@@ -267,7 +267,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-log-hosts"
       description       = "Uploading system logs to Kusto."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["*.kusto.windows.net", "*.queue.core.windows.net", "*.table.core.windows.net"]
 
       protocols {
@@ -280,7 +280,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-pypi-host"
       description       = "Installing pip packages when a training job environment starts (training only)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["pypi.org"]
 
       protocols {
@@ -293,7 +293,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-registry-hosts-mlw-arc"
       description       = "Pulling the Docker images of machine learning workloads from the workspace's container registry."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["crmlarc01.azurecr.io", "crmlarc01.eastus2.data.azurecr.io"]
 
       protocols {
@@ -306,7 +306,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-storage-hosts-mlw-arc"
       description       = "Fetching project scripts, data and models, and uploading job logs and outputs (the workspace's storage account)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["stmlarc01.blob.core.windows.net"]
 
       protocols {
@@ -319,7 +319,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-ubuntu-hosts"
       description       = "Downloading security patches (training only)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-arc"]
+      source_addresses  = ["10.31.0.0/22"]
       destination_fqdns = ["archive.ubuntu.com", "ppa.launchpad.net", "security.ubuntu.com"]
 
       protocols {

@@ -34,7 +34,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name              = "kubernetes-arc-obo-host-chinanorth3"
       description       = "Azure Arc Cluster Connect (the on-behalf-of endpoint on TCP 8084)."
       protocols         = ["TCP"]
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-china-arc"]
+      source_addresses  = ["10.61.0.0/22", "10.61.4.0/22"]
       destination_fqdns = ["chinanorth3.obo.arc.azure.cn"]
       destination_ports = ["8084"]
     }
@@ -208,7 +208,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-azure-rbac-host"
       description       = "Azure RBAC on the Azure Arc-enabled cluster (Microsoft Graph)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-china-arc"]
+      source_addresses  = ["10.61.0.0/22", "10.61.4.0/22"]
       destination_fqdns = ["graph.chinacloudapi.cn"]
 
       protocols {
@@ -221,7 +221,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-cluster-connect-hosts"
       description       = "Azure Arc Cluster Connect and custom locations (the notification service and Azure Relay)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-china-arc"]
+      source_addresses  = ["10.61.0.0/22", "10.61.4.0/22"]
       destination_fqdns = ["*.guestnotificationservice.azure.cn", "*.servicebus.chinacloudapi.cn", "guestnotificationservice.azure.cn", "sts.chinacloudapi.cn"]
 
       protocols {
@@ -234,7 +234,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-config-host-chinanorth3"
       description       = "Azure Arc agents pushing status and fetching configuration (the cluster region's data plane)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-china-arc"]
+      source_addresses  = ["10.61.0.0/22", "10.61.4.0/22"]
       destination_fqdns = ["chinanorth3.dp.kubernetesconfiguration.azure.cn"]
 
       protocols {
@@ -247,7 +247,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-identity-hosts"
       description       = "Azure Arc agents finding the regional endpoint and pulling the system-assigned managed identity certificates."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-china-arc"]
+      source_addresses  = ["10.61.0.0/22", "10.61.4.0/22"]
       destination_fqdns = ["*.his.arc.azure.cn", "gbl.his.arc.azure.cn"]
 
       protocols {
@@ -260,7 +260,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-image-hosts"
       description       = "Pulling the container images of the Azure Arc agents."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-china-arc"]
+      source_addresses  = ["10.61.0.0/22", "10.61.4.0/22"]
       destination_fqdns = ["mcr.azk8s.cn"]
 
       protocols {
@@ -273,7 +273,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-management-host"
       description       = "Azure Arc agents connecting to Azure Resource Manager and registering the cluster."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-china-arc"]
+      source_addresses  = ["10.61.0.0/22", "10.61.4.0/22"]
       destination_fqdns = ["management.chinacloudapi.cn"]
 
       protocols {
@@ -286,7 +286,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-portal-hosts"
       description       = "Managing the Azure Arc-enabled cluster in the Azure portal."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-china-arc"]
+      source_addresses  = ["10.61.0.0/22", "10.61.4.0/22"]
       destination_fqdns = ["*.arc.azure.cn"]
 
       protocols {
@@ -299,7 +299,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-arc-token-hosts-chinanorth3"
       description       = "Azure Arc agents fetching and updating Azure Resource Manager tokens."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-china-arc"]
+      source_addresses  = ["10.61.0.0/22", "10.61.4.0/22"]
       destination_fqdns = ["chinanorth3.login.chinacloudapi.cn", "login.chinacloudapi.cn", "login.partner.microsoftonline.cn"]
 
       protocols {
@@ -312,7 +312,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-pypi-host"
       description       = "Installing pip packages when a training job environment starts (training only)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-china-arc"]
+      source_addresses  = ["10.61.0.0/22", "10.61.4.0/22"]
       destination_fqdns = ["pypi.org"]
 
       protocols {
@@ -325,7 +325,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-ubuntu-hosts"
       description       = "Downloading security patches (training only)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-china-arc"]
+      source_addresses  = ["10.61.0.0/22", "10.61.4.0/22"]
       destination_fqdns = ["archive.ubuntu.com", "ppa.launchpad.net", "security.ubuntu.com"]
 
       protocols {

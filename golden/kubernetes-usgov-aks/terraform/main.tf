@@ -111,7 +111,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-aks-extension-config-host-usgovarizona"
       description       = "The cluster extension agents fetching configuration and reporting extension status (the cluster region's data plane)."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-gov-aks"]
+      source_addresses  = ["10.71.0.0/22"]
       destination_fqdns = ["usgovarizona.dp.kubernetesconfiguration.azure.us"]
 
       protocols {
@@ -124,7 +124,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "kubernetes-aks-extension-image-hosts"
       description       = "Pulling the container images of the cluster extension agents."
-      source_addresses  = var.compute_subnet_address_prefixes["mlw-gov-aks"]
+      source_addresses  = ["10.71.0.0/22"]
       destination_fqdns = ["*.data.mcr.microsoft.com", "mcr.microsoft.com"]
 
       protocols {

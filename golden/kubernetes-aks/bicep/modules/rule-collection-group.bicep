@@ -223,7 +223,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-aks']
+            sourceAddresses: [
+              '10.41.0.0/22'
+            ]
             targetFqdns: [
               'westus3.dp.kubernetesconfiguration.azure.com'
             ]
@@ -239,7 +241,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-aks']
+            sourceAddresses: [
+              '10.41.0.0/22'
+            ]
             targetFqdns: [
               '*.data.mcr.microsoft.com'
               'mcr.microsoft.com'
@@ -256,7 +260,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-aks']
+            sourceAddresses: [
+              '10.41.0.0/22'
+            ]
             targetFqdns: [
               '*.ingestion.msftcloudes.com'
               '*.microsoftmetrics.com'
@@ -273,7 +279,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-aks']
+            sourceAddresses: [
+              '10.41.0.0/22'
+            ]
             targetFqdns: [
               '8d2f4a61-0c3e-4b7a-a5d9-6e7f8091a2b3.workspace.eastus2.api.azureml.ms'
               'eastus2.api.azureml.ms'
@@ -291,7 +299,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-aks']
+            sourceAddresses: [
+              '10.41.0.0/22'
+            ]
             targetFqdns: [
               '*.kusto.windows.net'
               '*.queue.${environment().suffixes.storage}'
@@ -309,7 +319,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-aks']
+            sourceAddresses: [
+              '10.41.0.0/22'
+            ]
             targetFqdns: [
               'pypi.org'
             ]
@@ -325,7 +337,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-aks']
+            sourceAddresses: [
+              '10.41.0.0/22'
+            ]
             targetFqdns: [
               'crmlaks01${environment().suffixes.acrLoginServer}'
               'crmlaks01.eastus2.data${environment().suffixes.acrLoginServer}'
@@ -342,7 +356,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-aks']
+            sourceAddresses: [
+              '10.41.0.0/22'
+            ]
             targetFqdns: [
               'stmlaks01.blob.${environment().suffixes.storage}'
             ]
@@ -358,7 +374,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 80
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-aks']
+            sourceAddresses: [
+              '10.41.0.0/22'
+            ]
             targetFqdns: [
               'archive.ubuntu.com'
               'ppa.launchpad.net'

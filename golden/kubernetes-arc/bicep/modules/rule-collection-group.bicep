@@ -220,7 +220,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             destinationFqdns: [
               'westeurope.obo.arc.azure.com'
             ]
@@ -249,7 +251,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               '3a9e1c44-7b2d-4f0e-9c1a-2b3c4d5e6f70.workspace.eastus2.api.azureml.ms'
               'eastus2.api.azureml.ms'
@@ -267,7 +271,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               'graph.microsoft.com'
             ]
@@ -283,7 +289,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               '*.guestnotificationservice.azure.com'
               '*.servicebus.windows.net'
@@ -302,7 +310,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               'westeurope.dp.kubernetesconfiguration.azure.com'
             ]
@@ -318,7 +328,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               'linuxgeneva-microsoft${environment().suffixes.acrLoginServer}'
             ]
@@ -334,7 +346,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               '*.his.arc.azure.com'
               'gbl.his.arc.azure.com'
@@ -351,7 +365,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               '*.data.mcr.microsoft.com'
               'mcr.microsoft.com'
@@ -368,7 +384,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               'management.azure.com'
             ]
@@ -384,7 +402,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               '*.arc.azure.net'
             ]
@@ -400,7 +420,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               'login.microsoftonline.com'
               'login.windows.net'
@@ -418,7 +440,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               '*.kusto.windows.net'
               '*.queue.${environment().suffixes.storage}'
@@ -436,7 +460,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               'pypi.org'
             ]
@@ -452,7 +478,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               'crmlarc01${environment().suffixes.acrLoginServer}'
               'crmlarc01.eastus2.data${environment().suffixes.acrLoginServer}'
@@ -469,7 +497,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               'stmlarc01.blob.${environment().suffixes.storage}'
             ]
@@ -485,7 +515,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 80
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-arc']
+            sourceAddresses: [
+              '10.31.0.0/22'
+            ]
             targetFqdns: [
               'archive.ubuntu.com'
               'ppa.launchpad.net'

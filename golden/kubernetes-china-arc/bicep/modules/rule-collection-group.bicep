@@ -77,7 +77,10 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-china-arc']
+            sourceAddresses: [
+              '10.61.0.0/22'
+              '10.61.4.0/22'
+            ]
             destinationFqdns: [
               'chinanorth3.obo.arc.azure.cn'
             ]
@@ -314,7 +317,10 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-china-arc']
+            sourceAddresses: [
+              '10.61.0.0/22'
+              '10.61.4.0/22'
+            ]
             targetFqdns: [
               'graph.chinacloudapi.cn'
             ]
@@ -330,7 +336,10 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-china-arc']
+            sourceAddresses: [
+              '10.61.0.0/22'
+              '10.61.4.0/22'
+            ]
             targetFqdns: [
               '*.guestnotificationservice.azure.cn'
               '*.servicebus.chinacloudapi.cn'
@@ -349,7 +358,10 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-china-arc']
+            sourceAddresses: [
+              '10.61.0.0/22'
+              '10.61.4.0/22'
+            ]
             targetFqdns: [
               'chinanorth3.dp.kubernetesconfiguration.azure.cn'
             ]
@@ -365,7 +377,10 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-china-arc']
+            sourceAddresses: [
+              '10.61.0.0/22'
+              '10.61.4.0/22'
+            ]
             targetFqdns: [
               '*.his.arc.azure.cn'
               'gbl.his.arc.azure.cn'
@@ -382,7 +397,10 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-china-arc']
+            sourceAddresses: [
+              '10.61.0.0/22'
+              '10.61.4.0/22'
+            ]
             targetFqdns: [
               'mcr.azk8s.cn'
             ]
@@ -398,7 +416,10 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-china-arc']
+            sourceAddresses: [
+              '10.61.0.0/22'
+              '10.61.4.0/22'
+            ]
             targetFqdns: [
               'management.chinacloudapi.cn'
             ]
@@ -414,7 +435,10 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-china-arc']
+            sourceAddresses: [
+              '10.61.0.0/22'
+              '10.61.4.0/22'
+            ]
             targetFqdns: [
               '*.arc.azure.cn'
             ]
@@ -430,7 +454,10 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-china-arc']
+            sourceAddresses: [
+              '10.61.0.0/22'
+              '10.61.4.0/22'
+            ]
             targetFqdns: [
               'chinanorth3.login.chinacloudapi.cn'
               'login.chinacloudapi.cn'
@@ -448,7 +475,10 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-china-arc']
+            sourceAddresses: [
+              '10.61.0.0/22'
+              '10.61.4.0/22'
+            ]
             targetFqdns: [
               'pypi.org'
             ]
@@ -464,7 +494,10 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 80
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-china-arc']
+            sourceAddresses: [
+              '10.61.0.0/22'
+              '10.61.4.0/22'
+            ]
             targetFqdns: [
               'archive.ubuntu.com'
               'ppa.launchpad.net'

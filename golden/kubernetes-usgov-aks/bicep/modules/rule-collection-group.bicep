@@ -207,7 +207,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-gov-aks']
+            sourceAddresses: [
+              '10.71.0.0/22'
+            ]
             targetFqdns: [
               'usgovarizona.dp.kubernetesconfiguration.azure.us'
             ]
@@ -223,7 +225,9 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-gov-aks']
+            sourceAddresses: [
+              '10.71.0.0/22'
+            ]
             targetFqdns: [
               '*.data.mcr.microsoft.com'
               'mcr.microsoft.com'
