@@ -116,6 +116,7 @@ codes! {
     NotAvailableInCloud => "not-available-in-cloud": "A requirement has no equivalent in this cloud.",
     TagFeatureMissing => "tag-feature-missing": "Microsoft's service tag file does not list the tag as usable where amlfw puts it.",
     DnsProxyRequired => "dns-proxy-required": "A network rule uses FQDNs, which needs DNS proxy enabled on the firewall policy.",
+    KubernetesSubnetsDefaulted => "kubernetes-subnets-defaulted": "Kubernetes rules take the workspace's compute subnets as sources because `compute.kubernetes.subnets` does not name the cluster nodes' subnets.",
     RestrictedRegion => "restricted-region": "The region is restricted, retired or a canary/stage region.",
     ManualStep => "manual-step": "The article asks for something amlfw cannot express as a rule; do it by hand.",
     Ipv6LeftOut => "ipv6-left-out": "IPv6 prefixes of service tags are left out of IP groups (Azure Firewall filters IPv4).",

@@ -346,6 +346,9 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("{storage}", "storage_account"),
     ("{acr}", "container_registry"),
     ("{workspace_id}", "workspace_id"),
+    // The Azure Arc and AKS cluster-extension endpoints name the connected cluster's
+    // region, which need not be the workspace's.
+    ("{cluster_region}", "compute.kubernetes.region"),
 ];
 
 /// One thing a rule can point at.

@@ -316,6 +316,21 @@ impl<'a> Planner<'a> {
             self.requirement(&context, &mut missing);
         }
         self.extra_fqdns(workspace);
+        if facts.contains("kubernetes")
+            && workspace
+                .compute
+                .kubernetes
+                .as_ref()
+                .is_some_and(|k| k.subnets.is_none())
+        {
+            self.warn(
+                Code::KubernetesSubnetsDefaulted,
+                format!(
+                    "workspace `{}`: the Kubernetes rules take the compute subnets as sources; if the cluster's nodes sit in other subnets, list them in `compute.kubernetes.subnets`",
+                    workspace.name
+                ),
+            );
+        }
         for (field, requirements) in missing {
             self.errors.push(
                 Diagnostic::error(
@@ -442,12 +457,14 @@ impl<'a> Planner<'a> {
                 Endpoint::Cidr(net) => prefixes.push(net.to_string()),
             }
         }
-        let subnets: Vec<String> = context
-            .workspace
-            .compute_subnets
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        // Kubernetes traffic leaves from the cluster's nodes, which usually sit in their
+        // own subnet.
+        let sources = if requirement.concern == Concern::Kubernetes {
+            context.workspace.kubernetes_subnets()
+        } else {
+            &context.workspace.compute_subnets
+        };
+        let subnets: Vec<String> = sources.iter().map(ToString::to_string).collect();
         let had_tags = !firewall_tags.is_empty();
         if !firewall_tags.is_empty() {
             let rule = self.network_rule(
@@ -844,18 +861,26 @@ impl<'a> Planner<'a> {
             })
             .flatten()
             .collect();
-        let per_workspace = texts
+        let has = |placeholder: &str| texts.iter().any(|t| t.contains(placeholder));
+        let per_workspace = PLACEHOLDERS
             .iter()
-            .any(|t| PLACEHOLDERS[1..].iter().any(|(p, _)| t.contains(p)));
-        let per_region = texts.iter().any(|t| t.contains("{region}"));
+            .filter(|(_, field)| WORKSPACE_VALUES.contains(field))
+            .any(|(placeholder, _)| has(placeholder));
         let mut id = requirement.id.clone();
         if !suffix.is_empty() {
             id = format!("{id}-{}", sanitize(suffix));
         }
         if per_workspace {
             id = format!("{id}-{}", sanitize(&workspace.name));
-        } else if per_region {
-            id = format!("{id}-{}", workspace.region);
+        } else {
+            // One rule per region named, so that workspaces (or clusters) of one region
+            // share it and a second region adds a rule instead of changing one.
+            if has("{region}") {
+                id = format!("{id}-{}", workspace.region);
+            }
+            if has("{cluster_region}") {
+                id = format!("{id}-{}", cluster_region(workspace));
+            }
         }
         PlannedRule {
             id,
@@ -1001,6 +1026,7 @@ fn fill(
         }
         let value = match *field {
             "region" => Some(workspace.region.as_str()),
+            "compute.kubernetes.region" => Some(cluster_region(workspace)),
             "storage_account" => workspace.storage_account.as_deref(),
             "container_registry" => workspace.container_registry.as_deref(),
             _ => workspace.workspace_id.as_deref(),
@@ -1017,6 +1043,19 @@ fn fill(
         }
     }
     complete.then_some(text)
+}
+
+/// The placeholder values that are one workspace's own (its resources' names), so that a
+/// rule naming one is that workspace's alone.
+const WORKSPACE_VALUES: &[&str] = &["storage_account", "container_registry", "workspace_id"];
+
+/// The region of the workspace's Kubernetes cluster: its own, else the workspace's.
+fn cluster_region(workspace: &Workspace) -> &str {
+    workspace
+        .compute
+        .kubernetes
+        .as_ref()
+        .map_or(workspace.region.as_str(), |k| k.region.as_str())
 }
 
 fn field_hint(field: &str) -> &'static str {
@@ -1229,6 +1268,118 @@ mod tests {
         let aad = rule(&plan, "aad-service-tag");
         assert_eq!(aad.sources, ["10.0.1.0/24", "10.0.2.0/24"]);
         assert_eq!(aad.workspaces, ["mlw", "mlw2"]);
+    }
+
+    const ARC_CLUSTER: &str = "    container_registry: crmltest01\n    workspace_id: 5f1c2b7e-3d4a-4c5b-9e6f-7a8b9c0d1e2f\n    compute:\n      kubernetes: { training: true, region: westeurope, subnets: [10.9.0.0/22], arc_features: [cluster-connect] }\n";
+
+    #[test]
+    fn kubernetes_rules_leave_from_the_node_subnets_and_name_the_cluster_region() {
+        let plan = plan_of(&format!("{HEAD}workspaces:\n{}", workspace(ARC_CLUSTER)));
+        let config = rule(&plan, "kubernetes-arc-config-host-westeurope");
+        assert_eq!(config.sources, ["10.9.0.0/22"]);
+        assert_eq!(
+            config.destinations,
+            ["westeurope.dp.kubernetesconfiguration.azure.com"]
+        );
+        assert_eq!(
+            rule(&plan, "kubernetes-arc-management-host").sources,
+            ["10.9.0.0/22"]
+        );
+        // The Azure Machine Learning hosts of the Kubernetes table stay the workspace's.
+        let api = rule(&plan, "kubernetes-aml-api-hosts-mlw");
+        assert_eq!(api.sources, ["10.9.0.0/22"]);
+        assert!(
+            api.destinations
+                .contains(&"eastus2.api.azureml.ms".to_owned())
+        );
+        // Rules of other concerns keep the compute subnets.
+        assert_eq!(rule(&plan, "aad-service-tag").sources, ["10.0.1.0/24"]);
+        // TCP 8084 is no application rule port: a network rule with the FQDN.
+        let obo = rule(&plan, "kubernetes-arc-obo-host-westeurope");
+        assert_eq!(obo.kind, RuleKind::FirewallNetwork);
+        assert_eq!(
+            (obo.protocols.as_slice(), obo.ports.as_slice()),
+            (&["TCP".to_owned()][..], &["8084".to_owned()][..])
+        );
+        assert_eq!(obo.destinations, ["westeurope.obo.arc.azure.com"]);
+        assert!(
+            !plan
+                .warnings
+                .iter()
+                .any(|w| w.code == Code::KubernetesSubnetsDefaulted.as_str())
+        );
+        assert!(
+            !plan.warnings.iter().any(
+                |w| w.code == Code::ManualStep.as_str() && w.message.contains("kubernetes-arc")
+            )
+        );
+    }
+
+    #[test]
+    fn kubernetes_without_node_subnets_uses_the_compute_subnets_and_says_so() {
+        let plan = plan_of(&format!("{HEAD}workspaces:\n{}", workspace(KUBERNETES)));
+        assert_eq!(
+            rule(&plan, "kubernetes-arc-config-host-eastus2").sources,
+            ["10.0.1.0/24"]
+        );
+        let warning = plan
+            .warnings
+            .iter()
+            .find(|w| w.code == Code::KubernetesSubnetsDefaulted.as_str())
+            .expect("a kubernetes-subnets-defaulted warning");
+        assert!(warning.message.contains("`mlw`"), "{}", warning.message);
+    }
+
+    #[test]
+    fn clusters_of_one_region_share_the_arc_rules_and_another_region_adds_its_own() {
+        let cluster = |name: &str, region: &str, subnet: &str| {
+            format!(
+                "  - name: {name}\n    region: eastus2\n    storage_account: stml\n    container_registry: crmltest01\n    workspace_id: 5f1c2b7e-3d4a-4c5b-9e6f-7a8b9c0d1e2f\n    compute_subnets: [10.0.1.0/24]\n    compute: {{ kubernetes: {{ training: true, region: {region}, subnets: [{subnet}] }} }}\n"
+            )
+        };
+        let plan = plan_of(&format!(
+            "{HEAD}workspaces:\n{}{}{}",
+            cluster("mlw1", "westeurope", "10.9.0.0/24"),
+            cluster("mlw2", "westeurope", "10.9.1.0/24"),
+            cluster("mlw3", "northeurope", "10.9.2.0/24"),
+        ));
+        assert_eq!(
+            rule(&plan, "kubernetes-arc-config-host-westeurope").sources,
+            ["10.9.0.0/24", "10.9.1.0/24"]
+        );
+        assert_eq!(
+            rule(&plan, "kubernetes-arc-config-host-northeurope").sources,
+            ["10.9.2.0/24"]
+        );
+        assert_eq!(
+            rule(&plan, "kubernetes-arc-management-host").sources,
+            ["10.9.0.0/24", "10.9.1.0/24", "10.9.2.0/24"]
+        );
+    }
+
+    #[test]
+    fn aks_clusters_get_the_cluster_extension_rules_and_no_arc_rule() {
+        let aks = "    compute: { kubernetes: { training: true, connection: aks, region: westus3, subnets: [10.9.0.0/22] } }\n    container_registry: crmltest01\n    workspace_id: 5f1c2b7e-3d4a-4c5b-9e6f-7a8b9c0d1e2f\n";
+        let plan = plan_of(&format!("{HEAD}workspaces:\n{}", workspace(aks)));
+        let config = rule(&plan, "kubernetes-aks-extension-config-host-westus3");
+        assert_eq!(
+            config.destinations,
+            ["westus3.dp.kubernetesconfiguration.azure.com"]
+        );
+        assert_eq!(config.sources, ["10.9.0.0/22"]);
+        assert!(
+            !plan
+                .rules
+                .iter()
+                .any(|r| r.id.starts_with("kubernetes-arc-"))
+        );
+        assert!(
+            !plan
+                .warnings
+                .iter()
+                .any(|w| w.code == Code::ManualStep.as_str()
+                    && w.message.contains("kubernetes-aks-extension"))
+        );
     }
 
     #[test]

@@ -464,7 +464,7 @@ impl BicepModel {
                     rules: collection
                         .rules
                         .into_iter()
-                        .map(|rule| rule_view(rule, plan.cloud))
+                        .map(|rule| rule_view(plan, rule))
                         .collect(),
                 });
             }
@@ -560,7 +560,8 @@ impl BicepModel {
     }
 }
 
-fn rule_view(rule: &PlannedRule, cloud: Cloud) -> RuleView {
+fn rule_view(plan: &Plan, rule: &PlannedRule) -> RuleView {
+    let cloud = plan.cloud;
     let network = rule.kind == RuleKind::FirewallNetwork;
     let destination_field = match (rule.destination_type, network) {
         (DestinationType::Fqdns, true) => "destinationFqdns",
@@ -606,7 +607,17 @@ fn rule_view(rule: &PlannedRule, cloud: Cloud) -> RuleView {
                 })
             })
             .collect(),
-        source_expression: sources_expression(&rule.workspaces),
+        source_expression: if layout::sources_are_compute_subnets(plan, rule) {
+            sources_expression(&rule.workspaces)
+        } else {
+            // One item a line, indented like the template's other rule arrays.
+            let items: String = rule
+                .sources
+                .iter()
+                .map(|source| format!("\n              {}", quote(source)))
+                .collect();
+            format!("[{items}\n            ]")
+        },
         destination_field: destination_field.to_owned(),
         destination_expressions,
         ports: if network {

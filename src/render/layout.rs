@@ -196,6 +196,25 @@ pub(crate) fn nsg_rules(plan: &Plan) -> Result<Vec<(&PlannedRule, u32)>, RenderE
     Ok(rules)
 }
 
+/// Whether a firewall rule's sources are its workspaces' compute subnets, which a module
+/// names through its compute subnet prefixes input. The Kubernetes rules of a cluster with
+/// its own node subnets (`compute.kubernetes.subnets`) are not: they carry their prefixes.
+#[must_use]
+pub(super) fn sources_are_compute_subnets(plan: &Plan, rule: &PlannedRule) -> bool {
+    let mut compute: Vec<&str> = plan
+        .workspaces
+        .iter()
+        .filter(|workspace| rule.workspaces.contains(&workspace.name))
+        .flat_map(|workspace| workspace.compute_subnets.iter().map(String::as_str))
+        .collect();
+    compute.sort_unstable();
+    compute.dedup();
+    let mut sources: Vec<&str> = rule.sources.iter().map(String::as_str).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    compute == sources
+}
+
 fn nsg_error(cause: String) -> RenderError {
     RenderError {
         template: "nsg".to_owned(),

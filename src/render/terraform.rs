@@ -522,12 +522,16 @@ fn collections(plan: &Plan, kind: RuleKind) -> Vec<CollectionView> {
         .map(|collection| CollectionView {
             name: collection.name,
             priority: collection.priority,
-            rules: collection.rules.into_iter().map(firewall_rule).collect(),
+            rules: collection
+                .rules
+                .into_iter()
+                .map(|rule| firewall_rule(plan, rule))
+                .collect(),
         })
         .collect()
 }
 
-fn firewall_rule(rule: &PlannedRule) -> FirewallRuleView {
+fn firewall_rule(plan: &Plan, rule: &PlannedRule) -> FirewallRuleView {
     let destination_field = match rule.destination_type {
         DestinationType::Fqdns => "destination_fqdns",
         DestinationType::Urls => "destination_urls",
@@ -560,7 +564,11 @@ fn firewall_rule(rule: &PlannedRule) -> FirewallRuleView {
         comment: rule_comment(rule),
         description: description(&rule.purpose),
         protocols: rule.protocols.clone(),
-        source_expression: sources_expression(&rule.workspaces),
+        source_expression: if layout::sources_are_compute_subnets(plan, rule) {
+            sources_expression(&rule.workspaces)
+        } else {
+            list(&rule.sources)
+        },
         destination_field: destination_field.to_owned(),
         destination_expression,
         ports: rule.ports.clone(),

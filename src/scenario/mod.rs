@@ -119,6 +119,22 @@ pub const FACTS: &[(&str, &str)] = &[
         "Kubernetes compute on AKS without Azure Arc",
     ),
     (
+        "kubernetes-arc-cluster-connect",
+        "compute.kubernetes.arc_features lists cluster-connect (Arc-connected Kubernetes compute)",
+    ),
+    (
+        "kubernetes-arc-custom-locations",
+        "compute.kubernetes.arc_features lists custom-locations (Arc-connected Kubernetes compute)",
+    ),
+    (
+        "kubernetes-arc-azure-rbac",
+        "compute.kubernetes.arc_features lists azure-rbac (Arc-connected Kubernetes compute)",
+    ),
+    (
+        "kubernetes-arc-portal",
+        "compute.kubernetes.arc_features lists portal (Arc-connected Kubernetes compute)",
+    ),
+    (
         "aks-v1-inference",
         "compute.aks_v1_inference is true (CLI/SDK v1 models deployed to AKS)",
     ),
@@ -173,7 +189,14 @@ const COMPUTE_FIELDS: &[&str] = &[
     "kubernetes",
     "aks_v1_inference",
 ];
-const KUBERNETES_FIELDS: &[&str] = &["training", "inference", "connection"];
+const KUBERNETES_FIELDS: &[&str] = &[
+    "training",
+    "inference",
+    "connection",
+    "region",
+    "subnets",
+    "arc_features",
+];
 const EXTRA_FQDN_FIELDS: &[&str] = &["fqdn", "ports", "reason"];
 const OUTPUTS_FIELDS: &[&str] = &["layout", "nsg", "route_table"];
 const NSG_FIELDS: &[&str] = &["existing", "priorities"];
@@ -196,6 +219,31 @@ pub const DEFAULT_NSG_PRIORITIES: &str = "100-4096";
 pub const ROUTE_MODES: &[&str] = &["service-tags", "ip-addresses"];
 /// Values of `compute.kubernetes.connection`; the first is the default.
 pub const KUBERNETES_CONNECTIONS: &[&str] = &["arc", "aks"];
+/// Values of `compute.kubernetes.arc_features`: optional Azure Arc features whose endpoints
+/// the Arc network requirements list apart from the required ones; each sets the fact
+/// `kubernetes-arc-<value>`, and what it means.
+pub const ARC_FEATURES: &[(&str, &str, &str)] = &[
+    (
+        "cluster-connect",
+        "kubernetes-arc-cluster-connect",
+        "Cluster Connect (`az connectedk8s proxy`): the notification service, Azure Relay and `<region>.obo.arc.azure.com` on TCP 8084",
+    ),
+    (
+        "custom-locations",
+        "kubernetes-arc-custom-locations",
+        "Custom locations: the notification service and Azure Relay",
+    ),
+    (
+        "azure-rbac",
+        "kubernetes-arc-azure-rbac",
+        "Azure RBAC on the cluster: Microsoft Graph",
+    ),
+    (
+        "portal",
+        "kubernetes-arc-portal",
+        "Managing the connected cluster in the Azure portal",
+    ),
+];
 /// `catalog` when the scenario does not say.
 pub const DEFAULT_CATALOG: &str = "latest";
 /// `firewall.rule_collection_group.name` when the scenario does not say.
@@ -361,6 +409,14 @@ pub struct Kubernetes {
     pub inference: bool,
     /// How the cluster is connected.
     pub connection: KubernetesConnection,
+    /// The connected cluster's region (programmatic name), which fills `{cluster_region}`
+    /// in the Arc and cluster-extension hosts; the workspace's when not given.
+    pub region: String,
+    /// The cluster nodes' subnets: the sources of every Kubernetes rule. `None`: not
+    /// given, the workspace's compute subnets are used (with a warning).
+    pub subnets: Option<Vec<IpNet>>,
+    /// Optional Azure Arc features ([`ARC_FEATURES`] values); empty for AKS without Arc.
+    pub arc_features: BTreeSet<String>,
 }
 
 /// How a Kubernetes cluster is attached.
@@ -491,6 +547,13 @@ impl Workspace {
                 "kubernetes-aks",
                 used && kubernetes.connection == KubernetesConnection::Aks,
             );
+            for (value, fact, _) in ARC_FEATURES {
+                add(
+                    fact,
+                    used && kubernetes.connection == KubernetesConnection::Arc
+                        && kubernetes.arc_features.contains(*value),
+                );
+            }
         }
         for (name, _) in FEATURES {
             if self.features.contains(*name) {
@@ -503,6 +566,18 @@ impl Workspace {
             facts.insert("monitoring");
         }
         facts
+    }
+
+    /// The sources of Kubernetes rules: the node subnets, else the compute subnets.
+    #[must_use]
+    pub fn kubernetes_subnets(&self) -> &[IpNet] {
+        match &self.compute.kubernetes {
+            Some(Kubernetes {
+                subnets: Some(subnets),
+                ..
+            }) => subnets,
+            _ => &self.compute_subnets,
+        }
     }
 }
 
@@ -1419,81 +1494,10 @@ impl Decoder<'_> {
         });
         let private_endpoint = self.boolean(&fields, "private_endpoint");
         let hbi = self.boolean(&fields, "hbi");
-        let mut compute_subnets = Vec::new();
-        let mut compute_subnet_locations = Vec::new();
-        if let Some(node) = fields.get("compute_subnets") {
-            for (index, item) in self
-                .list(node, &format!("{path}.compute_subnets"), "CIDR networks")
-                .iter()
-                .enumerate()
-            {
-                let item_path = format!("{path}.compute_subnets[{index}]");
-                let Some(text) = self.string(item, &item_path, "a CIDR network") else {
-                    continue;
-                };
-                match text.parse::<IpNet>() {
-                    Ok(net) if net.trunc() == net => {
-                        // Given twice, a prefix reaches Bicep's NSG rules twice
-                        // (`sourceAddressPrefixes` takes no duplicates); it is a typo anyway.
-                        if let Some(first) = compute_subnets.iter().position(|n| *n == net) {
-                            let first: &Location = &compute_subnet_locations[first];
-                            let message = format!(
-                                "compute subnet `{net}` is listed twice (first at {})",
-                                describe_place(first)
-                            );
-                            self.report(
-                                Code::DuplicateSubnet,
-                                item,
-                                &item_path,
-                                message,
-                                Some("remove one".to_owned()),
-                            );
-                            continue;
-                        }
-                        compute_subnets.push(net);
-                        compute_subnet_locations.push(self.location(item.span, &item_path));
-                    }
-                    Ok(net) => self.report(
-                        Code::InvalidCidr,
-                        item,
-                        &item_path,
-                        format!("`{text}` has host bits set"),
-                        Some(format!("the network is `{}`", net.trunc())),
-                    ),
-                    Err(_) => self.report(
-                        Code::InvalidCidr,
-                        item,
-                        &item_path,
-                        format!("`{text}` is not a CIDR network"),
-                        Some(
-                            "write the subnet's address prefix, for example `10.10.1.0/24`"
-                                .to_owned(),
-                        ),
-                    ),
-                }
-            }
-        }
-        if let Some(node) = fields.get("compute_subnets")
-            && let Some(everything) = whole_address_family(&compute_subnets)
-        {
-            self.report(
-                Code::AnySource,
-                node,
-                &format!("{path}.compute_subnets"),
-                if compute_subnets.len() == 1 {
-                    format!(
-                        "compute subnet `{everything}` is every {} address",
-                        family(everything)
-                    )
-                } else {
-                    format!(
-                        "the compute subnets together are every {} address (`{everything}`)",
-                        family(everything)
-                    )
-                },
-                Some(ANY_SOURCE_HELP.to_owned()),
-            );
-        }
+        let (compute_subnets, compute_subnet_locations) = match fields.get("compute_subnets") {
+            Some(node) => self.subnets(node, &format!("{path}.compute_subnets"), "compute subnet"),
+            None => (Vec::new(), Vec::new()),
+        };
         let mut compute_subnet_ids = Vec::new();
         if let Some(node) = fields.get("compute_subnet_ids") {
             let ids_path = format!("{path}.compute_subnet_ids");
@@ -1541,7 +1545,13 @@ impl Decoder<'_> {
         }
         let compute = match fields.get("compute") {
             None => Some(Compute::default()),
-            Some(node) => self.compute(node, &format!("{path}.compute")),
+            Some(node) => self.compute(
+                node,
+                &format!("{path}.compute"),
+                region.as_deref(),
+                cloud,
+                catalog,
+            ),
         };
         let mut features = BTreeSet::new();
         if let Some(node) = fields.get("features") {
@@ -1698,6 +1708,78 @@ impl Decoder<'_> {
         (Some(value.to_lowercase()), private_endpoint)
     }
 
+    /// A list of subnet prefixes (`compute_subnets`, `compute.kubernetes.subnets`): each a
+    /// network without host bits, none twice, together not every address. `noun` names
+    /// one item in messages ("compute subnet").
+    fn subnets(&mut self, node: &Node, path: &str, noun: &str) -> (Vec<IpNet>, Vec<Location>) {
+        let mut nets: Vec<IpNet> = Vec::new();
+        let mut locations: Vec<Location> = Vec::new();
+        for (index, item) in self.list(node, path, "CIDR networks").iter().enumerate() {
+            let item_path = format!("{path}[{index}]");
+            let Some(text) = self.string(item, &item_path, "a CIDR network") else {
+                continue;
+            };
+            match text.parse::<IpNet>() {
+                Ok(net) if net.trunc() == net => {
+                    // Given twice, a prefix reaches Bicep's NSG rules twice
+                    // (`sourceAddressPrefixes` takes no duplicates); it is a typo anyway.
+                    if let Some(first) = nets.iter().position(|n| *n == net) {
+                        let message = format!(
+                            "{noun} `{net}` is listed twice (first at {})",
+                            describe_place(&locations[first])
+                        );
+                        self.report(
+                            Code::DuplicateSubnet,
+                            item,
+                            &item_path,
+                            message,
+                            Some("remove one".to_owned()),
+                        );
+                        continue;
+                    }
+                    nets.push(net);
+                    locations.push(self.location(item.span, &item_path));
+                }
+                Ok(net) => self.report(
+                    Code::InvalidCidr,
+                    item,
+                    &item_path,
+                    format!("`{text}` has host bits set"),
+                    Some(format!("the network is `{}`", net.trunc())),
+                ),
+                Err(_) => self.report(
+                    Code::InvalidCidr,
+                    item,
+                    &item_path,
+                    format!("`{text}` is not a CIDR network"),
+                    Some(
+                        "write the subnet's address prefix, for example `10.10.1.0/24`".to_owned(),
+                    ),
+                ),
+            }
+        }
+        if let Some(everything) = whole_address_family(&nets) {
+            self.report(
+                Code::AnySource,
+                node,
+                path,
+                if nets.len() == 1 {
+                    format!(
+                        "{noun} `{everything}` is every {} address",
+                        family(everything)
+                    )
+                } else {
+                    format!(
+                        "the {noun}s together are every {} address (`{everything}`)",
+                        family(everything)
+                    )
+                },
+                Some(ANY_SOURCE_HELP.to_owned()),
+            );
+        }
+        (nets, locations)
+    }
+
     fn region(
         &mut self,
         node: &Node,
@@ -1716,44 +1798,119 @@ impl Decoder<'_> {
         }
     }
 
-    fn compute(&mut self, node: &Node, path: &str) -> Option<Compute> {
+    fn compute(
+        &mut self,
+        node: &Node,
+        path: &str,
+        workspace_region: Option<&str>,
+        cloud: Option<Cloud>,
+        catalog: &Catalog,
+    ) -> Option<Compute> {
         let fields = self.fields(node, path, "`compute`", COMPUTE_FIELDS)?;
+        // The booleans first, so that their problems are reported with the cluster's.
+        let instances = self.boolean(&fields, "instances");
+        let clusters = self.boolean(&fields, "clusters");
+        let public_ip = self.boolean(&fields, "public_ip");
+        let aks_v1_inference = self.boolean(&fields, "aks_v1_inference");
         let kubernetes = match fields.get("kubernetes") {
             None => None,
-            Some(node) => {
-                let kubernetes_path = format!("{path}.kubernetes");
-                let kubernetes =
-                    self.fields(node, &kubernetes_path, "`kubernetes`", KUBERNETES_FIELDS)?;
-                let connection = match kubernetes.get("connection") {
-                    None => KubernetesConnection::Arc,
-                    Some(node) => {
-                        let choice = self.choice(
-                            node,
-                            &format!("{kubernetes_path}.connection"),
-                            "Kubernetes connection",
-                            KUBERNETES_CONNECTIONS,
-                            Code::InvalidValue,
-                        )?;
-                        if choice == "aks" {
-                            KubernetesConnection::Aks
-                        } else {
-                            KubernetesConnection::Arc
-                        }
-                    }
-                };
-                Some(Kubernetes {
-                    training: self.boolean(&kubernetes, "training"),
-                    inference: self.boolean(&kubernetes, "inference"),
-                    connection,
-                })
-            }
+            Some(node) => Some(self.kubernetes(
+                node,
+                &format!("{path}.kubernetes"),
+                workspace_region,
+                cloud,
+                catalog,
+            )?),
         };
         Some(Compute {
-            instances: self.boolean(&fields, "instances"),
-            clusters: self.boolean(&fields, "clusters"),
-            public_ip: self.boolean(&fields, "public_ip"),
+            instances,
+            clusters,
+            public_ip,
             kubernetes,
-            aks_v1_inference: self.boolean(&fields, "aks_v1_inference"),
+            aks_v1_inference,
+        })
+    }
+
+    fn kubernetes(
+        &mut self,
+        node: &Node,
+        path: &str,
+        workspace_region: Option<&str>,
+        cloud: Option<Cloud>,
+        catalog: &Catalog,
+    ) -> Option<Kubernetes> {
+        let fields = self.fields(node, path, "`kubernetes`", KUBERNETES_FIELDS)?;
+        let connection = match fields.get("connection") {
+            None => KubernetesConnection::Arc,
+            Some(node) => {
+                let choice = self.choice(
+                    node,
+                    &format!("{path}.connection"),
+                    "Kubernetes connection",
+                    KUBERNETES_CONNECTIONS,
+                    Code::InvalidValue,
+                )?;
+                if choice == "aks" {
+                    KubernetesConnection::Aks
+                } else {
+                    KubernetesConnection::Arc
+                }
+            }
+        };
+        let region = match fields.get("region") {
+            Some(node) => self.region(node, &format!("{path}.region"), cloud, catalog),
+            None => workspace_region.map(str::to_owned),
+        };
+        let subnets = fields.get("subnets").map(|node| {
+            self.subnets(node, &format!("{path}.subnets"), "Kubernetes node subnet")
+                .0
+        });
+        let mut arc_features = BTreeSet::new();
+        if let Some(node) = fields.get("arc_features") {
+            let features_path = format!("{path}.arc_features");
+            let names: Vec<&str> = ARC_FEATURES.iter().map(|(name, _, _)| *name).collect();
+            for (index, item) in self
+                .list(node, &features_path, "Azure Arc features")
+                .iter()
+                .enumerate()
+            {
+                let item_path = format!("{features_path}[{index}]");
+                if let Some(feature) = self.choice(
+                    item,
+                    &item_path,
+                    "Azure Arc feature",
+                    &names,
+                    Code::InvalidValue,
+                ) && !arc_features.insert(feature.clone())
+                {
+                    self.report(
+                        Code::DuplicateFeature,
+                        item,
+                        &item_path,
+                        format!("Azure Arc feature `{feature}` is listed twice"),
+                        Some("remove one".to_owned()),
+                    );
+                }
+            }
+            // Asking for Arc endpoints on a cluster without Arc is a contradiction, not
+            // something to ignore silently.
+            if connection == KubernetesConnection::Aks && !arc_features.is_empty() {
+                self.report(
+                    Code::InvalidValue,
+                    node,
+                    &features_path,
+                    "`arc_features` are features of Azure Arc-enabled Kubernetes, but `connection` is `aks`".to_owned(),
+                    Some("remove `arc_features`, or set `connection: arc`".to_owned()),
+                );
+            }
+        }
+        Some(Kubernetes {
+            training: self.boolean(&fields, "training"),
+            inference: self.boolean(&fields, "inference"),
+            connection,
+            region: region?,
+            subnets,
+            arc_features,
         })
     }
 
@@ -2203,6 +2360,89 @@ mod tests {
         ] {
             assert!(fqdn_problem(bad).is_some(), "{bad}");
         }
+    }
+
+    #[test]
+    fn kubernetes_region_subnets_and_arc_features_decode_with_defaults() {
+        let given = format!(
+            "{MINIMAL}    compute:\n      kubernetes:\n        training: true\n        region: West Europe\n        subnets: [10.9.0.0/22]\n        arc_features: [portal, cluster-connect]\n"
+        );
+        let scenario = load_str(&given).unwrap();
+        let workspace = &scenario.workspaces[0];
+        let kubernetes = workspace.compute.kubernetes.as_ref().unwrap();
+        assert_eq!(kubernetes.region, "westeurope");
+        assert_eq!(
+            workspace.kubernetes_subnets(),
+            ["10.9.0.0/22".parse::<IpNet>().unwrap()]
+        );
+        let facts = workspace.facts();
+        assert!(
+            facts.contains("kubernetes-arc-portal")
+                && facts.contains("kubernetes-arc-cluster-connect")
+        );
+        assert!(
+            !facts.contains("kubernetes-arc-azure-rbac")
+                && !facts.contains("kubernetes-arc-custom-locations")
+        );
+
+        let defaults = load_str(&format!(
+            "{MINIMAL}    compute: {{ kubernetes: {{ training: true }} }}\n"
+        ))
+        .unwrap();
+        let workspace = &defaults.workspaces[0];
+        let kubernetes = workspace.compute.kubernetes.as_ref().unwrap();
+        assert_eq!(kubernetes.region, "eastus2");
+        assert!(kubernetes.subnets.is_none() && kubernetes.arc_features.is_empty());
+        assert_eq!(
+            workspace.kubernetes_subnets(),
+            workspace.compute_subnets.as_slice()
+        );
+    }
+
+    #[test]
+    fn kubernetes_fields_are_validated_like_their_workspace_counterparts() {
+        let with = |fields: &str| {
+            codes(&format!(
+                "{MINIMAL}    compute: {{ kubernetes: {{ training: true, {fields} }} }}\n"
+            ))
+        };
+        assert_eq!(with("region: moon"), ["unknown-region"]);
+        assert_eq!(with("region: usgovvirginia"), ["region-not-in-cloud"]);
+        assert_eq!(with("subnets: [10.9.0.1/22]"), ["invalid-cidr"]);
+        assert_eq!(
+            with("subnets: [10.9.0.0/22, 10.9.0.0/22]"),
+            ["duplicate-subnet"]
+        );
+        assert_eq!(with("subnets: [0.0.0.0/1, 128.0.0.0/1]"), ["any-source"]);
+        assert_eq!(with("arc_features: [gateway]"), ["invalid-value"]);
+        assert_eq!(
+            with("arc_features: [portal, portal]"),
+            ["duplicate-feature"]
+        );
+        // Arc endpoints for a cluster without Arc are a contradiction.
+        assert_eq!(
+            with("connection: aks, arc_features: [portal]"),
+            ["invalid-value"]
+        );
+        assert!(
+            load_str(&format!(
+                "{MINIMAL}    compute: {{ kubernetes: {{ training: true, connection: aks, region: westus3, subnets: [10.9.0.0/22] }} }}\n"
+            ))
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn arc_features_hold_only_for_used_arc_clusters() {
+        let unused = load_str(&format!(
+            "{MINIMAL}    compute: {{ kubernetes: {{ arc_features: [portal] }} }}\n"
+        ))
+        .unwrap();
+        assert!(
+            !unused.workspaces[0]
+                .facts()
+                .contains("kubernetes-arc-portal")
+        );
     }
 
     #[test]

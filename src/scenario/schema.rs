@@ -17,7 +17,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{
-    AZURE_MONITOR_MODES, BOOLEAN_FIELDS, COMPUTE_FIELDS, CONTAINER_REGISTRY_FIELDS,
+    ARC_FEATURES, AZURE_MONITOR_MODES, BOOLEAN_FIELDS, COMPUTE_FIELDS, CONTAINER_REGISTRY_FIELDS,
     CONTAINER_REGISTRY_LENGTH, DEFAULT_CATALOG, DEFAULT_NSG_PRIORITIES, DEFAULT_PRIORITY,
     DEFAULT_RULE_COLLECTION_GROUP_NAME, DESTINATIONS, EXTRA_FQDN_FIELDS, FEATURES, FIREWALL_FIELDS,
     KUBERNETES_CONNECTIONS, KUBERNETES_FIELDS, LAYOUTS, NSG_FIELDS, OUTPUTS_FIELDS, PRIORITY_RANGE,
@@ -271,6 +271,21 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
         "kubernetes",
         "connection",
         "`arc` (Azure Arc-enabled Kubernetes) or `aks` (AKS with the extension but without Arc).",
+    ),
+    (
+        "kubernetes",
+        "region",
+        "The cluster's region (the Arc-connected cluster's, or the AKS cluster's), written like a workspace's `region`; the workspace's when absent. It fills `<region>` in the Azure Arc and AKS cluster-extension endpoints; the Azure Machine Learning hosts keep the workspace's region.",
+    ),
+    (
+        "kubernetes",
+        "subnets",
+        "Address prefixes of the subnets the cluster's nodes run in: the sources of every Kubernetes rule. When absent, the workspace's `compute_subnets` are used, with a warning (`kubernetes-subnets-defaulted`).",
+    ),
+    (
+        "kubernetes",
+        "arc_features",
+        "Optional Azure Arc features in use (`connection: arc` only), each adding the endpoints the Arc network requirements list for it: `cluster-connect` (notification service, Azure Relay, `<region>.obo.arc.azure.com` on TCP 8084), `custom-locations` (notification service, Azure Relay), `azure-rbac` (Microsoft Graph), `portal` (managing the cluster in the Azure portal). The Azure Machine Learning extension needs none of them.",
     ),
     (
         "extra_fqdn",
@@ -582,6 +597,20 @@ fn field_schema(object: &str, field: &str, catalog: &Catalog) -> Value {
         ("firewall", "sku") => choice(SKUS),
         ("firewall", "destinations") => choice(DESTINATIONS),
         ("kubernetes", "connection") => choice(KUBERNETES_CONNECTIONS),
+        ("kubernetes", "region") => {
+            json!({ "type": "string", "enum": region_names(catalog, &Cloud::ALL) })
+        }
+        ("kubernetes", "arc_features") => json!({
+            "type": "array",
+            "uniqueItems": true,
+            "default": [],
+            "items": {
+                "anyOf": ARC_FEATURES
+                    .iter()
+                    .map(|(name, _, meaning)| json!({ "const": name, "description": meaning }))
+                    .collect::<Vec<_>>(),
+            },
+        }),
         ("route_table", "mode") => choice(ROUTE_MODES),
         ("workspace", "azure_monitor") => choice(AZURE_MONITOR_MODES),
         ("outputs", "layout") => choice(LAYOUTS),
@@ -624,7 +653,7 @@ fn field_schema(object: &str, field: &str, catalog: &Catalog) -> Value {
         ("workspace", "workspace_id") => {
             json!({ "type": "string", "pattern": format!("^{GUID}$") })
         }
-        ("workspace", "compute_subnets") => json!({
+        ("workspace", "compute_subnets") | ("kubernetes", "subnets") => json!({
             "type": "array",
             // Loosely a CIDR; the decoder checks the address and the host bits.
             "items": { "type": "string", "pattern": "^[0-9A-Fa-f:.]+/[0-9]{1,3}$" },

@@ -417,6 +417,84 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       }
     }
 
+    # kubernetes-arc-config-host: Kubernetes Compute > Azure Arc-enabled Kubernetes network requirements > Details
+    rule {
+      name              = "kubernetes-arc-config-host-eastus2"
+      description       = "Azure Arc agents pushing status and fetching configuration (the cluster region's data plane)."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-2022"]
+      destination_fqdns = ["eastus2.dp.kubernetesconfiguration.azure.com"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # kubernetes-arc-extension-image-host: Kubernetes Compute > Azure Arc-enabled Kubernetes network requirements > Details
+    rule {
+      name              = "kubernetes-arc-extension-image-host"
+      description       = "Installing Azure Arc-enabled Kubernetes extensions, such as the Azure Machine Learning extension."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-2022"]
+      destination_fqdns = ["linuxgeneva-microsoft.azurecr.io"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # kubernetes-arc-identity-hosts: Kubernetes Compute > Azure Arc-enabled Kubernetes network requirements > Details
+    rule {
+      name              = "kubernetes-arc-identity-hosts"
+      description       = "Azure Arc agents finding the regional endpoint and pulling the system-assigned managed identity certificates."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-2022"]
+      destination_fqdns = ["*.his.arc.azure.com", "gbl.his.arc.azure.com"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # kubernetes-arc-image-hosts: Kubernetes Compute > Azure Arc-enabled Kubernetes network requirements > Details
+    rule {
+      name              = "kubernetes-arc-image-hosts"
+      description       = "Pulling the container images of the Azure Arc agents."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-2022"]
+      destination_fqdns = ["*.data.mcr.microsoft.com", "mcr.microsoft.com"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # kubernetes-arc-management-host: Kubernetes Compute > Azure Arc-enabled Kubernetes network requirements > Details
+    rule {
+      name              = "kubernetes-arc-management-host"
+      description       = "Azure Arc agents connecting to Azure Resource Manager and registering the cluster."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-2022"]
+      destination_fqdns = ["management.azure.com"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # kubernetes-arc-token-hosts: Kubernetes Compute > Azure Arc-enabled Kubernetes network requirements > Details
+    rule {
+      name              = "kubernetes-arc-token-hosts-eastus2"
+      description       = "Azure Arc agents fetching and updating Azure Resource Manager tokens."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-2022"]
+      destination_fqdns = ["eastus2.login.microsoft.com", "login.microsoftonline.com", "login.windows.net"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
     # kubernetes-log-hosts: Kubernetes Compute
     rule {
       name              = "kubernetes-log-hosts"

@@ -557,6 +557,45 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     priority = 5900
     action   = "Allow"
 
+    # kubernetes-aks-extension-config-host: Scenario: Use Kubernetes compute > Outbound network and FQDN rules for AKS clusters > Cluster extensions
+    rule {
+      name              = "kubernetes-aks-extension-config-host-swedencentral"
+      description       = "The cluster extension agents fetching configuration and reporting extension status (the cluster region's data plane)."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-hosts"]
+      destination_fqdns = ["swedencentral.dp.kubernetesconfiguration.azure.com"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # kubernetes-aks-extension-image-hosts: Scenario: Use Kubernetes compute > Outbound network and FQDN rules for AKS clusters > Cluster extensions
+    rule {
+      name              = "kubernetes-aks-extension-image-hosts"
+      description       = "Pulling the container images of the cluster extension agents."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-hosts"]
+      destination_fqdns = ["*.data.mcr.microsoft.com", "mcr.microsoft.com"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # kubernetes-aks-extension-metrics-hosts: Scenario: Use Kubernetes compute > Outbound network and FQDN rules for AKS clusters > Cluster extensions
+    rule {
+      name              = "kubernetes-aks-extension-metrics-hosts"
+      description       = "The cluster extension agents sending their metrics to Azure."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-hosts"]
+      destination_fqdns = ["*.ingestion.msftcloudes.com", "*.microsoftmetrics.com"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
     # kubernetes-aml-api-hosts: Scenario: Use Kubernetes compute
     rule {
       name              = "kubernetes-aml-api-hosts-mlw-hosts"

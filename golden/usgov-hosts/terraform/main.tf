@@ -392,6 +392,71 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     priority = 5900
     action   = "Allow"
 
+    # kubernetes-arc-config-host: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+    rule {
+      name              = "kubernetes-arc-config-host-usgovarizona"
+      description       = "Azure Arc agents pushing status and fetching configuration (the cluster region's data plane)."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-gov-hosts"]
+      destination_fqdns = ["usgovarizona.dp.kubernetesconfiguration.azure.us"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # kubernetes-arc-identity-hosts: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+    rule {
+      name              = "kubernetes-arc-identity-hosts"
+      description       = "Azure Arc agents finding the regional endpoint and pulling the system-assigned managed identity certificates."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-gov-hosts"]
+      destination_fqdns = ["gbl.his.arc.azure.us", "usgv.his.arc.azure.us"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # kubernetes-arc-image-hosts: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+    rule {
+      name              = "kubernetes-arc-image-hosts"
+      description       = "Pulling the container images of the Azure Arc agents."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-gov-hosts"]
+      destination_fqdns = ["*.data.mcr.microsoft.com", "mcr.microsoft.com"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # kubernetes-arc-management-host: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+    rule {
+      name              = "kubernetes-arc-management-host"
+      description       = "Azure Arc agents connecting to Azure Resource Manager and registering the cluster."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-gov-hosts"]
+      destination_fqdns = ["management.usgovcloudapi.net"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
+    # kubernetes-arc-token-hosts: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+    rule {
+      name              = "kubernetes-arc-token-hosts-usgovarizona"
+      description       = "Azure Arc agents fetching and updating Azure Resource Manager tokens."
+      source_addresses  = var.compute_subnet_address_prefixes["mlw-gov-hosts"]
+      destination_fqdns = ["login.microsoftonline.us", "usgovarizona.login.microsoftonline.us"]
+
+      protocols {
+        type = "Https"
+        port = 443
+      }
+    }
+
     # kubernetes-pypi-host: Scenario: Use Kubernetes compute
     rule {
       name              = "kubernetes-pypi-host"

@@ -596,6 +596,106 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               'eastus2.experiments.azureml.net'
             ]
           }
+          // kubernetes-arc-config-host: Kubernetes Compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-config-host-eastus2'
+            description: 'Azure Arc agents pushing status and fetching configuration (the cluster region\'s data plane).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-2022']
+            targetFqdns: [
+              'eastus2.dp.kubernetesconfiguration.azure.com'
+            ]
+          }
+          // kubernetes-arc-extension-image-host: Kubernetes Compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-extension-image-host'
+            description: 'Installing Azure Arc-enabled Kubernetes extensions, such as the Azure Machine Learning extension.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-2022']
+            targetFqdns: [
+              'linuxgeneva-microsoft${environment().suffixes.acrLoginServer}'
+            ]
+          }
+          // kubernetes-arc-identity-hosts: Kubernetes Compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-identity-hosts'
+            description: 'Azure Arc agents finding the regional endpoint and pulling the system-assigned managed identity certificates.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-2022']
+            targetFqdns: [
+              '*.his.arc.azure.com'
+              'gbl.his.arc.azure.com'
+            ]
+          }
+          // kubernetes-arc-image-hosts: Kubernetes Compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-image-hosts'
+            description: 'Pulling the container images of the Azure Arc agents.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-2022']
+            targetFqdns: [
+              '*.data.mcr.microsoft.com'
+              'mcr.microsoft.com'
+            ]
+          }
+          // kubernetes-arc-management-host: Kubernetes Compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-management-host'
+            description: 'Azure Arc agents connecting to Azure Resource Manager and registering the cluster.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-2022']
+            targetFqdns: [
+              'management.azure.com'
+            ]
+          }
+          // kubernetes-arc-token-hosts: Kubernetes Compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-token-hosts-eastus2'
+            description: 'Azure Arc agents fetching and updating Azure Resource Manager tokens.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-2022']
+            targetFqdns: [
+              'eastus2.login.microsoft.com'
+              'login.microsoftonline.com'
+              'login.windows.net'
+            ]
+          }
           // kubernetes-log-hosts: Kubernetes Compute
           {
             ruleType: 'ApplicationRule'

@@ -774,6 +774,56 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           type: 'Allow'
         }
         rules: [
+          // kubernetes-aks-extension-config-host: Scenario: Use Kubernetes compute > Outbound network and FQDN rules for AKS clusters > Cluster extensions
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-aks-extension-config-host-swedencentral'
+            description: 'The cluster extension agents fetching configuration and reporting extension status (the cluster region\'s data plane).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
+            targetFqdns: [
+              'swedencentral.dp.kubernetesconfiguration.azure.com'
+            ]
+          }
+          // kubernetes-aks-extension-image-hosts: Scenario: Use Kubernetes compute > Outbound network and FQDN rules for AKS clusters > Cluster extensions
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-aks-extension-image-hosts'
+            description: 'Pulling the container images of the cluster extension agents.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
+            targetFqdns: [
+              '*.data.mcr.microsoft.com'
+              'mcr.microsoft.com'
+            ]
+          }
+          // kubernetes-aks-extension-metrics-hosts: Scenario: Use Kubernetes compute > Outbound network and FQDN rules for AKS clusters > Cluster extensions
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-aks-extension-metrics-hosts'
+            description: 'The cluster extension agents sending their metrics to Azure.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-hosts']
+            targetFqdns: [
+              '*.ingestion.msftcloudes.com'
+              '*.microsoftmetrics.com'
+            ]
+          }
           // kubernetes-aml-api-hosts: Scenario: Use Kubernetes compute
           {
             ruleType: 'ApplicationRule'

@@ -425,6 +425,106 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
               'westeurope.experiments.azureml.net'
             ]
           }
+          // kubernetes-arc-config-host: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-config-host-westeurope'
+            description: 'Azure Arc agents pushing status and fetching configuration (the cluster region\'s data plane).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-platform']
+            targetFqdns: [
+              'westeurope.dp.kubernetesconfiguration.azure.com'
+            ]
+          }
+          // kubernetes-arc-extension-image-host: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-extension-image-host'
+            description: 'Installing Azure Arc-enabled Kubernetes extensions, such as the Azure Machine Learning extension.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-platform']
+            targetFqdns: [
+              'linuxgeneva-microsoft${environment().suffixes.acrLoginServer}'
+            ]
+          }
+          // kubernetes-arc-identity-hosts: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-identity-hosts'
+            description: 'Azure Arc agents finding the regional endpoint and pulling the system-assigned managed identity certificates.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-platform']
+            targetFqdns: [
+              '*.his.arc.azure.com'
+              'gbl.his.arc.azure.com'
+            ]
+          }
+          // kubernetes-arc-image-hosts: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-image-hosts'
+            description: 'Pulling the container images of the Azure Arc agents.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-platform']
+            targetFqdns: [
+              '*.data.mcr.microsoft.com'
+              'mcr.microsoft.com'
+            ]
+          }
+          // kubernetes-arc-management-host: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-management-host'
+            description: 'Azure Arc agents connecting to Azure Resource Manager and registering the cluster.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-platform']
+            targetFqdns: [
+              'management.azure.com'
+            ]
+          }
+          // kubernetes-arc-token-hosts: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-token-hosts-westeurope'
+            description: 'Azure Arc agents fetching and updating Azure Resource Manager tokens.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-platform']
+            targetFqdns: [
+              'login.microsoftonline.com'
+              'login.windows.net'
+              'westeurope.login.microsoft.com'
+            ]
+          }
           // kubernetes-log-hosts: Scenario: Use Kubernetes compute
           {
             ruleType: 'ApplicationRule'

@@ -548,6 +548,89 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
           type: 'Allow'
         }
         rules: [
+          // kubernetes-arc-config-host: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-config-host-usgovarizona'
+            description: 'Azure Arc agents pushing status and fetching configuration (the cluster region\'s data plane).'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-gov-hosts']
+            targetFqdns: [
+              'usgovarizona.dp.kubernetesconfiguration.azure.us'
+            ]
+          }
+          // kubernetes-arc-identity-hosts: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-identity-hosts'
+            description: 'Azure Arc agents finding the regional endpoint and pulling the system-assigned managed identity certificates.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-gov-hosts']
+            targetFqdns: [
+              'gbl.his.arc.azure.us'
+              'usgv.his.arc.azure.us'
+            ]
+          }
+          // kubernetes-arc-image-hosts: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-image-hosts'
+            description: 'Pulling the container images of the Azure Arc agents.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-gov-hosts']
+            targetFqdns: [
+              '*.data.mcr.microsoft.com'
+              'mcr.microsoft.com'
+            ]
+          }
+          // kubernetes-arc-management-host: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-management-host'
+            description: 'Azure Arc agents connecting to Azure Resource Manager and registering the cluster.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-gov-hosts']
+            targetFqdns: [
+              'management.usgovcloudapi.net'
+            ]
+          }
+          // kubernetes-arc-token-hosts: Scenario: Use Kubernetes compute > Azure Arc-enabled Kubernetes network requirements > Details
+          {
+            ruleType: 'ApplicationRule'
+            name: 'kubernetes-arc-token-hosts-usgovarizona'
+            description: 'Azure Arc agents fetching and updating Azure Resource Manager tokens.'
+            protocols: [
+              {
+                protocolType: 'Https'
+                port: 443
+              }
+            ]
+            sourceAddresses: computeSubnetAddressPrefixes['mlw-gov-hosts']
+            targetFqdns: [
+              'login.microsoftonline.us'
+              'usgovarizona.login.microsoftonline.us'
+            ]
+          }
           // kubernetes-pypi-host: Scenario: Use Kubernetes compute
           {
             ruleType: 'ApplicationRule'
