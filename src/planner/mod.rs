@@ -27,7 +27,7 @@ use crate::plan::{
     DestinationType, Plan, PlanFirewall, PlanOutputs, PlanWorkspace, PlannedRule, RuleKind,
     Skipped, Warning,
 };
-use crate::scenario::{Scenario, Sku, Workspace};
+use crate::scenario::{Scenario, Sku, UnmarkedTags, Workspace};
 
 mod addresses;
 mod lint;
@@ -784,7 +784,18 @@ impl<'a> Planner<'a> {
         let regional_features = suffix
             .as_deref()
             .and_then(|suffix| self.catalog.regional_tag_features(self.cloud, base, suffix));
+        let choice = self.scenario.firewall.unmarked_tags;
         let (name, features) = match (regional, suffix, regional_features) {
+            // `firewall.unmarked_tags: global`: the regional tag is not marked for the
+            // firewall and the global one is, so the global one (the user's decision).
+            (true, Some(_), Some(features))
+                if feature == "FW"
+                    && choice == Some(UnmarkedTags::Global)
+                    && !features.iter().any(|f| f == feature)
+                    && tag.features.iter().any(|f| f == feature) =>
+            {
+                (base.clone(), tag.features.clone())
+            }
             (true, Some(suffix), Some(features)) => (format!("{base}.{suffix}"), features.to_vec()),
             (true, _, _) => {
                 self.global_fallbacks
@@ -800,7 +811,12 @@ impl<'a> Planner<'a> {
             }
             (false, _, _) => (base.clone(), tag.features.clone()),
         };
-        if !features.iter().any(|f| f == feature) {
+        // The user decided to keep the regional tag: no warning, unless nothing would be
+        // marked anyway (then the warning says so whatever the choice).
+        let decided = feature == "FW"
+            && choice == Some(UnmarkedTags::Regional)
+            && tag.features.iter().any(|f| f == feature);
+        if !features.iter().any(|f| f == feature) && !decided {
             let file = self
                 .catalog
                 .tag_sources
@@ -817,10 +833,21 @@ impl<'a> Planner<'a> {
                 "UDR" => "routes",
                 _ => "network security groups",
             };
+            let decision = if feature != "FW" {
+                String::new()
+            } else if tag.features.iter().any(|f| f == feature) && name != *base {
+                format!(
+                    "; set `firewall.unmarked_tags: regional` to keep it (and this warning quiet) or `global` to write the global `{base}` tag, which the file marks (every region)"
+                )
+            } else {
+                format!(
+                    "; the global `{base}` tag is not marked either: `firewall.destinations: hosts` names hosts instead of tags"
+                )
+            };
             self.warn(
                 Code::TagFeatureMissing,
                 format!(
-                    "`{name}` is not marked for {place} ({feature}) in {file} (features: {listed}); the article asks for it, so amlfw writes it: check that it deploys"
+                    "`{name}` is not marked for {place} ({feature}) in {file} (features: {listed}); the article asks for it, so amlfw writes it: check that it deploys{decision}"
                 ),
             );
         }

@@ -164,7 +164,12 @@ const TOP_FIELDS: &[&str] = &[
     "workspaces",
     "outputs",
 ];
-const FIREWALL_FIELDS: &[&str] = &["sku", "destinations", "rule_collection_group"];
+const FIREWALL_FIELDS: &[&str] = &[
+    "sku",
+    "destinations",
+    "unmarked_tags",
+    "rule_collection_group",
+];
 const RULE_COLLECTION_GROUP_FIELDS: &[&str] = &["name", "priority"];
 const WORKSPACE_FIELDS: &[&str] = &[
     "name",
@@ -206,6 +211,9 @@ const ROUTE_TABLE_FIELDS: &[&str] = &["existing", "default_route", "firewall_pri
 pub const SKUS: &[&str] = &["standard", "premium"];
 /// Values of `firewall.destinations`; the first is the default.
 pub const DESTINATIONS: &[&str] = &["service-tags", "hosts", "ip-addresses"];
+/// Values of `firewall.unmarked_tags`; the first is what amlfw does when it is not set
+/// (with a warning that asks for the decision).
+pub const UNMARKED_TAGS: &[&str] = &["regional", "global"];
 /// Values of `workspaces[].container_registry.access`; the first is the default.
 pub const REGISTRY_ACCESS: &[&str] = &["firewall", "private-endpoint"];
 /// Values of `workspaces[].azure_monitor`; the first is the default.
@@ -324,6 +332,19 @@ pub struct Firewall {
     pub ip_groups: bool,
     /// The rule collection group amlfw owns in the firewall policy.
     pub rule_collection_group: RuleCollectionGroup,
+    /// `firewall.unmarked_tags`: what to write where the article's regional service tag is
+    /// not marked for Azure Firewall in Microsoft's file but its global tag is. `None`: the
+    /// regional tag, with a warning asking for the decision.
+    pub unmarked_tags: Option<UnmarkedTags>,
+}
+
+/// `firewall.unmarked_tags`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnmarkedTags {
+    /// The article's regional tag (Azure deploys it today although the file does not mark it).
+    Regional,
+    /// The global tag, which the file marks for Azure Firewall (broader: every region).
+    Global,
 }
 
 /// Azure Firewall SKU.
@@ -1117,6 +1138,7 @@ impl Decoder<'_> {
                 name: DEFAULT_RULE_COLLECTION_GROUP_NAME.to_owned(),
                 priority: DEFAULT_PRIORITY,
             },
+            unmarked_tags: None,
         };
         let Some(node) = node else {
             return Some(firewall);
@@ -1150,6 +1172,22 @@ impl Decoder<'_> {
                 Some("ip-addresses") => firewall.ip_groups = true,
                 _ => {}
             }
+        }
+        if let Some(node) = fields.get("unmarked_tags") {
+            firewall.unmarked_tags = match self
+                .choice(
+                    node,
+                    "firewall.unmarked_tags",
+                    "choice for unmarked tags",
+                    UNMARKED_TAGS,
+                    Code::InvalidValue,
+                )
+                .as_deref()
+            {
+                Some("global") => Some(UnmarkedTags::Global),
+                Some(_) => Some(UnmarkedTags::Regional),
+                None => None,
+            };
         }
         if let Some(node) = fields.get("rule_collection_group") {
             let path = "firewall.rule_collection_group";

@@ -22,8 +22,8 @@ use super::{
     DEFAULT_RULE_COLLECTION_GROUP_NAME, DESTINATIONS, EXTRA_FQDN_FIELDS, FEATURES, FIREWALL_FIELDS,
     KUBERNETES_CONNECTIONS, KUBERNETES_FIELDS, LAYOUTS, NSG_FIELDS, OUTPUTS_FIELDS, PRIORITY_RANGE,
     REGISTRY_ACCESS, ROUTE_MODES, ROUTE_TABLE_FIELDS, RULE_COLLECTION_GROUP_FIELDS,
-    RULE_COLLECTION_GROUP_NAME_LENGTH, SKUS, STORAGE_ACCOUNT_LENGTH, TOP_FIELDS, VERSION,
-    WORKSPACE_FIELDS, WORKSPACE_NAME_LENGTH,
+    RULE_COLLECTION_GROUP_NAME_LENGTH, SKUS, STORAGE_ACCOUNT_LENGTH, TOP_FIELDS, UNMARKED_TAGS,
+    VERSION, WORKSPACE_FIELDS, WORKSPACE_NAME_LENGTH,
 };
 use crate::catalog::{Catalog, Cloud};
 
@@ -153,6 +153,11 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
         "firewall",
         "destinations",
         "What the rules name: `service-tags`, `hosts` or `ip-addresses`. `service-tags` follows the article's firewall tables: network rules to service tags, application rules for third-party hosts. `hosts` follows its \"Microsoft hosts\" tables for firewalls without service tags: host names only, except where a wildcard host is on a port an application rule cannot carry (the covering service tag is used, since network rules take no wildcard FQDNs). `ip-addresses` is `service-tags` with each tag's IPv4 prefixes in an IP group (needs `--service-tags`).",
+    ),
+    (
+        "firewall",
+        "unmarked_tags",
+        "What to write where the article's regional service tag is not marked for Azure Firewall (`FW`) in Microsoft's service tag file while its global tag is (today `BatchNodeManagement.<Region>` in every public and Government region): `regional` keeps the article's tag (Azure Firewall accepts it today), `global` writes the global tag instead (marked, but every region's addresses). Unset: `regional`, with a warning asking for the decision. Where the global tag is not marked either (Azure China), only `destinations: hosts` avoids such tags.",
     ),
     (
         "firewall",
@@ -614,6 +619,7 @@ fn field_schema(object: &str, field: &str, catalog: &Catalog) -> Value {
         ("route_table", "mode") => choice(ROUTE_MODES),
         ("workspace", "azure_monitor") => choice(AZURE_MONITOR_MODES),
         ("outputs", "layout") => choice(LAYOUTS),
+        ("firewall", "unmarked_tags") => choice(UNMARKED_TAGS),
         ("nsg", "priorities") => json!({
             "type": "string",
             "pattern": "^ *[0-9]{3,4} *- *[0-9]{3,4} *$",

@@ -10,8 +10,8 @@
 use super::schema::description;
 use super::{
     BOOLEAN_FIELDS, DEFAULT_CATALOG, DEFAULT_PRIORITY, DEFAULT_RULE_COLLECTION_GROUP_NAME,
-    DESTINATIONS, FEATURES, KUBERNETES_CONNECTIONS, LAYOUTS, ROUTE_MODES, SKUS, example_region,
-    resolve_region,
+    DESTINATIONS, FEATURES, KUBERNETES_CONNECTIONS, LAYOUTS, ROUTE_MODES, SKUS, UNMARKED_TAGS,
+    example_region, resolve_region,
 };
 use crate::catalog::{Catalog, Cloud, CloudEndpoints, Direction, Endpoint, Mode, Requirement};
 use crate::diagnostic::Diagnostic;
@@ -84,11 +84,26 @@ pub fn starter(
         &values,
     );
 
-    starter.field(&mut out, "# ", "scenario", "firewall", "firewall:", none);
-    let firewall = "#   ";
+    // Azure China's service tag file marks none of the tags the article names (Storage,
+    // AzureKeyVault, BatchNodeManagement, MicrosoftContainerRegistry, AzureMonitor...) for
+    // Azure Firewall, so its starter names hosts instead (the article's China host tables).
+    let china = cloud == Cloud::China;
+    if china {
+        out.push_str("# Azure China's service tag file marks Storage, AzureKeyVault, BatchNodeManagement,\n# MicrosoftContainerRegistry and AzureMonitor as not usable in Azure Firewall, so this\n# starter names hosts (the article's Azure China host tables) instead of service tags.\n");
+    }
+    let (firewall_top, firewall) = if china { ("", "  ") } else { ("# ", "#   ") };
+    starter.field(
+        &mut out,
+        firewall_top,
+        "scenario",
+        "firewall",
+        "firewall:",
+        none,
+    );
+    let commented = "#   ";
     starter.field_with(
         &mut out,
-        firewall,
+        commented,
         "firewall",
         "sku",
         &format!("sku: {}", SKUS[0]),
@@ -100,13 +115,25 @@ pub fn starter(
         firewall,
         "firewall",
         "destinations",
-        &format!("destinations: {}", DESTINATIONS[0]),
+        &format!(
+            "destinations: {}",
+            if china { "hosts" } else { DESTINATIONS[0] }
+        ),
         Selects::HostsOnly,
+        "",
+    );
+    starter.field_with(
+        &mut out,
+        commented,
+        "firewall",
+        "unmarked_tags",
+        &format!("unmarked_tags: {}", UNMARKED_TAGS[0]),
+        none,
         "",
     );
     starter.field(
         &mut out,
-        firewall,
+        commented,
         "firewall",
         "rule_collection_group",
         &format!(
