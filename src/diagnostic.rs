@@ -121,6 +121,7 @@ codes! {
     ManualStep => "manual-step": "The article asks for something amlfw cannot express as a rule; do it by hand.",
     Ipv6LeftOut => "ipv6-left-out": "IPv6 prefixes of service tags are left out of IP groups (Azure Firewall filters IPv4).",
     NotRealized => "not-realized": "A requirement applies but the scenario turned off the output that would carry it.",
+    UnusedInput => "unused-input": "A value of the scenario that nothing in the plan uses (for example `compute_subnet_ids` when no NSG or route table is created).",
     StaleFileKept => "stale-file-kept": "A generated file the plan no longer produces is left in place: amlfw cannot prove it wrote it.",
 }
 

@@ -68,6 +68,7 @@ pub fn plan_with(
     for workspace in &scenario.workspaces {
         planner.workspace(workspace);
     }
+    planner.unused_subnet_ids();
     let mut errors = std::mem::take(&mut planner.errors);
     let rules = merge(planner.drafts);
     let skipped = planner
@@ -762,6 +763,35 @@ impl<'a> Planner<'a> {
             }
             self.drafts.push(Draft { rule });
         }
+    }
+
+    /// `compute_subnet_ids` are what the module associates its created NSGs and route
+    /// tables with; when it creates neither (off, or `existing`), nothing uses them, and
+    /// the user is told rather than left to believe the subnets are associated.
+    fn unused_subnet_ids(&mut self) {
+        let outputs = &self.scenario.outputs;
+        let creates_nsg = outputs.nsg && !outputs.nsg_existing;
+        let creates_route_table = outputs.route_table.as_ref().is_some_and(|r| !r.existing);
+        if creates_nsg || creates_route_table {
+            return;
+        }
+        let named: Vec<&str> = self
+            .scenario
+            .workspaces
+            .iter()
+            .filter(|w| !w.compute_subnet_ids.is_empty())
+            .map(|w| w.name.as_str())
+            .collect();
+        if named.is_empty() {
+            return;
+        }
+        self.warn(
+            Code::UnusedInput,
+            format!(
+                "`compute_subnet_ids` of {} are not used: the module creates no NSG or route table to associate with them (the subnets keep the ones they have); remove them",
+                named.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            ),
+        );
     }
 
     /// The exact tag name for this workspace, falling back to the global tag (with a
