@@ -1,6 +1,16 @@
 //! Benchmarks (`cargo bench`): wall-clock medians on this machine, with the ratios the
 //! project targets. Not tests: they print numbers and fail nothing.
 //!
+//! Whole-process rows are same-run ratios: the job and its baseline run alternately, so
+//! that machine noise (two shared cores) hits both, and each is the median of its runs:
+//! (e) `generate examples/full-public.yaml --target all`, output up to date, against
+//!     `/bin/true` (goal: <= 5 ms);
+//! (f) `generate examples/ip-addresses.yaml --service-tags` the 4 MB public file, against
+//!     the parse floor: a process that reads that file and parses it with serde_json into
+//!     `IgnoredAny` (goal: <= 1.5x). The floor process is this bench binary itself, run
+//!     with `AMLFW_PARSE_FLOOR=FILE` (see `main`), so it is built with the same profile.
+//!
+//! In-process rows:
 //! (a) parse the 4 MB public service tag file and expand 8 tags, against a bare
 //!     `serde_json` parse of the same file into a `serde_json::Value` (target: <= 2.5x);
 //! (b) the same, expanding every tag (target: <= 10x);
@@ -9,7 +19,7 @@
 //! peak memory (maximum resident set size) of the processes, where /usr/bin/time exists
 //! (target: < 64 MB).
 //!
-//! The service tag file comes from the shared data folder; without it (a) and (b) are
+//! The service tag file comes from the shared data folder; without it (a), (b) and (f) are
 //! skipped with a message.
 
 use std::path::{Path, PathBuf};
@@ -95,7 +105,42 @@ fn hundred_workspaces(dir: &Path) -> PathBuf {
     path
 }
 
+/// Runs `job` and `baseline` alternately `runs` times (after one warm-up each): the
+/// medians of both, in ms.
+fn paired(runs: usize, job: &mut Command, baseline: &mut Command) -> (f64, f64) {
+    let run = |command: &mut Command| {
+        let start = Instant::now();
+        let status = command.status().expect("run");
+        let elapsed = start.elapsed();
+        assert!(status.success(), "{command:?} failed");
+        elapsed
+    };
+    run(job);
+    run(baseline);
+    let (mut jobs, mut baselines) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        jobs.push(run(job));
+        baselines.push(run(baseline));
+    }
+    (ms(median(jobs)), ms(median(baselines)))
+}
+
+fn quiet(mut command: Command) -> Command {
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    command
+}
+
 fn main() {
+    // The parse floor of row (f): read the file and let serde_json check every byte of
+    // it, building nothing. What any program reading the file must at least do.
+    if let Some(file) = std::env::var_os("AMLFW_PARSE_FLOOR") {
+        let bytes = std::fs::read(file).expect("read the service tag file");
+        serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).expect("JSON");
+        return;
+    }
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     println!(
         "amlfw benchmarks (medians; {} cores)",
@@ -167,6 +212,34 @@ fn main() {
     }
     let out = std::env::temp_dir().join(format!("amlfw-bench-{}", std::process::id()));
     let out_arg = out.to_string_lossy().into_owned();
+    let mut generate_all = quiet(Command::new(env!("CARGO_BIN_EXE_amlfw")));
+    generate_all.args([
+        "generate",
+        "examples/full-public.yaml",
+        "--target",
+        "all",
+        "--out",
+    ]);
+    generate_all.arg(out.join("all"));
+    let (job, baseline) = paired(41, &mut generate_all, &mut quiet(Command::new("/bin/true")));
+    println!(
+        "(e) `generate full-public --target all`, up to date {job:8.2} ms vs /bin/true {baseline:6.2} ms  ratio {:.1}x (goal <= 5 ms)",
+        job / baseline
+    );
+    if tags_path.exists() {
+        let mut ip_mode = quiet(Command::new(env!("CARGO_BIN_EXE_amlfw")));
+        ip_mode.args(["generate", "examples/ip-addresses.yaml", "--service-tags"]);
+        ip_mode.arg(&tags_path).arg("--out").arg(out.join("ip"));
+        let mut floor = quiet(Command::new(std::env::current_exe().expect("bench binary")));
+        floor.env("AMLFW_PARSE_FLOOR", &tags_path);
+        let (job, baseline) = paired(21, &mut ip_mode, &mut floor);
+        println!(
+            "(f) `generate ip-addresses --service-tags` (4 MB) {job:8.2} ms vs parse floor {baseline:6.2} ms  ratio {:.2}x (goal <= 1.5x)",
+            job / baseline
+        );
+    } else {
+        println!("(f) skipped: {} is not here", tags_path.display());
+    }
     let c = time(30, || {
         amlfw(&["generate", "examples/full-public.yaml", "--out", &out_arg])
             .status

@@ -22,7 +22,7 @@ use crate::render::filters::bicep_string;
 use crate::render::layout::{self, Documentation, ModuleIdentity, Part, description, rule_comment};
 use crate::render::mermaid::plan_mermaid;
 use crate::render::terraform::nsg_protocol;
-use crate::render::{RenderError, RenderedFiles, engine, render_template};
+use crate::render::{RenderError, RenderedFiles, TemplateSet, engine, render_template};
 
 /// Resource API version of every Microsoft.Network resource the module declares: a
 /// current stable version, old enough to be available in Azure Government and China.
@@ -380,7 +380,7 @@ struct RegionContext<'m, T: Serialize> {
 
 /// Renders one module's files. Public so tests can render a deliberately broken model.
 pub fn render_model(model: &BicepModel) -> Result<RenderedFiles, RenderError> {
-    let tera = engine();
+    let tera = engine(TemplateSet::Bicep);
     let mut files = RenderedFiles::new();
     let mut put = |path: &str, text: String| {
         files.insert(model.part.path(&format!("bicep/{path}")), text);

@@ -18,7 +18,7 @@ use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
 use crate::render::filters::{align_hcl, hcl_string};
 use crate::render::layout::{self, Documentation, ModuleIdentity, Part, description, rule_comment};
 use crate::render::mermaid::plan_mermaid;
-use crate::render::{RenderError, RenderedFiles, engine, render_template};
+use crate::render::{RenderError, RenderedFiles, TemplateSet, engine, render_template};
 
 /// The name of the variable holding each workspace's compute subnet prefixes.
 const PREFIXES_VARIABLE: &str = "compute_subnet_address_prefixes";
@@ -296,7 +296,7 @@ fn render_part(
     files: &mut RenderedFiles,
 ) -> Result<(), RenderError> {
     let model = TerraformModel::new(plan, scenario_name, part)?;
-    let tera = engine();
+    let tera = engine(TemplateSet::Terraform);
     let wanted = [
         ("terraform/terraform.tf", true),
         ("terraform/variables.tf", true),
