@@ -1430,17 +1430,44 @@ impl Decoder<'_> {
     /// at the workspace that completes it, unless that one covers it alone (reported
     /// already).
     fn merged_sources_cover_everything(&mut self, workspaces: &[Workspace], items: &[&Node]) {
-        let mut merged: Vec<IpNet> = Vec::new();
-        let mut reported: Vec<IpNet> = Vec::new();
-        for (index, (workspace, item)) in workspaces.iter().zip(items).enumerate() {
-            merged.extend(&workspace.compute_subnets);
-            let Some(everything) = whole_address_family(&merged) else {
-                continue;
+        // The union of the first k workspaces' subnets only grows with k, so each family
+        // becomes whole at one workspace, if any: found by bisection. Aggregating every
+        // prefix of the list made loading quadratic in the number of workspaces.
+        let completing = |in_family: fn(&IpNet) -> bool| -> Option<(usize, IpNet)> {
+            let whole_after = |count: usize| {
+                let nets: Vec<IpNet> = workspaces[..count]
+                    .iter()
+                    .flat_map(|w| w.compute_subnets.iter().copied())
+                    .filter(in_family)
+                    .collect();
+                whole_address_family(&nets)
             };
-            if reported.contains(&everything) {
-                continue;
+            let everything = whole_after(workspaces.len())?;
+            let (mut low, mut high) = (1, workspaces.len());
+            while low < high {
+                let middle = low + (high - low) / 2;
+                if whole_after(middle).is_some() {
+                    high = middle;
+                } else {
+                    low = middle + 1;
+                }
             }
-            reported.push(everything);
+            Some((high - 1, everything))
+        };
+        let ipv4 = completing(|net| matches!(net, IpNet::V4(_)));
+        let ipv6 = completing(|net| matches!(net, IpNet::V6(_)));
+        // Once IPv4 is whole, the merged sources are reported as `0.0.0.0/0` only: IPv6
+        // becoming whole later (or at the same workspace) says nothing new.
+        let mut completions = Vec::new();
+        if let Some((index, everything)) = ipv6
+            && ipv4.is_none_or(|(ipv4_index, _)| index < ipv4_index)
+        {
+            completions.push((index, everything));
+        }
+        completions.extend(ipv4);
+        completions.sort_by_key(|(index, _)| *index);
+        for (index, everything) in completions {
+            let (workspace, item) = (&workspaces[index], items[index]);
             if whole_address_family(&workspace.compute_subnets) == Some(everything) {
                 continue;
             }
@@ -2127,6 +2154,8 @@ const ANY_SOURCE_HELP: &str = "compute_subnets are the address prefixes of the c
 /// `0.0.0.0/0` or `::/0` when `nets` together are every address of that family (several
 /// families at once: the first).
 fn whole_address_family(nets: &[IpNet]) -> Option<IpNet> {
+    #[cfg(test)]
+    tree::work::add(nets.len());
     IpNet::aggregate(&nets.to_vec())
         .into_iter()
         .find(|net| net.prefix_len() == 0)
@@ -2831,6 +2860,76 @@ mod tests {
             "{MINIMAL}  - name: mlw2\n    region: westus\n    compute_subnets: [10.0.1.0/24]\n"
         ))
         .unwrap();
+    }
+
+    /// The merged-sources finding, found by bisection, is the one the direct scan (aggregate
+    /// the subnets of every prefix of the workspace list) gives, for every way of spreading
+    /// halves of both families over three workspaces.
+    #[test]
+    fn merged_sources_covering_a_family_are_found_where_the_prefix_scan_finds_them() {
+        let catalog = Catalog::embedded();
+        let pool = [
+            "0.0.0.0/1",
+            "128.0.0.0/1",
+            "::/1",
+            "8000::/1",
+            "10.0.0.0/24",
+        ];
+        let options: Vec<Vec<&str>> = (1..1_usize << pool.len())
+            .map(|set| {
+                let picked = pool
+                    .iter()
+                    .enumerate()
+                    .filter(|(bit, _)| set >> bit & 1 == 1);
+                picked.map(|(_, net)| *net).collect()
+            })
+            .collect();
+        let count = options.len();
+        for (a, b, c) in (0..count)
+            .flat_map(|a| (0..count).flat_map(move |b| (0..count).map(move |c| (a, b, c))))
+        {
+            if (a * 31 + b * 7 + c) % 29 != 0 {
+                continue; // every 29th of the 29,791 spreads keeps the test short
+            }
+            let spread = [&options[a], &options[b], &options[c]];
+            let mut text = String::from("version: 1\ncloud: public\nworkspaces:\n");
+            for (index, nets) in spread.iter().enumerate() {
+                let quoted: Vec<String> = nets.iter().map(|net| format!("'{net}'")).collect();
+                text.push_str(&format!(
+                    "  - name: mlw{index}\n    region: eastus2\n    compute_subnets: [{}]\n",
+                    quoted.join(", ")
+                ));
+            }
+            let mut expected = Vec::new();
+            let mut merged: Vec<IpNet> = Vec::new();
+            let mut reported: Vec<IpNet> = Vec::new();
+            for (index, nets) in spread.iter().enumerate() {
+                let own: Vec<IpNet> = nets.iter().map(|net| net.parse().unwrap()).collect();
+                merged.extend(&own);
+                let Some(everything) = whole_address_family(&merged) else {
+                    continue;
+                };
+                if reported.contains(&everything) {
+                    continue;
+                }
+                reported.push(everything);
+                if whole_address_family(&own) != Some(everything) {
+                    expected.push(format!("workspaces[{index}].compute_subnets {everything}"));
+                }
+            }
+            let found: Vec<String> = load(&text, "s.yaml", &catalog)
+                .err()
+                .unwrap_or_default()
+                .iter()
+                .filter(|d| d.message.contains("compute subnets of workspaces"))
+                .map(|d| {
+                    let everything = d.message.rsplit('`').nth(1).unwrap_or_default();
+                    let path = &d.location.as_ref().expect("located").path;
+                    format!("{path} {everything}")
+                })
+                .collect();
+            assert_eq!(found, expected, "{text}");
+        }
     }
 
     #[test]

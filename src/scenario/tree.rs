@@ -80,13 +80,38 @@ pub(crate) enum TreeError {
     Unconsumed { span: Span },
 }
 
+/// Test-only count of the work of the loading steps that once were quadratic: the bytes the
+/// span code reads from the source, one unit per span lookup, and the subnets aggregated to
+/// find merged sources covering a whole address family. Tests assert that it grows linearly
+/// with the input, which does not depend on the machine's speed. Per thread, since tests
+/// run in parallel.
+#[cfg(test)]
+pub(crate) mod work {
+    use std::cell::Cell;
+
+    thread_local! {
+        static UNITS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn add(units: usize) {
+        UNITS.with(|count| count.set(count.get() + units));
+    }
+
+    /// Runs `job` and returns its result with the work the span code did meanwhile.
+    pub(crate) fn measure<T>(job: impl FnOnce() -> T) -> (T, usize) {
+        let before = UNITS.with(Cell::get);
+        let result = job();
+        (result, UNITS.with(Cell::get) - before)
+    }
+}
+
 /// Deeper nesting than this is refused; a scenario needs five levels.
 const MAX_DEPTH: usize = 64;
 
 /// Parses `source` into a tree. Column numbers count characters, not bytes.
 pub(crate) fn parse(source: &str) -> Result<Node, TreeError> {
     let mut builder = Builder {
-        source,
+        line_chars: line_char_counts(source),
         stack: Vec::new(),
         root: None,
         documents: 0,
@@ -154,23 +179,45 @@ enum Partial {
     },
 }
 
-struct Builder<'s> {
-    source: &'s str,
+struct Builder {
+    /// The number of characters on each line, as `str::lines` splits them (so without
+    /// the line break): built once, so a span costs O(1) instead of a rescan of the text
+    /// up to its line, which made loading quadratic in the size of the file.
+    line_chars: Vec<usize>,
     stack: Vec<Partial>,
     root: Option<Node>,
     documents: usize,
     error: Option<TreeError>,
 }
 
-impl Builder<'_> {
+/// The character count of every line of `source`, split exactly as `str::lines` splits
+/// (`\n` or `\r\n` ends a line; no empty line after a final line break).
+fn line_char_counts(source: &str) -> Vec<usize> {
+    #[cfg(test)]
+    work::add(source.len());
+    source
+        .split_inclusive('\n')
+        .map(|line| {
+            let text = match line.strip_suffix('\n') {
+                Some(line) => line.strip_suffix('\r').unwrap_or(line),
+                None => line,
+            };
+            text.chars().count()
+        })
+        .collect()
+}
+
+impl Builder {
     /// Converts a parser marker into a span, counting columns in characters.
     fn span_at(&self, marker: &Marker, width: usize) -> Span {
         let line = marker.line().max(1);
         // yaml-rust2 reports a 0-based column counted in characters; the line number
         // is 1-based. Clamp so a marker past the end of the text stays on its line.
         let col = marker.col() + 1;
-        let line_text = self.source.lines().nth(line - 1).unwrap_or("");
-        let line_chars = line_text.chars().count();
+        // A line past the last one (the stream end) has no characters.
+        let line_chars = self.line_chars.get(line - 1).copied().unwrap_or(0);
+        #[cfg(test)]
+        work::add(1);
         let width = width.max(1).min(line_chars.saturating_sub(col - 1).max(1));
         Span { line, col, width }
     }
@@ -187,7 +234,7 @@ impl Builder<'_> {
     }
 }
 
-impl Builder<'_> {
+impl Builder {
     fn on_event(&mut self, event: Event, marker: Marker) {
         if self.error.is_some() {
             return;
@@ -359,5 +406,162 @@ mod tests {
     fn a_second_document_is_refused() {
         let error = parse("a: 1\n---\nb: 2\n").unwrap_err();
         assert!(matches!(error, TreeError::MultipleDocuments { span } if span.line == 2));
+    }
+
+    #[test]
+    fn line_character_counts_follow_str_lines() {
+        for text in [
+            "",
+            "a",
+            "a\n",
+            "a\n\n",
+            "é\r\nbé\r\n",
+            "a\rb\n",
+            "a\r",
+            "a\n\r",
+            "\n\n x",
+            "x\r\n\r\ny",
+        ] {
+            let expected: Vec<usize> = text.lines().map(|line| line.chars().count()).collect();
+            assert_eq!(line_char_counts(text), expected, "{text:?}");
+        }
+    }
+
+    /// Spans at the edges the clamping handles: a marker on the line after the last one
+    /// (the stream end), a token wider than the rest of its line, and `\r\n` line ends.
+    #[test]
+    fn spans_clamp_to_their_line() {
+        let error = parse("a: [1,\n").unwrap_err();
+        let TreeError::Syntax { span, .. } = error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(span.width, 1);
+        let root = parse("a: 'x\r\n  y'\r\nb: é\r\n").unwrap();
+        let (_, span) = scalar_at(&root, "a");
+        assert_eq!((span.line, span.col, span.width), (1, 4, 2));
+        let (_, span) = scalar_at(&root, "b");
+        assert_eq!((span.line, span.col, span.width), (3, 4, 1));
+    }
+
+    /// Scenario texts of about `bytes` bytes, of each shape that once took time quadratic
+    /// in its size (or, for the unknown key, "did not finish in 600 s" at 2 MiB).
+    fn shapes(bytes: usize) -> Vec<(&'static str, String)> {
+        fn repeat(head: &str, item: impl Fn(usize) -> String, tail: &str, bytes: usize) -> String {
+            let mut text = head.to_owned();
+            let mut index = 0;
+            while text.len() + tail.len() < bytes {
+                text.push_str(&item(index));
+                index += 1;
+            }
+            text + tail
+        }
+        let workspace = "version: 1\ncloud: public\nworkspaces:\n  - name: mlw\n    region: eastus2\n    compute_subnets: [10.0.0.0/24]\n    extra_fqdns:\n";
+        vec![
+            (
+                "one-character list items under an unknown key",
+                repeat("version: 1\nbogus:\n", |_| "- a\n".to_owned(), "", bytes),
+            ),
+            (
+                "deep lists",
+                repeat(
+                    "version: 1\nbogus:\n",
+                    |_| format!("- {}{}\n", "[".repeat(60), "]".repeat(60)),
+                    "",
+                    bytes,
+                ),
+            ),
+            (
+                "many keys",
+                repeat(
+                    "version: 1\nbogus:\n",
+                    |i| format!("  k{i}: v\n"),
+                    "",
+                    bytes,
+                ),
+            ),
+            (
+                "long strings on one line",
+                repeat(
+                    "version: 1\nbogus: [",
+                    |_| format!("{}, ", "x".repeat(100)),
+                    "y]\n",
+                    bytes,
+                ),
+            ),
+            (
+                "many one-character items on one line",
+                repeat("version: 1\nbogus: [", |_| "a,".to_owned(), "a]\n", bytes),
+            ),
+            (
+                "many workspaces",
+                repeat(
+                    "version: 1\ncloud: public\nworkspaces:\n",
+                    |i| {
+                        format!(
+                            "  - name: mlw-{i}\n    region: eastus2\n    compute_subnets: [10.{}.{}.0/24]\n    features: [python, notebooks]\n",
+                            i / 256 % 256,
+                            i % 256
+                        )
+                    },
+                    "",
+                    bytes,
+                ),
+            ),
+            (
+                "many extra_fqdns",
+                repeat(
+                    workspace,
+                    |i| {
+                        format!(
+                            "      - {{ fqdn: host{i}.example.com, ports: [443], reason: r{i} }}\n"
+                        )
+                    },
+                    "",
+                    bytes,
+                ),
+            ),
+            (
+                "the same host with different reasons",
+                repeat(
+                    workspace,
+                    |i| {
+                        format!(
+                            "      - {{ fqdn: github.com, ports: [443], reason: clone code {i} }}\n"
+                        )
+                    },
+                    "",
+                    bytes,
+                ),
+            ),
+        ]
+    }
+
+    /// Loading each shape at twice the size does at most 2.5 times the work, up to the
+    /// largest scenario amlfw reads: the work is linear, so the time is bounded on every
+    /// input, whatever the machine.
+    #[test]
+    fn loading_work_is_linear_in_the_size_of_every_shape() {
+        let catalog = crate::catalog::Catalog::embedded();
+        let large = crate::scenario::MAX_SCENARIO_BYTES - 4096;
+        for ((shape, half), (_, full)) in shapes(large / 2).into_iter().zip(shapes(large)) {
+            let ((), work_half) = work::measure(|| {
+                let _ = crate::scenario::load(&half, "s.yaml", &catalog);
+            });
+            let ((), work_full) = work::measure(|| {
+                let _ = crate::scenario::load(&full, "s.yaml", &catalog);
+            });
+            assert!(
+                work_half >= half.len(),
+                "{shape}: the span code read {work_half} units"
+            );
+            #[allow(clippy::cast_precision_loss)] // Work counts are far below 2^52.
+            let ratio = work_full as f64 / work_half as f64;
+            assert!(
+                ratio <= 2.5,
+                "{shape}: {work_half} units of work at {} bytes, {work_full} at {} bytes ({ratio:.1}x)",
+                half.len(),
+                full.len()
+            );
+        }
     }
 }
