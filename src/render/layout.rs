@@ -110,14 +110,20 @@ impl Part {
         }
     }
 
+    /// What the module's paths start with: nothing, `hub/` or `spoke/` (the one list of
+    /// them is [`crate::render::LAYOUT_DIRECTORIES`]).
+    pub(crate) const fn prefix(self) -> &'static str {
+        match self {
+            Part::Combined => "",
+            Part::Hub => "hub/",
+            Part::Spoke => "spoke/",
+        }
+    }
+
     /// The module's directory for `target` (`terraform`, `bicep`), relative to the
     /// output directory.
     pub(crate) fn directory(self, target: &str) -> String {
-        match self {
-            Part::Combined => target.to_owned(),
-            Part::Hub => format!("hub/{target}"),
-            Part::Spoke => format!("spoke/{target}"),
-        }
+        self.path(target)
     }
 
     /// Whether the module holds the rule collection group (and IP groups).
@@ -133,11 +139,7 @@ impl Part {
     /// Moves a template's path (`terraform/main.tf`) into the module's directory
     /// (`hub/terraform/main.tf`).
     pub(crate) fn path(self, template: &str) -> String {
-        match self {
-            Part::Combined => template.to_owned(),
-            Part::Hub => format!("hub/{template}"),
-            Part::Spoke => format!("spoke/{template}"),
-        }
+        format!("{}{template}", self.prefix())
     }
 }
 
@@ -286,7 +288,7 @@ struct ReadmeRow {
 /// The README content of `plan`.
 pub(crate) fn documentation(plan: &Plan) -> Documentation {
     Documentation {
-        table: rules_table(plan).trim_end().to_owned(),
+        table: rules_table(&plan.rules).trim_end().to_owned(),
         warnings: plan
             .warnings
             .iter()
@@ -313,23 +315,26 @@ pub(crate) fn documentation(plan: &Plan) -> Documentation {
 pub(crate) fn module_documentation(plan: &Plan, part: Part) -> Documentation {
     let mut docs = documentation(plan);
     if part != Part::Combined {
-        let mut own = plan.clone();
-        own.rules.retain(|rule| {
-            let network = matches!(rule.kind, RuleKind::Nsg | RuleKind::Route);
-            if part.network() { network } else { !network }
-        });
-        docs.table = rules_table(&own).trim_end().to_owned();
+        let own: Vec<&PlannedRule> = plan
+            .rules
+            .iter()
+            .filter(|rule| {
+                let network = matches!(rule.kind, RuleKind::Nsg | RuleKind::Route);
+                network == part.network()
+            })
+            .collect();
+        docs.table = rules_table(own).trim_end().to_owned();
     }
     docs
 }
 
 /// The Markdown table of every rule: id, kind, traffic, sources, destinations, the
 /// requirements with their article sections, and the purpose.
-pub(crate) fn rules_table(plan: &Plan) -> String {
+pub(crate) fn rules_table<'p>(rules: impl IntoIterator<Item = &'p PlannedRule>) -> String {
     let mut out = String::from(
         "| rule | kind | traffic | sources | destinations | requirements (article section) | purpose |\n|---|---|---|---|---|---|---|\n",
     );
-    for row in plan.rules.iter().map(readme_row) {
+    for row in rules.into_iter().map(readme_row) {
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} |\n",
             markdown_code_cell(&row.id),

@@ -33,7 +33,7 @@ pub fn golden_cases() -> Vec<String> {
 /// combined module, or the hub and spoke modules of `outputs.layout: split`.
 pub fn module_dirs(case: &str, target: &str) -> Vec<std::path::PathBuf> {
     let case_dir = root().join("golden").join(case);
-    ["", "hub/", "spoke/"]
+    amlfw::render::LAYOUT_DIRECTORIES
         .iter()
         .map(|prefix| case_dir.join(format!("{prefix}{target}")))
         .filter(|dir| dir.is_dir())
