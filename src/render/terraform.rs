@@ -634,9 +634,10 @@ fn nsg_view(plan: &Plan, has_subnet_ids: bool) -> Result<NsgView, RenderError> {
             port_expression,
         });
     }
+    let regions = plan.regions();
     Ok(NsgView {
-        regions_text: plan.regions().join(", "),
-        regions: plan.regions(),
+        regions_text: regions.join(", "),
+        regions,
         create,
         associate: create && has_subnet_ids,
         rules,
@@ -673,15 +674,7 @@ fn route_table_view(
             let region = rule.region.clone().unwrap_or_default();
             let (route_table_name_expression, resource_group_expression) =
                 parent_expressions(create, "route_table", &region);
-            (
-                rule,
-                region,
-                route_table_name_expression,
-                resource_group_expression,
-            )
-        })
-        .map(
-            |(rule, region, route_table_name_expression, resource_group_expression)| RouteView {
+            RouteView {
                 resource: resource_name(&rule.id),
                 name: rule.id.clone(),
                 comment: rule_comment(rule),
@@ -691,12 +684,13 @@ fn route_table_view(
                 address_prefix: rule.destinations.first().cloned().unwrap_or_default(),
                 next_hop_type: rule.next_hop.clone().unwrap_or_default(),
                 via_firewall: rule.next_hop_ip.is_some(),
-            },
-        )
+            }
+        })
         .collect();
+    let regions = plan.regions();
     RouteTableView {
-        regions_text: plan.regions().join(", "),
-        regions: plan.regions(),
+        regions_text: regions.join(", "),
+        regions,
         create,
         associate: create && has_subnet_ids,
         routes,
