@@ -117,6 +117,61 @@ fn adding_one_feature_changes_only_that_features_collection() {
     );
 }
 
+/// A scenario of `count` workspaces in one region with the same features.
+fn workspaces_scenario(count: usize) -> String {
+    let mut text = String::from("version: 1\ncloud: public\nworkspaces:\n");
+    for n in 1..=count {
+        text.push_str(&format!(
+            "  - name: mlw-{n:03}\n    region: eastus2\n    storage_account: stml{n:03}\n    compute_subnets: [10.{}.{}.0/24]\n    compute: {{ instances: true, clusters: true }}\n    features: [python, vscode]\n",
+            n / 256,
+            n % 256
+        ));
+    }
+    text.push_str("outputs:\n  nsg: true\n  route_table: { firewall_private_ip: 10.0.0.4 }\n");
+    text
+}
+
+#[test]
+fn a_new_workspace_adds_one_line_to_each_shared_source_list_and_changes_no_rule() {
+    // Issue 15, item 5: merged rules refer to shared source lists, so a workspace that
+    // joins every list changes no rule; before, every merged rule's inline list grew.
+    let catalog = Catalog::embedded();
+    let (_, before) = plan_and_module(&workspaces_scenario(40), &catalog);
+    let (_, after) = plan_and_module(&workspaces_scenario(41), &catalog);
+    for rules in ["terraform/main.tf", "terraform/main.nsg.tf"] {
+        assert_eq!(before[rules], after[rules], "{rules} changed");
+    }
+    let old = &before["terraform/locals.tf"];
+    let new = &after["terraform/locals.tf"];
+    let lists = new.matches("= distinct(concat(").count();
+    assert!(lists >= 1, "no shared list in\n{new}");
+    let mut inserted = Vec::new();
+    for change in similar::TextDiff::from_lines(old, new).iter_all_changes() {
+        match change.tag() {
+            similar::ChangeTag::Equal => {}
+            // The list's last line gains its comma: the one removed line per list.
+            similar::ChangeTag::Delete => assert!(
+                change.value().trim_end().ends_with(r#"["mlw-040"]"#),
+                "removed: {change}"
+            ),
+            similar::ChangeTag::Insert => inserted.push(change.value().trim().to_owned()),
+        }
+    }
+    let added = inserted
+        .iter()
+        .filter(|line| line.contains(r#"["mlw-041"]"#))
+        .count();
+    assert_eq!(added, lists, "one new line per list: {inserted:?}");
+    assert_eq!(inserted.len(), 2 * lists, "{inserted:?}");
+    // The module stays linear in the workspaces: each rule is one reference line.
+    let main = &after["terraform/main.tf"];
+    assert_eq!(
+        main.matches("compute_subnet_address_prefixes").count(),
+        0,
+        "{main}"
+    );
+}
+
 /// The `var.` and `local.` names an expression refers to.
 fn references(expression: &hcl::Expression) -> Vec<(String, String)> {
     // The printed expression is the simplest complete walk: every traversal prints as

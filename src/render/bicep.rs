@@ -19,7 +19,9 @@ use serde::Serialize;
 use crate::catalog::{Cloud, Direction};
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
 use crate::render::filters::bicep_string;
-use crate::render::layout::{self, Documentation, ModuleIdentity, Part, description, rule_comment};
+use crate::render::layout::{
+    self, Documentation, ModuleIdentity, Part, SharedSources, description, rule_comment,
+};
 use crate::render::mermaid::plan_mermaid;
 use crate::render::terraform::nsg_protocol;
 use crate::render::{RenderError, RenderedFiles, TemplateSet, engine, render_template};
@@ -98,6 +100,10 @@ pub struct BicepModel {
     pub prefixes_description: String,
     /// Rule collections: network ones, then application ones, each in band order.
     pub collections: Vec<CollectionView>,
+    /// The source lists the rule collection group's rules share (its `workspaceSources`).
+    pub collection_sources: Vec<SharedSourceView>,
+    /// The source lists the created NSGs' rules share (`main.bicep`'s `workspaceSources`).
+    pub nsg_sources: Vec<SharedSourceView>,
     /// Workspaces and their compute subnet prefixes (the parameter's default).
     pub workspaces: Vec<WorkspaceView>,
     /// One NSG per region that the module creates.
@@ -156,6 +162,18 @@ pub struct ExistingNsgView {
     pub entry: String,
     /// The rules, each a child resource of the existing NSG, each after the one before.
     pub rules: Vec<NsgRuleView>,
+    /// The source lists the rules share (the module's `workspaceSources`).
+    pub sources: Vec<SharedSourceView>,
+}
+
+/// One entry of a file's `workspaceSources`: the compute subnet prefixes of two or more
+/// workspaces that several rules share.
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedSourceView {
+    /// The object key, quoted (`'all-workspaces'`).
+    pub key: String,
+    /// One `computeSubnetAddressPrefixes['w']` per workspace, in the plan's order.
+    pub references: Vec<String>,
 }
 
 /// The routes of one region's existing route table: a module deployed into its resource
@@ -452,6 +470,17 @@ impl BicepModel {
         layout::check_identifiers("bicep", false, ip_groups.chain(regions).chain(rules))?;
         let firewall = part.firewall();
         let network = part.network();
+        let collection_shared = SharedSources::new(
+            plan,
+            plan.rules.iter().filter(|rule| {
+                firewall
+                    && matches!(
+                        rule.kind,
+                        RuleKind::FirewallNetwork | RuleKind::FirewallApplication
+                    )
+                    && layout::sources_are_compute_subnets(plan, rule)
+            }),
+        );
         let mut collections = Vec::new();
         for kind in [RuleKind::FirewallNetwork, RuleKind::FirewallApplication] {
             for collection in layout::collections(plan, kind)
@@ -464,17 +493,22 @@ impl BicepModel {
                     rules: collection
                         .rules
                         .into_iter()
-                        .map(|rule| rule_view(plan, rule))
+                        .map(|rule| rule_view(plan, rule, &collection_shared))
                         .collect(),
                 });
             }
         }
         let nsg = network && plan.outputs.nsg;
         let route_table = network && plan.outputs.route_table;
+        let nsg_shared = if nsg {
+            outbound_shared(plan, layout::nsg_rules(plan)?.into_iter().map(|(r, _)| r))
+        } else {
+            SharedSources::default()
+        };
         let (nsgs, existing_nsgs) = match (nsg, plan.outputs.nsg_existing) {
             (false, _) => (Vec::new(), Vec::new()),
-            (true, false) => (nsg_views(plan)?, Vec::new()),
-            (true, true) => (Vec::new(), existing_nsg_views(plan)?),
+            (true, false) => (nsg_views(plan, &nsg_shared)?, Vec::new()),
+            (true, true) => (Vec::new(), existing_nsg_views(plan, &nsg_shared)?),
         };
         let (route_tables, existing_route_tables) =
             match (route_table, plan.outputs.route_table_existing) {
@@ -506,6 +540,12 @@ impl BicepModel {
             }
             .to_owned(),
             collections,
+            collection_sources: source_views(&collection_shared),
+            nsg_sources: if plan.outputs.nsg_existing {
+                Vec::new()
+            } else {
+                source_views(&nsg_shared)
+            },
             workspaces: plan
                 .workspaces
                 .iter()
@@ -560,7 +600,7 @@ impl BicepModel {
     }
 }
 
-fn rule_view(plan: &Plan, rule: &PlannedRule) -> RuleView {
+fn rule_view(plan: &Plan, rule: &PlannedRule, shared: &SharedSources) -> RuleView {
     let cloud = plan.cloud;
     let network = rule.kind == RuleKind::FirewallNetwork;
     let destination_field = match (rule.destination_type, network) {
@@ -608,7 +648,7 @@ fn rule_view(plan: &Plan, rule: &PlannedRule) -> RuleView {
             })
             .collect(),
         source_expression: if layout::sources_are_compute_subnets(plan, rule) {
-            sources_expression(&rule.workspaces)
+            sources_expression(&rule.workspaces, shared)
         } else {
             // One item a line, indented like the template's other rule arrays.
             let items: String = rule
@@ -665,19 +705,71 @@ fn string_inner(text: &str) -> String {
     quoted[1..quoted.len() - 1].to_owned()
 }
 
-/// `computeSubnetAddressPrefixes['w']`, or the `union` (which drops duplicates) for several.
-fn sources_expression(workspaces: &[String]) -> String {
-    let references: Vec<String> = workspaces
-        .iter()
-        .map(|name| format!("{PREFIXES_PARAMETER}[{}]", quote(name)))
-        .collect();
+/// `computeSubnetAddressPrefixes['w']` for one workspace, the file's shared list
+/// (`workspaceSources['key']`) for several, and the `union` (which drops duplicates) only
+/// for a set no shared list has (kept so a missed rule still renders correctly).
+fn sources_expression(workspaces: &[String], shared: &SharedSources) -> String {
+    if let Some(key) = shared.key_of(workspaces) {
+        return format!("workspaceSources[{}]", quote(key));
+    }
+    let references: Vec<String> = workspaces.iter().map(|w| prefixes_reference(w)).collect();
     match references.as_slice() {
         [single] => single.clone(),
         _ => format!("union({})", references.join(", ")),
     }
 }
 
-fn nsg_views(plan: &Plan) -> Result<Vec<NsgView>, RenderError> {
+/// `computeSubnetAddressPrefixes['w']`.
+fn prefixes_reference(workspace: &str) -> String {
+    format!("{PREFIXES_PARAMETER}[{}]", quote(workspace))
+}
+
+/// The shared source lists of the outbound ones of `rules` (NSG rules).
+fn outbound_shared<'r>(
+    plan: &Plan,
+    rules: impl IntoIterator<Item = &'r PlannedRule>,
+) -> SharedSources {
+    SharedSources::new(
+        plan,
+        rules
+            .into_iter()
+            .filter(|rule| rule.direction == Direction::Outbound),
+    )
+}
+
+/// The lists of `shared`, as the templates print them.
+fn source_views(shared: &SharedSources) -> Vec<SharedSourceView> {
+    source_views_used(
+        shared,
+        shared.lists().iter().map(|l| l.workspaces.as_slice()),
+    )
+}
+
+/// The lists of `shared` that some of `sets` (rules' workspaces) refer to, sorted by key.
+fn source_views_used<'w>(
+    shared: &SharedSources,
+    sets: impl IntoIterator<Item = &'w [String]>,
+) -> Vec<SharedSourceView> {
+    let used: std::collections::BTreeSet<&str> = sets
+        .into_iter()
+        .filter_map(|set| shared.key_of(set))
+        .collect();
+    shared
+        .lists()
+        .iter()
+        .filter(|list| used.contains(list.key.as_str()))
+        .map(|list| SharedSourceView {
+            key: quote(&list.key),
+            references: list
+                .workspaces
+                .iter()
+                .map(|w| prefixes_reference(w))
+                .collect(),
+        })
+        .collect()
+}
+
+fn nsg_views(plan: &Plan, shared: &SharedSources) -> Result<Vec<NsgView>, RenderError> {
     let rules = layout::nsg_rules(plan)?;
     Ok(plan
         .regions()
@@ -689,14 +781,14 @@ fn nsg_views(plan: &Plan) -> Result<Vec<NsgView>, RenderError> {
             rules: rules
                 .iter()
                 .filter(|(rule, _)| rule.region.as_deref() == Some(region.as_str()))
-                .map(|(rule, priority)| nsg_rule_view(rule, *priority))
+                .map(|(rule, priority)| nsg_rule_view(rule, *priority, shared))
                 .collect(),
             region,
         })
         .collect())
 }
 
-fn nsg_rule_view(rule: &PlannedRule, priority: u32) -> NsgRuleView {
+fn nsg_rule_view(rule: &PlannedRule, priority: u32, shared: &SharedSources) -> NsgRuleView {
     let (source_field, source_expression) = match rule.direction {
         Direction::Inbound => (
             "sourceAddressPrefix",
@@ -704,7 +796,7 @@ fn nsg_rule_view(rule: &PlannedRule, priority: u32) -> NsgRuleView {
         ),
         Direction::Outbound => (
             "sourceAddressPrefixes",
-            sources_expression(&rule.workspaces),
+            sources_expression(&rule.workspaces, shared),
         ),
     };
     NsgRuleView {
@@ -764,8 +856,12 @@ fn route_table_views(plan: &Plan) -> Vec<RouteTableView> {
 }
 
 /// Existing mode: each region's NSG rules, as child resources in a module of their own.
-fn existing_nsg_views(plan: &Plan) -> Result<Vec<ExistingNsgView>, RenderError> {
-    let nsgs = nsg_views(plan)?;
+fn existing_nsg_views(
+    plan: &Plan,
+    shared: &SharedSources,
+) -> Result<Vec<ExistingNsgView>, RenderError> {
+    let nsgs = nsg_views(plan, shared)?;
+    let rules = layout::nsg_rules(plan)?;
     for nsg in &nsgs {
         check_unique_symbols(nsg.rules.iter().map(|rule| &rule.symbol))?;
     }
@@ -777,6 +873,15 @@ fn existing_nsg_views(plan: &Plan) -> Result<Vec<ExistingNsgView>, RenderError> 
             deployment_name: quote(&format!("amlfw-nsg-rules-{}", nsg.region)),
             key: nsg.key,
             entry: member("existingNetworkSecurityGroups", &nsg.region),
+            // The lists of all regions that this region's rules use, under the same keys.
+            sources: source_views_used(
+                shared,
+                rules
+                    .iter()
+                    .filter(|(rule, _)| rule.region.as_deref() == Some(nsg.region.as_str()))
+                    .filter(|(rule, _)| rule.direction == Direction::Outbound)
+                    .map(|(rule, _)| rule.workspaces.as_slice()),
+            ),
             rules: serialized(
                 nsg.rules,
                 |rule| &rule.symbol,
@@ -948,11 +1053,11 @@ mod tests {
     #[test]
     fn sources_of_merged_rules_are_the_union() {
         assert_eq!(
-            sources_expression(&["a".into()]),
+            sources_expression(&["a".into()], &SharedSources::default()),
             "computeSubnetAddressPrefixes['a']"
         );
         assert_eq!(
-            sources_expression(&["a".into(), "b".into()]),
+            sources_expression(&["a".into(), "b".into()], &SharedSources::default()),
             "union(computeSubnetAddressPrefixes['a'], computeSubnetAddressPrefixes['b'])"
         );
         assert_eq!(symbol_suffix("eastus2"), "Eastus2");

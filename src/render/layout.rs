@@ -2,7 +2,7 @@
 //! way: rule collections per concern at fixed priority bands, NSG priorities from catalog slots, the
 //! comment and description of each rule, and the README's rule table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -203,10 +203,13 @@ pub(crate) fn nsg_rules(plan: &Plan) -> Result<Vec<(&PlannedRule, u32)>, RenderE
 /// its own node subnets (`compute.kubernetes.subnets`) are not: they carry their prefixes.
 #[must_use]
 pub(super) fn sources_are_compute_subnets(plan: &Plan, rule: &PlannedRule) -> bool {
+    // A set, not `Vec::contains`: a rule merged over every one of 1,000 workspaces would
+    // otherwise cost a million comparisons.
+    let members: BTreeSet<&str> = rule.workspaces.iter().map(String::as_str).collect();
     let mut compute: Vec<&str> = plan
         .workspaces
         .iter()
-        .filter(|workspace| rule.workspaces.contains(&workspace.name))
+        .filter(|workspace| members.contains(workspace.name.as_str()))
         .flat_map(|workspace| workspace.compute_subnets.iter().map(String::as_str))
         .collect();
     compute.sort_unstable();
@@ -215,6 +218,127 @@ pub(super) fn sources_are_compute_subnets(plan: &Plan, rule: &PlannedRule) -> bo
     sources.sort_unstable();
     sources.dedup();
     compute == sources
+}
+
+/// The key of the shared source list of every workspace of the plan.
+pub(super) const ALL_WORKSPACES: &str = "all-workspaces";
+
+/// The source lists that rules of one module file share: the compute subnet prefixes of
+/// two or more workspaces, each list written once (one workspace a line) and referred to
+/// by key from every rule that has it. A merged rule used to repeat its whole list inline,
+/// so at 1,000 workspaces the lists were almost all of `main.tf`; now a new workspace adds
+/// one line to each list it joins.
+///
+/// Keys are stable names, never positions: `all-workspaces` for the list of every
+/// workspace, `<region>-workspaces` for every workspace of one region, otherwise the first
+/// (by name) of the rules that use the list. A key is a
+/// local or variable name only, so when a catalog update renames one, no resource moves.
+#[derive(Debug, Default)]
+pub(super) struct SharedSources {
+    /// The lists, sorted by key.
+    lists: Vec<SharedSourceList>,
+    /// The sorted workspace set of each list -> its position in `lists`.
+    index: BTreeMap<Vec<String>, usize>,
+}
+
+/// One shared source list.
+#[derive(Debug, Clone)]
+pub(super) struct SharedSourceList {
+    /// Its key.
+    pub key: String,
+    /// Its workspaces, in the order of the first rule that has them (the plan's order).
+    pub workspaces: Vec<String>,
+}
+
+impl SharedSources {
+    /// The lists of `rules`: every rule with two or more workspaces takes part (one
+    /// workspace's list is already a single reference). The caller passes exactly the
+    /// rules whose sources the file writes as workspace references.
+    pub(super) fn new<'r>(
+        plan: &Plan,
+        rules: impl IntoIterator<Item = &'r PlannedRule>,
+    ) -> SharedSources {
+        // Sorted set -> (workspaces in order, the first rule id by name).
+        let mut found: BTreeMap<Vec<String>, (Vec<String>, &'r str)> = BTreeMap::new();
+        let mut ids = BTreeSet::new();
+        for rule in rules {
+            ids.insert(rule.id.as_str());
+            if rule.workspaces.len() < 2 {
+                continue;
+            }
+            let mut set = rule.workspaces.clone();
+            set.sort_unstable();
+            found
+                .entry(set)
+                .and_modify(|(_, first)| {
+                    if rule.id.as_str() < *first {
+                        *first = rule.id.as_str();
+                    }
+                })
+                .or_insert_with(|| (rule.workspaces.clone(), rule.id.as_str()));
+        }
+        // The named sets: every workspace, then every workspace of one region (the first
+        // name a set gets stays: with one region, its list is `all-workspaces`).
+        let mut by_region: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for workspace in &plan.workspaces {
+            by_region
+                .entry(workspace.region.as_str())
+                .or_default()
+                .push(workspace.name.clone());
+        }
+        let mut every: Vec<String> = plan.workspaces.iter().map(|w| w.name.clone()).collect();
+        every.sort_unstable();
+        let mut named: BTreeMap<Vec<String>, String> = BTreeMap::new();
+        named.insert(every, ALL_WORKSPACES.to_owned());
+        for (region, mut members) in by_region {
+            members.sort_unstable();
+            named
+                .entry(members)
+                .or_insert_with(|| format!("{region}-workspaces"));
+        }
+        let mut lists: Vec<(Vec<String>, SharedSourceList)> = found
+            .into_iter()
+            .map(|(set, (workspaces, first))| {
+                // A rule id (an `extra_fqdns` name, say) equal to a set's name keeps the
+                // set from taking it, so two lists never share a key: first rule ids are
+                // unique, as each rule has one set.
+                let key = named
+                    .get(&set)
+                    .filter(|name| !ids.contains(name.as_str()))
+                    .map_or_else(|| first.to_owned(), Clone::clone);
+                (set, SharedSourceList { key, workspaces })
+            })
+            .collect();
+        lists.sort_by(|a, b| a.1.key.cmp(&b.1.key));
+        let index = lists
+            .iter()
+            .enumerate()
+            .map(|(position, (set, _))| (set.clone(), position))
+            .collect();
+        SharedSources {
+            lists: lists.into_iter().map(|(_, list)| list).collect(),
+            index,
+        }
+    }
+
+    /// The key of the list of `workspaces`, when they are two or more and a rule given to
+    /// [`SharedSources::new`] had them.
+    pub(super) fn key_of(&self, workspaces: &[String]) -> Option<&str> {
+        if workspaces.len() < 2 {
+            return None;
+        }
+        let mut set = workspaces.to_vec();
+        set.sort_unstable();
+        self.index
+            .get(&set)
+            .and_then(|position| self.lists.get(*position))
+            .map(|list| list.key.as_str())
+    }
+
+    /// The lists, sorted by key.
+    pub(super) fn lists(&self) -> &[SharedSourceList] {
+        &self.lists
+    }
 }
 
 fn nsg_error(cause: String) -> RenderError {
@@ -390,6 +514,105 @@ fn readme_row(rule: &PlannedRule) -> ReadmeRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A plan of workspaces `(name, region, compute instances)`, all with clusters.
+    fn plan_of(workspaces: &[(&str, &str, bool)]) -> Plan {
+        let mut yaml = String::from("version: 1\ncloud: public\nworkspaces:\n");
+        for (n, (name, region, instances)) in workspaces.iter().enumerate() {
+            yaml.push_str(&format!(
+                "  - name: {name}\n    region: {region}\n    compute_subnets: [10.{n}.1.0/24]\n    compute: {{ clusters: true, instances: {instances} }}\n"
+            ));
+        }
+        let catalog = crate::catalog::Catalog::embedded();
+        let scenario = crate::scenario::load_bytes(yaml.as_bytes(), "s.yaml", &catalog)
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        crate::planner::plan(&scenario, &catalog).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    fn keys_and_members(plan: &Plan) -> Vec<(String, Vec<String>)> {
+        SharedSources::new(plan, &plan.rules)
+            .lists()
+            .iter()
+            .map(|list| (list.key.clone(), list.workspaces.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn shared_source_lists_are_named_by_what_they_hold_and_keep_their_names() {
+        let three = [
+            ("ws-a", "eastus2", true),
+            ("ws-b", "eastus2", false),
+            ("ws-c", "westeurope", true),
+        ];
+        let plan = plan_of(&three);
+        let lists = keys_and_members(&plan);
+        let keys: Vec<&str> = lists.iter().map(|(key, _)| key.as_str()).collect();
+        assert!(keys.contains(&ALL_WORKSPACES), "{keys:?}");
+        assert!(keys.contains(&"eastus2-workspaces"), "{keys:?}");
+        // `ws-a` and `ws-c`, the compute instance workspaces: neither every workspace nor one
+        // region's, so the first rule (by name) that has them names the list.
+        let (instances_key, members) = lists
+            .iter()
+            .find(|(_, members)| members == &["ws-a".to_owned(), "ws-c".to_owned()])
+            .unwrap_or_else(|| panic!("{lists:?}"));
+        let first = plan
+            .rules
+            .iter()
+            .filter(|r| r.workspaces == *members)
+            .map(|r| r.id.as_str())
+            .min()
+            .unwrap_or_default();
+        assert_eq!(instances_key, first);
+        // Every rule of two or more workspaces refers to a list of exactly its workspaces.
+        let shared = SharedSources::new(&plan, &plan.rules);
+        for rule in plan.rules.iter().filter(|r| r.workspaces.len() > 1) {
+            let key = shared
+                .key_of(&rule.workspaces)
+                .unwrap_or_else(|| panic!("{}", rule.id));
+            let (_, members) = lists
+                .iter()
+                .find(|(k, _)| k == key)
+                .unwrap_or_else(|| panic!("{key}"));
+            assert_eq!(members, &rule.workspaces, "{}", rule.id);
+        }
+        assert_eq!(
+            shared.key_of(&["ws-a".to_owned()]),
+            None,
+            "one workspace is no list"
+        );
+
+        // A fourth workspace like `ws-a`: every list it joins keeps its key and gains it.
+        let four = [three[0], three[1], three[2], ("ws-d", "eastus2", true)];
+        let grown = keys_and_members(&plan_of(&four));
+        let grown_keys: Vec<&str> = grown.iter().map(|(key, _)| key.as_str()).collect();
+        assert_eq!(keys, grown_keys);
+        for ((_, before), (key, after)) in lists.iter().zip(&grown) {
+            assert_eq!(
+                after.len(),
+                before.len() + 1,
+                "{key}: {before:?} -> {after:?}"
+            );
+            assert_eq!(after.last().map(String::as_str), Some("ws-d"), "{key}");
+        }
+    }
+
+    #[test]
+    fn a_rule_named_like_a_list_keeps_the_list_from_taking_its_name() {
+        let mut plan = plan_of(&[("ws-a", "eastus2", false), ("ws-b", "westeurope", false)]);
+        let every: Vec<String> = vec!["ws-a".to_owned(), "ws-b".to_owned()];
+        let rule = plan
+            .rules
+            .iter_mut()
+            .filter(|r| r.workspaces == every)
+            .max_by(|x, y| x.id.cmp(&y.id))
+            .unwrap_or_else(|| panic!("no rule of both workspaces"));
+        rule.id = ALL_WORKSPACES.to_owned();
+        let shared = SharedSources::new(&plan, &plan.rules);
+        let keys: Vec<&str> = shared.lists().iter().map(|l| l.key.as_str()).collect();
+        let unique: BTreeSet<&str> = keys.iter().copied().collect();
+        assert_eq!(keys.len(), unique.len(), "{keys:?}");
+        assert_ne!(shared.key_of(&every), Some(ALL_WORKSPACES), "{keys:?}");
+    }
 
     #[test]
     fn descriptions_fit_azure_limits() {

@@ -45,7 +45,8 @@ pub const LAYOUT_DIRECTORIES: [&str; 3] = [
 ];
 
 /// The templates compiled into amlfw: (name, text). A name is the generated file's
-/// path; `tests/tidy.rs` checks this list matches `templates/`.
+/// path, except under `partials/` (text that several templates include);
+/// `tests/tidy.rs` checks this list matches `templates/`.
 pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "terraform/terraform.tf",
@@ -106,6 +107,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "bicep/modules/subnet-association.bicep",
         include_str!("../../templates/bicep/modules/subnet-association.bicep.tera"),
+    ),
+    (
+        "bicep/partials/workspace-sources.bicep",
+        include_str!("../../templates/bicep/partials/workspace-sources.bicep.tera"),
     ),
     (
         "bicep/main.bicepparam",

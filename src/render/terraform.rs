@@ -1,7 +1,8 @@
 //! The Terraform target: a module for azurerm 4.x, built from a plan.
 //!
 //! Layout (Azure Verified Modules conventions): `terraform.tf`, `variables.tf`,
-//! `locals.tf` (only with subnet associations), `main.tf` (the rule collection group),
+//! `locals.tf` (the source lists rules share, and subnet association keys; only when there
+//! are some), `main.tf` (the rule collection group),
 //! `main.nsg.tf`, `main.route_table.tf` (when asked for), `outputs.tf` and a `README.md`
 //! listing every rule. No provider block: the caller configures providers.
 //!
@@ -16,7 +17,9 @@ use serde::Serialize;
 use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
 use crate::render::filters::{align_hcl, hcl_string};
-use crate::render::layout::{self, Documentation, ModuleIdentity, Part, description, rule_comment};
+use crate::render::layout::{
+    self, Documentation, ModuleIdentity, Part, SharedSources, description, rule_comment,
+};
 use crate::render::mermaid::plan_mermaid;
 use crate::render::{RenderError, RenderedFiles, TemplateSet, engine, render_template};
 
@@ -63,6 +66,8 @@ pub struct TerraformModel {
     pub route_table: Option<RouteTableView>,
     /// Whether the module associates NSGs or route tables with subnets.
     pub associate_subnets: bool,
+    /// The source lists several rules share (`local.workspace_sources`), sorted by key.
+    pub shared_sources: Vec<SharedSourceView>,
     /// The associations, one per compute subnet ID the scenario names: the `for_each`
     /// keys, static so that Terraform knows them at plan time whatever the IDs are.
     pub subnet_associations: Vec<SubnetAssociationView>,
@@ -125,6 +130,16 @@ pub struct WorkspaceView {
     pub prefixes: Vec<String>,
     /// Compute subnet resource IDs.
     pub subnet_ids: Vec<String>,
+}
+
+/// One list of `local.workspace_sources`: the compute subnet prefixes of two or more
+/// workspaces that several rules share.
+#[derive(Debug, Serialize)]
+pub struct SharedSourceView {
+    /// The map key, quoted (`"all-workspaces"`).
+    pub key: String,
+    /// One `var.compute_subnet_address_prefixes["w"]` per workspace, in the plan's order.
+    pub references: Vec<String>,
 }
 
 /// One subnet association of the NSG and the route table of a region.
@@ -300,7 +315,10 @@ fn render_part(
     let wanted = [
         ("terraform/terraform.tf", true),
         ("terraform/variables.tf", true),
-        ("terraform/locals.tf", model.associate_subnets),
+        (
+            "terraform/locals.tf",
+            model.associate_subnets || !model.shared_sources.is_empty(),
+        ),
         ("terraform/main.tf", model.firewall),
         ("terraform/main.nsg.tf", model.nsg.is_some()),
         ("terraform/main.route_table.tf", model.route_table.is_some()),
@@ -362,8 +380,9 @@ impl TerraformModel {
         let has_subnet_ids = workspaces.iter().any(|w| !w.subnet_ids.is_empty());
         let network = part.network();
         let firewall = part.firewall();
+        let shared = shared_sources(plan, firewall, network)?;
         let nsg = (network && plan.outputs.nsg)
-            .then(|| nsg_view(plan, has_subnet_ids))
+            .then(|| nsg_view(plan, has_subnet_ids, &shared))
             .transpose()?;
         let ip_group_inputs = firewall && plan.firewall.destinations == "ip-addresses";
         let route_table = (network && plan.outputs.route_table).then(|| {
@@ -432,15 +451,27 @@ impl TerraformModel {
             subnet_id_counts,
             subnet_id_counts_text,
             network_collections: if firewall {
-                collections(plan, RuleKind::FirewallNetwork)
+                collections(plan, RuleKind::FirewallNetwork, &shared)
             } else {
                 Vec::new()
             },
             application_collections: if firewall {
-                collections(plan, RuleKind::FirewallApplication)
+                collections(plan, RuleKind::FirewallApplication, &shared)
             } else {
                 Vec::new()
             },
+            shared_sources: shared
+                .lists()
+                .iter()
+                .map(|list| SharedSourceView {
+                    key: quote(&list.key),
+                    references: list
+                        .workspaces
+                        .iter()
+                        .map(|w| prefixes_reference(w))
+                        .collect(),
+                })
+                .collect(),
             workspace_names: workspaces.iter().map(|w| w.name.clone()).collect(),
             workspaces,
             regions: plan.regions(),
@@ -516,7 +547,34 @@ fn moved_blocks(plan: &Plan) -> Vec<MovedView> {
     moved
 }
 
-fn collections(plan: &Plan, kind: RuleKind) -> Vec<CollectionView> {
+/// The source lists of the module's rules that several of them share: the firewall rules
+/// whose sources are their workspaces' compute subnets, and the outbound NSG rules.
+fn shared_sources(
+    plan: &Plan,
+    firewall: bool,
+    network: bool,
+) -> Result<SharedSources, RenderError> {
+    let firewall_rules = plan.rules.iter().filter(|rule| {
+        firewall
+            && matches!(
+                rule.kind,
+                RuleKind::FirewallNetwork | RuleKind::FirewallApplication
+            )
+            && layout::sources_are_compute_subnets(plan, rule)
+    });
+    let nsg_rules = if network && plan.outputs.nsg {
+        layout::nsg_rules(plan)?
+    } else {
+        Vec::new()
+    };
+    let outbound = nsg_rules
+        .into_iter()
+        .map(|(rule, _)| rule)
+        .filter(|rule| rule.direction == Direction::Outbound);
+    Ok(SharedSources::new(plan, firewall_rules.chain(outbound)))
+}
+
+fn collections(plan: &Plan, kind: RuleKind, shared: &SharedSources) -> Vec<CollectionView> {
     layout::collections(plan, kind)
         .into_iter()
         .map(|collection| CollectionView {
@@ -525,13 +583,13 @@ fn collections(plan: &Plan, kind: RuleKind) -> Vec<CollectionView> {
             rules: collection
                 .rules
                 .into_iter()
-                .map(|rule| firewall_rule(plan, rule))
+                .map(|rule| firewall_rule(plan, rule, shared))
                 .collect(),
         })
         .collect()
 }
 
-fn firewall_rule(plan: &Plan, rule: &PlannedRule) -> FirewallRuleView {
+fn firewall_rule(plan: &Plan, rule: &PlannedRule, shared: &SharedSources) -> FirewallRuleView {
     let destination_field = match rule.destination_type {
         DestinationType::Fqdns => "destination_fqdns",
         DestinationType::Urls => "destination_urls",
@@ -565,7 +623,7 @@ fn firewall_rule(plan: &Plan, rule: &PlannedRule) -> FirewallRuleView {
         description: description(&rule.purpose),
         protocols: rule.protocols.clone(),
         source_expression: if layout::sources_are_compute_subnets(plan, rule) {
-            sources_expression(&rule.workspaces)
+            sources_expression(&rule.workspaces, shared)
         } else {
             list(&rule.sources)
         },
@@ -577,19 +635,31 @@ fn firewall_rule(plan: &Plan, rule: &PlannedRule) -> FirewallRuleView {
     }
 }
 
-/// `var.compute_subnet_address_prefixes["w"]`, or the distinct union for several workspaces.
-fn sources_expression(workspaces: &[String]) -> String {
-    let references: Vec<String> = workspaces
-        .iter()
-        .map(|name| format!("var.{PREFIXES_VARIABLE}[{}]", quote(name)))
-        .collect();
+/// `var.compute_subnet_address_prefixes["w"]` for one workspace, the shared list
+/// (`local.workspace_sources["key"]`) for several, and the distinct union only for a set
+/// no shared list has (which [`shared_sources`] prevents; kept so a missed rule still
+/// renders correctly).
+fn sources_expression(workspaces: &[String], shared: &SharedSources) -> String {
+    if let Some(key) = shared.key_of(workspaces) {
+        return format!("local.workspace_sources[{}]", quote(key));
+    }
+    let references: Vec<String> = workspaces.iter().map(|w| prefixes_reference(w)).collect();
     match references.as_slice() {
         [single] => single.clone(),
         _ => format!("distinct(concat({}))", references.join(", ")),
     }
 }
 
-fn nsg_view(plan: &Plan, has_subnet_ids: bool) -> Result<NsgView, RenderError> {
+/// `var.compute_subnet_address_prefixes["w"]`.
+fn prefixes_reference(workspace: &str) -> String {
+    format!("var.{PREFIXES_VARIABLE}[{}]", quote(workspace))
+}
+
+fn nsg_view(
+    plan: &Plan,
+    has_subnet_ids: bool,
+    shared: &SharedSources,
+) -> Result<NsgView, RenderError> {
     let create = !plan.outputs.nsg_existing;
     let mut rules = Vec::new();
     for (rule, priority) in layout::nsg_rules(plan)? {
@@ -600,7 +670,7 @@ fn nsg_view(plan: &Plan, has_subnet_ids: bool) -> Result<NsgView, RenderError> {
             ),
             Direction::Outbound => (
                 "source_address_prefixes",
-                sources_expression(&rule.workspaces),
+                sources_expression(&rule.workspaces, shared),
             ),
         };
         let destination = rule.destinations.first().map_or("*", String::as_str);
@@ -735,11 +805,11 @@ mod tests {
     #[test]
     fn sources_of_merged_rules_are_the_distinct_union() {
         assert_eq!(
-            sources_expression(&["a".into()]),
+            sources_expression(&["a".into()], &SharedSources::default()),
             r#"var.compute_subnet_address_prefixes["a"]"#
         );
         assert_eq!(
-            sources_expression(&["a".into(), "b".into()]),
+            sources_expression(&["a".into(), "b".into()], &SharedSources::default()),
             r#"distinct(concat(var.compute_subnet_address_prefixes["a"], var.compute_subnet_address_prefixes["b"]))"#
         );
     }

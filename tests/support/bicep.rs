@@ -137,9 +137,29 @@ impl Reader<'_> {
                 while self.at < self.text.len() && self.text[self.at] != b'\n' {
                     self.at += 1;
                 }
-                let raw = String::from_utf8_lossy(&self.text[start..self.at])
+                let mut raw = String::from_utf8_lossy(&self.text[start..self.at])
                     .trim()
                     .to_owned();
+                // A call with one argument a line (`union(\n  a,\n  b\n)`), read back as
+                // the one-line form `union(a, b)`.
+                if raw.ends_with('(') {
+                    let mut arguments = Vec::new();
+                    loop {
+                        self.at += 1;
+                        let line_start = self.at;
+                        while self.text[self.at] != b'\n' {
+                            self.at += 1;
+                        }
+                        let line = String::from_utf8_lossy(&self.text[line_start..self.at])
+                            .trim()
+                            .to_owned();
+                        if line == ")" {
+                            break;
+                        }
+                        arguments.push(line.trim_end_matches(',').to_owned());
+                    }
+                    raw = format!("{raw}{})", arguments.join(", "));
+                }
                 match raw.as_str() {
                     "true" => Value::Bool(true),
                     "false" => Value::Bool(false),
@@ -234,6 +254,7 @@ pub fn declarations(text: &str) -> Vec<(String, String, String, Value)> {
             "resource ",
             "module ",
             "output ",
+            "var ",
         ]
         .into_iter()
         .find(|k| trimmed.starts_with(k));
@@ -480,28 +501,44 @@ fn root_facts(
             ));
         }
     }
-    for (keyword, _, kind, value) in module.iter().chain(main.iter()) {
+    // Each file's own variables (`workspaceSources`) on top of the parameters.
+    let with_vars = |declarations: &[(String, String, String, Value)]| {
+        let mut scope = params.clone();
+        for (keyword, name, _, value) in declarations {
+            if keyword == "var" {
+                scope.insert(name.clone(), value.clone());
+            }
+        }
+        scope
+    };
+    let module_scope = with_vars(&module);
+    let main_scope = with_vars(&main);
+    let scoped = module
+        .iter()
+        .map(|d| (d, &module_scope))
+        .chain(main.iter().map(|d| (d, &main_scope)));
+    for ((keyword, _, kind, value), params) in scoped {
         if keyword != "resource" {
             continue;
         }
         let properties = value.get("properties");
         if kind.starts_with("Microsoft.Network/firewallPolicies/ruleCollectionGroups@") {
-            firewall_facts(properties, &params, facts);
+            firewall_facts(properties, params, facts);
         } else if kind.starts_with("Microsoft.Network/networkSecurityGroups@") {
-            let region = strings(value.get("location").unwrap(), &params)[0].clone();
+            let region = strings(value.get("location").unwrap(), params)[0].clone();
             let Some(Value::Array(rules)) = properties.and_then(|p| p.get("securityRules")) else {
                 continue;
             };
             for rule in rules {
-                nsg_rule_facts(rule, &region, &params, facts, priorities);
+                nsg_rule_facts(rule, &region, params, facts, priorities);
             }
         } else if kind.starts_with("Microsoft.Network/routeTables@") {
-            let region = strings(value.get("location").unwrap(), &params)[0].clone();
+            let region = strings(value.get("location").unwrap(), params)[0].clone();
             let Some(Value::Array(routes)) = properties.and_then(|p| p.get("routes")) else {
                 continue;
             };
             for route in routes {
-                facts.insert(route_facts(route, &region, &params));
+                facts.insert(route_facts(route, &region, params));
             }
         }
     }
@@ -528,6 +565,11 @@ fn root_facts(
         }
         let Some(region) = region else { continue };
         let text = &files[&format!("{root}{}", declaration.kind)];
+        for (keyword, name, _, value) in declarations(text) {
+            if keyword == "var" {
+                module_params.insert(name, value);
+            }
+        }
         for child in resources(text) {
             if child.keyword != "resource" || child.existing {
                 continue;

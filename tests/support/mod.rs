@@ -199,6 +199,14 @@ fn variable_defaults(bodies: &[(String, Body)]) -> BTreeMap<String, Expression> 
             }
         }
     }
+    // `local.x` as if it were a variable named `local.x`.
+    for (_, body) in bodies {
+        for block in body.blocks().filter(|b| b.identifier.as_str() == "locals") {
+            for local in block.body.attributes() {
+                defaults.insert(format!("local.{}", local.key.as_str()), local.expr.clone());
+            }
+        }
+    }
     for (_, body) in bodies {
         for block in body
             .blocks()
@@ -219,7 +227,7 @@ fn attribute<'b>(body: &'b Body, key: &str) -> Option<&'b Expression> {
 }
 
 /// Evaluates the few expression forms the module uses for values: literals, lists,
-/// `var.x`, `var.x["key"]`, `concat(...)`, `distinct(...)`.
+/// `var.x`, `var.x["key"]`, `local.x["key"]`, `concat(...)`, `distinct(...)`.
 fn strings(expr: &Expression, defaults: &BTreeMap<String, Expression>) -> Vec<String> {
     match expr {
         Expression::String(text) => vec![text.clone()],
@@ -247,17 +255,21 @@ fn strings(expr: &Expression, defaults: &BTreeMap<String, Expression>) -> Vec<St
                     .unwrap_or_else(|| panic!("no ip group {resource}"));
                 return strings(name, defaults);
             }
-            assert_eq!(
-                root.as_str(),
-                "var",
-                "only variables and IP groups are read"
+            assert!(
+                matches!(root.as_str(), "var" | "local"),
+                "only variables, locals and IP groups are read"
             );
             let mut operators = traversal.operators.iter();
             let Some(TraversalOperator::GetAttr(name)) = operators.next() else {
-                panic!("var without name")
+                panic!("{} without name", root.as_str())
+            };
+            let key = if root.as_str() == "local" {
+                format!("local.{name}")
+            } else {
+                name.to_string()
             };
             let mut value = defaults
-                .get(name.as_str())
+                .get(&key)
                 .unwrap_or_else(|| panic!("variable {name} has no default"))
                 .clone();
             for operator in operators {

@@ -37,6 +37,9 @@ param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType = {
   'mlw-vended': [
     '10.90.1.0/24'
   ]
+  'mlw-vended-batch': [
+    '10.90.2.0/24'
+  ]
 }
 
 @description('Required. The network security group each region already has, by region: the module adds its rules to them, in the priority band the scenario leaves to amlfw, and never creates, changes or associates an NSG.')

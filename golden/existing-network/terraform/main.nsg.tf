@@ -33,7 +33,7 @@ resource "azurerm_network_security_rule" "virtual_network_private_endpoints_swed
   access                      = "Allow"
   protocol                    = "Tcp"
   source_port_range           = "*"
-  source_address_prefixes     = var.compute_subnet_address_prefixes["mlw-vended"]
+  source_address_prefixes     = local.workspace_sources["all-workspaces"]
   destination_address_prefix  = "VirtualNetwork"
   destination_port_range      = "443"
 }

@@ -18,7 +18,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "aad-service-tag"
       description           = "Authentication with Microsoft Entra ID (Azure AD)."
       protocols             = ["TCP"]
-      source_addresses      = var.compute_subnet_address_prefixes["mlw-vended"]
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureActiveDirectory"]
       destination_ports     = ["80", "443"]
     }
@@ -28,7 +28,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "aml-service-tag"
       description           = "Using the Azure Machine Learning service."
       protocols             = ["TCP"]
-      source_addresses      = var.compute_subnet_address_prefixes["mlw-vended"]
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureMachineLearning"]
       destination_ports     = ["443"]
     }
@@ -38,7 +38,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "arm-service-tag"
       description           = "Creating Azure resources with Azure Machine Learning (Azure Resource Manager)."
       protocols             = ["TCP"]
-      source_addresses      = var.compute_subnet_address_prefixes["mlw-vended"]
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureResourceManager"]
       destination_ports     = ["443"]
     }
@@ -48,7 +48,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "front-door-frontend-service-tag"
       description           = "Global entry point for Azure Machine Learning studio; stores images and environments for AutoML."
       protocols             = ["TCP"]
-      source_addresses      = var.compute_subnet_address_prefixes["mlw-vended"]
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureFrontDoor.Frontend"]
       destination_ports     = ["443"]
     }
@@ -84,7 +84,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "batch-service-tag-swedencentral"
       description           = "Communication with Azure Batch, which runs compute instances and clusters."
       protocols             = ["Any"]
-      source_addresses      = var.compute_subnet_address_prefixes["mlw-vended"]
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["BatchNodeManagement.SwedenCentral"]
       destination_ports     = ["443"]
     }
@@ -100,7 +100,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "storage-service-tag-swedencentral"
       description           = "Data in Azure Storage for compute clusters and instances (this path can be used to exfiltrate data)."
       protocols             = ["TCP"]
-      source_addresses      = var.compute_subnet_address_prefixes["mlw-vended"]
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["Storage.SwedenCentral"]
       destination_ports     = ["443"]
     }
@@ -116,7 +116,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "acr-service-tag-swedencentral"
       description           = "The workspace's Azure Container Registry, for custom images and job submission, reached through the firewall."
       protocols             = ["TCP"]
-      source_addresses      = var.compute_subnet_address_prefixes["mlw-vended"]
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureContainerRegistry.SwedenCentral"]
       destination_ports     = ["443"]
     }
@@ -126,7 +126,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "front-door-first-party-service-tag"
       description           = "Docker images Microsoft provides (Front Door first-party addresses that MCR depends on)."
       protocols             = ["TCP"]
-      source_addresses      = var.compute_subnet_address_prefixes["mlw-vended"]
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureFrontDoor.FirstParty"]
       destination_ports     = ["443"]
     }
@@ -136,7 +136,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "mcr-service-tag"
       description           = "Docker images Microsoft provides (Microsoft Container Registry); always needed."
       protocols             = ["TCP"]
-      source_addresses      = var.compute_subnet_address_prefixes["mlw-vended"]
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["MicrosoftContainerRegistry"]
       destination_ports     = ["443"]
     }
@@ -152,7 +152,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "azure-monitor-service-tag"
       description           = "Logging monitoring data and metrics to Azure Monitor and Application Insights."
       protocols             = ["TCP"]
-      source_addresses      = var.compute_subnet_address_prefixes["mlw-vended"]
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureMonitor"]
       destination_ports     = ["443"]
     }

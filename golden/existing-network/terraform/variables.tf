@@ -14,11 +14,12 @@ variable "compute_subnet_address_prefixes" {
   description = "Address prefixes of each workspace's compute subnets, by workspace name: the sources of the firewall rules. Defaults come from the scenario."
   type        = map(list(string))
   default = {
-    "mlw-vended" = ["10.90.1.0/24"]
+    "mlw-vended"       = ["10.90.1.0/24"]
+    "mlw-vended-batch" = ["10.90.2.0/24"]
   }
 
   validation {
-    condition     = alltrue([for name in ["mlw-vended"] : contains(keys(var.compute_subnet_address_prefixes), name)])
+    condition     = alltrue([for name in ["mlw-vended", "mlw-vended-batch"] : contains(keys(var.compute_subnet_address_prefixes), name)])
     error_message = "The compute_subnet_address_prefixes need an entry for every workspace of the scenario."
   }
 

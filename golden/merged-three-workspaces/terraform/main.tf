@@ -18,7 +18,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "aad-service-tag"
       description           = "Authentication with Microsoft Entra ID (Azure AD)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-platform"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureActiveDirectory"]
       destination_ports     = ["80", "443"]
     }
@@ -28,7 +28,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "aml-service-tag"
       description           = "Using the Azure Machine Learning service."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-platform"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureMachineLearning"]
       destination_ports     = ["443"]
     }
@@ -38,7 +38,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "arm-service-tag"
       description           = "Creating Azure resources with Azure Machine Learning (Azure Resource Manager)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-platform"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureResourceManager"]
       destination_ports     = ["443"]
     }
@@ -48,7 +48,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "front-door-frontend-service-tag"
       description           = "Global entry point for Azure Machine Learning studio; stores images and environments for AutoML."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-platform"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureFrontDoor.Frontend"]
       destination_ports     = ["443"]
     }
@@ -74,7 +74,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "batch-service-tag-westeurope"
       description           = "Communication with Azure Batch, which runs compute instances and clusters."
       protocols             = ["Any"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-platform"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses      = local.workspace_sources["westeurope-workspaces"]
       destination_addresses = ["BatchNodeManagement.WestEurope"]
       destination_ports     = ["443"]
     }
@@ -100,7 +100,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "storage-service-tag-westeurope"
       description           = "Data in Azure Storage for compute clusters and instances (this path can be used to exfiltrate data)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-platform"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses      = local.workspace_sources["westeurope-workspaces"]
       destination_addresses = ["Storage.WestEurope"]
       destination_ports     = ["443"]
     }
@@ -126,7 +126,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "acr-service-tag-westeurope"
       description           = "The workspace's Azure Container Registry, for custom images and job submission, reached through the firewall."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-platform"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses      = local.workspace_sources["westeurope-workspaces"]
       destination_addresses = ["AzureContainerRegistry.WestEurope"]
       destination_ports     = ["443"]
     }
@@ -136,7 +136,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "front-door-first-party-service-tag"
       description           = "Docker images Microsoft provides (Front Door first-party addresses that MCR depends on)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-platform"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureFrontDoor.FirstParty"]
       destination_ports     = ["443"]
     }
@@ -146,7 +146,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "mcr-service-tag"
       description           = "Docker images Microsoft provides (Microsoft Container Registry); always needed."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-platform"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["MicrosoftContainerRegistry"]
       destination_ports     = ["443"]
     }
@@ -162,7 +162,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "azure-monitor-service-tag"
       description           = "Logging monitoring data and metrics to Azure Monitor and Application Insights."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-platform"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureMonitor"]
       destination_ports     = ["443"]
     }
@@ -177,7 +177,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "anaconda-hosts"
       description       = "Installing default conda packages."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses  = local.workspace_sources["anaconda-hosts"]
       destination_fqdns = ["*.anaconda.com", "anaconda.com"]
 
       protocols {
@@ -190,7 +190,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "anaconda-org-hosts"
       description       = "Conda repository data."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses  = local.workspace_sources["anaconda-hosts"]
       destination_fqdns = ["*.anaconda.org"]
 
       protocols {
@@ -203,7 +203,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "pypi-host"
       description       = "Listing dependencies from the default pip index."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses  = local.workspace_sources["anaconda-hosts"]
       destination_fqdns = ["pypi.org"]
 
       protocols {
@@ -216,7 +216,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "pythonhosted-files-host"
       description       = "Package files of the default pip index (pypi.org serves them from files.pythonhosted.org)."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses  = local.workspace_sources["anaconda-hosts"]
       destination_fqdns = ["files.pythonhosted.org"]
 
       protocols {
@@ -416,7 +416,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "extra-github-com"
       description       = "clone training code | mirror jobs; nightly sync"
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-analytics"], var.compute_subnet_address_prefixes["mlw-platform"], var.compute_subnet_address_prefixes["mlw-research"]))
+      source_addresses  = local.workspace_sources["all-workspaces"]
       destination_fqdns = ["github.com"]
 
       protocols {

@@ -18,7 +18,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "aad-service-tag"
       description           = "Authentication with Microsoft Entra ID (Azure AD)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-at"], var.compute_subnet_address_prefixes["mlw-dk"], var.compute_subnet_address_prefixes["mlw-euap"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureActiveDirectory"]
       destination_ports     = ["80", "443"]
     }
@@ -28,7 +28,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "aml-service-tag"
       description           = "Using the Azure Machine Learning service."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-at"], var.compute_subnet_address_prefixes["mlw-dk"], var.compute_subnet_address_prefixes["mlw-euap"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureMachineLearning"]
       destination_ports     = ["443"]
     }
@@ -38,7 +38,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "arm-service-tag"
       description           = "Creating Azure resources with Azure Machine Learning (Azure Resource Manager)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-at"], var.compute_subnet_address_prefixes["mlw-dk"], var.compute_subnet_address_prefixes["mlw-euap"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureResourceManager"]
       destination_ports     = ["443"]
     }
@@ -48,7 +48,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "front-door-frontend-service-tag"
       description           = "Global entry point for Azure Machine Learning studio; stores images and environments for AutoML."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-at"], var.compute_subnet_address_prefixes["mlw-dk"], var.compute_subnet_address_prefixes["mlw-euap"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureFrontDoor.Frontend"]
       destination_ports     = ["443"]
     }
@@ -132,7 +132,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "azure-monitor-service-tag"
       description           = "Logging monitoring data and metrics to Azure Monitor and Application Insights."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-at"], var.compute_subnet_address_prefixes["mlw-dk"], var.compute_subnet_address_prefixes["mlw-euap"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureMonitor"]
       destination_ports     = ["443"]
     }
@@ -147,7 +147,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "compute-graph-app-rule"
       description       = "Used by compute instances and clusters (Azure AD Graph)."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-at"], var.compute_subnet_address_prefixes["mlw-dk"], var.compute_subnet_address_prefixes["mlw-euap"]))
+      source_addresses  = local.workspace_sources["all-workspaces"]
       destination_fqdns = ["graph.windows.net"]
 
       protocols {
@@ -171,7 +171,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "monitoring-app-rule-hosts"
       description       = "Metrics and diagnostics Microsoft support uses."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-at"], var.compute_subnet_address_prefixes["mlw-dk"], var.compute_subnet_address_prefixes["mlw-euap"]))
+      source_addresses  = local.workspace_sources["all-workspaces"]
       destination_fqdns = ["dc.applicationinsights.azure.com", "dc.applicationinsights.microsoft.com", "dc.services.visualstudio.com"]
 
       protocols {
@@ -189,7 +189,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "monitoring-ingestion-host"
       description       = "Application Insights ingestion."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-at"], var.compute_subnet_address_prefixes["mlw-dk"], var.compute_subnet_address_prefixes["mlw-euap"]))
+      source_addresses  = local.workspace_sources["all-workspaces"]
       destination_fqdns = ["*.in.applicationinsights.azure.com"]
 
       protocols {

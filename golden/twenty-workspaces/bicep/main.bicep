@@ -111,6 +111,41 @@ module ruleCollectionGroup 'modules/rule-collection-group.bicep' = {
   }
 }
 
+// The compute subnet prefixes that several rules share, each list once, one workspace a
+// line: a new workspace adds one line to each list it joins, not a reference to every
+// rule. Keyed 'all-workspaces', '<region>-workspaces', or by the first rule (by name) that
+// uses the list. `union` drops duplicates.
+var workspaceSources = {
+  'eastus2-workspaces': union(
+    computeSubnetAddressPrefixes['mlw-team01'],
+    computeSubnetAddressPrefixes['mlw-team02'],
+    computeSubnetAddressPrefixes['mlw-team03'],
+    computeSubnetAddressPrefixes['mlw-team04'],
+    computeSubnetAddressPrefixes['mlw-team05'],
+    computeSubnetAddressPrefixes['mlw-team06'],
+    computeSubnetAddressPrefixes['mlw-team07'],
+    computeSubnetAddressPrefixes['mlw-team08'],
+    computeSubnetAddressPrefixes['mlw-team09'],
+    computeSubnetAddressPrefixes['mlw-team10'],
+    computeSubnetAddressPrefixes['mlw-team11'],
+    computeSubnetAddressPrefixes['mlw-team12']
+  )
+  'southeastasia-workspaces': union(
+    computeSubnetAddressPrefixes['mlw-team19'],
+    computeSubnetAddressPrefixes['mlw-team20'],
+    computeSubnetAddressPrefixes['mlw-team21'],
+    computeSubnetAddressPrefixes['mlw-team22']
+  )
+  'westeurope-workspaces': union(
+    computeSubnetAddressPrefixes['mlw-team13'],
+    computeSubnetAddressPrefixes['mlw-team14'],
+    computeSubnetAddressPrefixes['mlw-team15'],
+    computeSubnetAddressPrefixes['mlw-team16'],
+    computeSubnetAddressPrefixes['mlw-team17'],
+    computeSubnetAddressPrefixes['mlw-team18']
+  )
+}
+
 // The network security group of the compute subnets in eastus2.
 resource networkSecurityGroupEastus2 'Microsoft.Network/networkSecurityGroups@2025-05-01' = {
   name: '${nsgNamePrefix}-eastus2'
@@ -128,7 +163,7 @@ resource networkSecurityGroupEastus2 'Microsoft.Network/networkSecurityGroups@20
           access: 'Allow'
           protocol: 'Tcp'
           sourcePortRange: '*'
-          sourceAddressPrefixes: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team02'], computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team07'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team10'], computeSubnetAddressPrefixes['mlw-team11'], computeSubnetAddressPrefixes['mlw-team12'])
+          sourceAddressPrefixes: workspaceSources['eastus2-workspaces']
           destinationAddressPrefix: 'VirtualNetwork'
           destinationPortRange: '443'
         }
@@ -154,7 +189,7 @@ resource networkSecurityGroupSoutheastasia 'Microsoft.Network/networkSecurityGro
           access: 'Allow'
           protocol: 'Tcp'
           sourcePortRange: '*'
-          sourceAddressPrefixes: union(computeSubnetAddressPrefixes['mlw-team19'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'], computeSubnetAddressPrefixes['mlw-team22'])
+          sourceAddressPrefixes: workspaceSources['southeastasia-workspaces']
           destinationAddressPrefix: 'VirtualNetwork'
           destinationPortRange: '443'
         }
@@ -180,7 +215,7 @@ resource networkSecurityGroupWesteurope 'Microsoft.Network/networkSecurityGroups
           access: 'Allow'
           protocol: 'Tcp'
           sourcePortRange: '*'
-          sourceAddressPrefixes: union(computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team14'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team18'])
+          sourceAddressPrefixes: workspaceSources['westeurope-workspaces']
           destinationAddressPrefix: 'VirtualNetwork'
           destinationPortRange: '443'
         }

@@ -23,7 +23,7 @@ resource "azurerm_network_security_rule" "virtual_network_private_endpoints_east
   access                      = "Allow"
   protocol                    = "Tcp"
   source_port_range           = "*"
-  source_address_prefixes     = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team02"], var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team07"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team10"], var.compute_subnet_address_prefixes["mlw-team11"], var.compute_subnet_address_prefixes["mlw-team12"]))
+  source_address_prefixes     = local.workspace_sources["eastus2-workspaces"]
   destination_address_prefix  = "VirtualNetwork"
   destination_port_range      = "443"
 }
@@ -39,7 +39,7 @@ resource "azurerm_network_security_rule" "virtual_network_private_endpoints_sout
   access                      = "Allow"
   protocol                    = "Tcp"
   source_port_range           = "*"
-  source_address_prefixes     = distinct(concat(var.compute_subnet_address_prefixes["mlw-team19"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"], var.compute_subnet_address_prefixes["mlw-team22"]))
+  source_address_prefixes     = local.workspace_sources["southeastasia-workspaces"]
   destination_address_prefix  = "VirtualNetwork"
   destination_port_range      = "443"
 }
@@ -55,7 +55,7 @@ resource "azurerm_network_security_rule" "virtual_network_private_endpoints_west
   access                      = "Allow"
   protocol                    = "Tcp"
   source_port_range           = "*"
-  source_address_prefixes     = distinct(concat(var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team14"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team18"]))
+  source_address_prefixes     = local.workspace_sources["westeurope-workspaces"]
   destination_address_prefix  = "VirtualNetwork"
   destination_port_range      = "443"
 }

@@ -18,7 +18,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "aad-service-tag"
       description           = "Authentication with Microsoft Entra ID (Azure AD)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team02"], var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team07"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team10"], var.compute_subnet_address_prefixes["mlw-team11"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team14"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team18"], var.compute_subnet_address_prefixes["mlw-team19"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"], var.compute_subnet_address_prefixes["mlw-team22"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureActiveDirectory"]
       destination_ports     = ["80", "443"]
     }
@@ -28,7 +28,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "aml-service-tag"
       description           = "Using the Azure Machine Learning service."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team02"], var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team07"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team10"], var.compute_subnet_address_prefixes["mlw-team11"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team14"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team18"], var.compute_subnet_address_prefixes["mlw-team19"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"], var.compute_subnet_address_prefixes["mlw-team22"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureMachineLearning"]
       destination_ports     = ["443"]
     }
@@ -38,7 +38,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "arm-service-tag"
       description           = "Creating Azure resources with Azure Machine Learning (Azure Resource Manager)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team02"], var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team07"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team10"], var.compute_subnet_address_prefixes["mlw-team11"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team14"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team18"], var.compute_subnet_address_prefixes["mlw-team19"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"], var.compute_subnet_address_prefixes["mlw-team22"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureResourceManager"]
       destination_ports     = ["443"]
     }
@@ -48,7 +48,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "front-door-frontend-service-tag"
       description           = "Global entry point for Azure Machine Learning studio; stores images and environments for AutoML."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team02"], var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team07"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team10"], var.compute_subnet_address_prefixes["mlw-team11"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team14"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team18"], var.compute_subnet_address_prefixes["mlw-team19"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"], var.compute_subnet_address_prefixes["mlw-team22"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureFrontDoor.Frontend"]
       destination_ports     = ["443"]
     }
@@ -64,7 +64,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "aml-service-tag-compute-instance-ports"
       description           = "Compute instance ports 8787 (RStudio) and 18881 (notebook language server) through the Azure Machine Learning service."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team18"], var.compute_subnet_address_prefixes["mlw-team21"]))
+      source_addresses      = local.workspace_sources["aml-service-tag-compute-instance-ports"]
       destination_addresses = ["AzureMachineLearning"]
       destination_ports     = ["8787", "18881"]
     }
@@ -74,7 +74,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "aml-service-tag-udp-5831"
       description           = "Compute instance traffic to the Azure Machine Learning service on UDP 5831."
       protocols             = ["UDP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team18"], var.compute_subnet_address_prefixes["mlw-team21"]))
+      source_addresses      = local.workspace_sources["aml-service-tag-compute-instance-ports"]
       destination_addresses = ["AzureMachineLearning"]
       destination_ports     = ["5831"]
     }
@@ -84,7 +84,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "batch-service-tag-eastus2"
       description           = "Communication with Azure Batch, which runs compute instances and clusters."
       protocols             = ["Any"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team02"], var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team07"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team10"], var.compute_subnet_address_prefixes["mlw-team11"], var.compute_subnet_address_prefixes["mlw-team12"]))
+      source_addresses      = local.workspace_sources["eastus2-workspaces"]
       destination_addresses = ["BatchNodeManagement.EastUS2"]
       destination_ports     = ["443"]
     }
@@ -94,7 +94,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "batch-service-tag-southeastasia"
       description           = "Communication with Azure Batch, which runs compute instances and clusters."
       protocols             = ["Any"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team19"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"], var.compute_subnet_address_prefixes["mlw-team22"]))
+      source_addresses      = local.workspace_sources["southeastasia-workspaces"]
       destination_addresses = ["BatchNodeManagement.SoutheastAsia"]
       destination_ports     = ["443"]
     }
@@ -104,7 +104,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "batch-service-tag-westeurope"
       description           = "Communication with Azure Batch, which runs compute instances and clusters."
       protocols             = ["Any"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team14"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team18"]))
+      source_addresses      = local.workspace_sources["westeurope-workspaces"]
       destination_addresses = ["BatchNodeManagement.WestEurope"]
       destination_ports     = ["443"]
     }
@@ -120,7 +120,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "storage-service-tag-eastus2"
       description           = "Data in Azure Storage for compute clusters and instances (this path can be used to exfiltrate data)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team02"], var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team07"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team10"], var.compute_subnet_address_prefixes["mlw-team11"], var.compute_subnet_address_prefixes["mlw-team12"]))
+      source_addresses      = local.workspace_sources["eastus2-workspaces"]
       destination_addresses = ["Storage.EastUS2"]
       destination_ports     = ["443"]
     }
@@ -130,7 +130,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "storage-service-tag-southeastasia"
       description           = "Data in Azure Storage for compute clusters and instances (this path can be used to exfiltrate data)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team19"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"], var.compute_subnet_address_prefixes["mlw-team22"]))
+      source_addresses      = local.workspace_sources["southeastasia-workspaces"]
       destination_addresses = ["Storage.SoutheastAsia"]
       destination_ports     = ["443"]
     }
@@ -140,7 +140,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "storage-service-tag-westeurope"
       description           = "Data in Azure Storage for compute clusters and instances (this path can be used to exfiltrate data)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team14"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team18"]))
+      source_addresses      = local.workspace_sources["westeurope-workspaces"]
       destination_addresses = ["Storage.WestEurope"]
       destination_ports     = ["443"]
     }
@@ -156,7 +156,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "acr-service-tag-eastus2"
       description           = "The workspace's Azure Container Registry, for custom images and job submission, reached through the firewall."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team02"], var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team07"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team10"], var.compute_subnet_address_prefixes["mlw-team11"], var.compute_subnet_address_prefixes["mlw-team12"]))
+      source_addresses      = local.workspace_sources["eastus2-workspaces"]
       destination_addresses = ["AzureContainerRegistry.EastUS2"]
       destination_ports     = ["443"]
     }
@@ -166,7 +166,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "acr-service-tag-southeastasia"
       description           = "The workspace's Azure Container Registry, for custom images and job submission, reached through the firewall."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team19"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"], var.compute_subnet_address_prefixes["mlw-team22"]))
+      source_addresses      = local.workspace_sources["southeastasia-workspaces"]
       destination_addresses = ["AzureContainerRegistry.SoutheastAsia"]
       destination_ports     = ["443"]
     }
@@ -176,7 +176,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "acr-service-tag-westeurope"
       description           = "The workspace's Azure Container Registry, for custom images and job submission, reached through the firewall."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team14"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team18"]))
+      source_addresses      = local.workspace_sources["westeurope-workspaces"]
       destination_addresses = ["AzureContainerRegistry.WestEurope"]
       destination_ports     = ["443"]
     }
@@ -186,7 +186,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "front-door-first-party-service-tag"
       description           = "Docker images Microsoft provides (Front Door first-party addresses that MCR depends on)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team02"], var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team07"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team10"], var.compute_subnet_address_prefixes["mlw-team11"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team14"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team18"], var.compute_subnet_address_prefixes["mlw-team19"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"], var.compute_subnet_address_prefixes["mlw-team22"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureFrontDoor.FirstParty"]
       destination_ports     = ["443"]
     }
@@ -196,7 +196,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "mcr-service-tag"
       description           = "Docker images Microsoft provides (Microsoft Container Registry); always needed."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team02"], var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team07"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team10"], var.compute_subnet_address_prefixes["mlw-team11"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team14"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team18"], var.compute_subnet_address_prefixes["mlw-team19"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"], var.compute_subnet_address_prefixes["mlw-team22"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["MicrosoftContainerRegistry"]
       destination_ports     = ["443"]
     }
@@ -212,7 +212,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "azure-monitor-service-tag"
       description           = "Logging monitoring data and metrics to Azure Monitor and Application Insights."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team02"], var.compute_subnet_address_prefixes["mlw-team03"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team07"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team10"], var.compute_subnet_address_prefixes["mlw-team11"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team14"], var.compute_subnet_address_prefixes["mlw-team15"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team18"], var.compute_subnet_address_prefixes["mlw-team19"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"], var.compute_subnet_address_prefixes["mlw-team22"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureMonitor"]
       destination_ports     = ["443"]
     }
@@ -227,7 +227,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "anaconda-hosts"
       description       = "Installing default conda packages."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"]))
+      source_addresses  = local.workspace_sources["anaconda-hosts"]
       destination_fqdns = ["*.anaconda.com", "anaconda.com"]
 
       protocols {
@@ -240,7 +240,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "anaconda-org-hosts"
       description       = "Conda repository data."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"]))
+      source_addresses  = local.workspace_sources["anaconda-hosts"]
       destination_fqdns = ["*.anaconda.org"]
 
       protocols {
@@ -253,7 +253,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "cran-host"
       description       = "Installing R packages from CRAN."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-team02"], var.compute_subnet_address_prefixes["mlw-team06"], var.compute_subnet_address_prefixes["mlw-team10"], var.compute_subnet_address_prefixes["mlw-team14"], var.compute_subnet_address_prefixes["mlw-team18"], var.compute_subnet_address_prefixes["mlw-team22"]))
+      source_addresses  = local.workspace_sources["cran-host"]
       destination_fqdns = ["cloud.r-project.org"]
 
       protocols {
@@ -266,7 +266,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "pypi-host"
       description       = "Listing dependencies from the default pip index."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"]))
+      source_addresses  = local.workspace_sources["anaconda-hosts"]
       destination_fqdns = ["pypi.org"]
 
       protocols {
@@ -279,7 +279,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "pythonhosted-files-host"
       description       = "Package files of the default pip index (pypi.org serves them from files.pythonhosted.org)."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team04"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team08"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team12"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team16"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team20"], var.compute_subnet_address_prefixes["mlw-team21"]))
+      source_addresses  = local.workspace_sources["anaconda-hosts"]
       destination_fqdns = ["files.pythonhosted.org"]
 
       protocols {
@@ -298,7 +298,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "vscode-desktop-download-host"
       description       = "Downloading and installing VS Code desktop (not needed for VS Code for the Web)."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team21"]))
+      source_addresses  = local.workspace_sources["vscode-desktop-download-host"]
       destination_fqdns = ["code.visualstudio.com"]
 
       protocols {
@@ -311,7 +311,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "vscode-download-cdn-host"
       description       = "VS Code download CDN."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team21"]))
+      source_addresses  = local.workspace_sources["vscode-desktop-download-host"]
       destination_fqdns = ["vscode.download.prss.microsoft.com"]
 
       protocols {
@@ -324,7 +324,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "vscode-extensions-hosts"
       description       = "Downloading VS Code extensions, including the Azure Machine Learning extension for remote connections."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team21"]))
+      source_addresses  = local.workspace_sources["vscode-desktop-download-host"]
       destination_fqdns = ["*.gallerycdn.vsassets.io", "marketplace.visualstudio.com", "vscode.blob.core.windows.net"]
 
       protocols {
@@ -337,7 +337,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "vscode-server-hosts"
       description       = "VS Code server bits installed on the compute instance by a setup script."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-team01"], var.compute_subnet_address_prefixes["mlw-team05"], var.compute_subnet_address_prefixes["mlw-team09"], var.compute_subnet_address_prefixes["mlw-team13"], var.compute_subnet_address_prefixes["mlw-team17"], var.compute_subnet_address_prefixes["mlw-team21"]))
+      source_addresses  = local.workspace_sources["vscode-desktop-download-host"]
       destination_fqdns = ["*.vo.msecnd.net", "update.code.visualstudio.com"]
 
       protocols {

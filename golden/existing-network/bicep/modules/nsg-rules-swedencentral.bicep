@@ -15,6 +15,17 @@ param networkSecurityGroupName string
 @description('Required. Address prefixes of the compute subnets of each workspace, by workspace name (main.bicep\'s computeSubnetAddressPrefixesType): the sources of the outbound rules.')
 param computeSubnetAddressPrefixes object
 
+// The compute subnet prefixes that several rules share, each list once, one workspace a
+// line: a new workspace adds one line to each list it joins, not a reference to every
+// rule. Keyed 'all-workspaces', '<region>-workspaces', or by the first rule (by name) that
+// uses the list. `union` drops duplicates.
+var workspaceSources = {
+  'all-workspaces': union(
+    computeSubnetAddressPrefixes['mlw-vended'],
+    computeSubnetAddressPrefixes['mlw-vended-batch']
+  )
+}
+
 // Only read: the module never creates, changes or associates the NSG itself. Each rule
 // depends on the one before it: Azure refuses a write to an NSG while another one is in
 // progress (AnotherOperationInProgress), and child rules of one NSG would otherwise be
@@ -51,7 +62,7 @@ resource ruleVirtualNetworkPrivateEndpointsSwedencentral 'Microsoft.Network/netw
     access: 'Allow'
     protocol: 'Tcp'
     sourcePortRange: '*'
-    sourceAddressPrefixes: computeSubnetAddressPrefixes['mlw-vended']
+    sourceAddressPrefixes: workspaceSources['all-workspaces']
     destinationAddressPrefix: 'VirtualNetwork'
     destinationPortRange: '443'
   }

@@ -15,6 +15,8 @@ targetScope = 'resourceGroup'
 type computeSubnetAddressPrefixesType = {
   @minLength(1)
   'mlw-vended': string[]
+  @minLength(1)
+  'mlw-vended-batch': string[]
 }
 
 @description('Required. Name of the existing Azure Firewall policy in this resource group.')
@@ -22,6 +24,17 @@ param firewallPolicyName string
 
 @description('Required. Address prefixes of the compute subnets of each workspace, by workspace name.')
 param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType
+
+// The compute subnet prefixes that several rules share, each list once, one workspace a
+// line: a new workspace adds one line to each list it joins, not a reference to every
+// rule. Keyed 'all-workspaces', '<region>-workspaces', or by the first rule (by name) that
+// uses the list. `union` drops duplicates.
+var workspaceSources = {
+  'all-workspaces': union(
+    computeSubnetAddressPrefixes['mlw-vended'],
+    computeSubnetAddressPrefixes['mlw-vended-batch']
+  )
+}
 
 resource firewallPolicy 'Microsoft.Network/firewallPolicies@2025-05-01' existing = {
   name: firewallPolicyName
@@ -51,7 +64,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-vended']
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureActiveDirectory'
             ]
@@ -68,7 +81,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-vended']
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureMachineLearning'
             ]
@@ -84,7 +97,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-vended']
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureResourceManager'
             ]
@@ -100,7 +113,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-vended']
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureFrontDoor.Frontend'
             ]
@@ -159,7 +172,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'Any'
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-vended']
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'BatchNodeManagement.SwedenCentral'
             ]
@@ -185,7 +198,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-vended']
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'Storage.SwedenCentral'
             ]
@@ -211,7 +224,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-vended']
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureContainerRegistry.SwedenCentral'
             ]
@@ -227,7 +240,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-vended']
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureFrontDoor.FirstParty'
             ]
@@ -243,7 +256,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-vended']
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'MicrosoftContainerRegistry'
             ]
@@ -269,7 +282,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: computeSubnetAddressPrefixes['mlw-vended']
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureMonitor'
             ]

@@ -27,6 +27,26 @@ param firewallPolicyName string
 @description('Required. Address prefixes of the compute subnets of each workspace, by workspace name.')
 param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType
 
+// The compute subnet prefixes that several rules share, each list once, one workspace a
+// line: a new workspace adds one line to each list it joins, not a reference to every
+// rule. Keyed 'all-workspaces', '<region>-workspaces', or by the first rule (by name) that
+// uses the list. `union` drops duplicates.
+var workspaceSources = {
+  'all-workspaces': union(
+    computeSubnetAddressPrefixes['mlw-analytics'],
+    computeSubnetAddressPrefixes['mlw-platform'],
+    computeSubnetAddressPrefixes['mlw-research']
+  )
+  'anaconda-hosts': union(
+    computeSubnetAddressPrefixes['mlw-analytics'],
+    computeSubnetAddressPrefixes['mlw-research']
+  )
+  'westeurope-workspaces': union(
+    computeSubnetAddressPrefixes['mlw-platform'],
+    computeSubnetAddressPrefixes['mlw-research']
+  )
+}
+
 resource firewallPolicy 'Microsoft.Network/firewallPolicies@2025-05-01' existing = {
   name: firewallPolicyName
 }
@@ -55,7 +75,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-analytics'], computeSubnetAddressPrefixes['mlw-platform'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureActiveDirectory'
             ]
@@ -72,7 +92,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-analytics'], computeSubnetAddressPrefixes['mlw-platform'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureMachineLearning'
             ]
@@ -88,7 +108,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-analytics'], computeSubnetAddressPrefixes['mlw-platform'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureResourceManager'
             ]
@@ -104,7 +124,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-analytics'], computeSubnetAddressPrefixes['mlw-platform'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureFrontDoor.Frontend'
             ]
@@ -146,7 +166,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'Any'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-platform'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['westeurope-workspaces']
             destinationAddresses: [
               'BatchNodeManagement.WestEurope'
             ]
@@ -188,7 +208,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-platform'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['westeurope-workspaces']
             destinationAddresses: [
               'Storage.WestEurope'
             ]
@@ -230,7 +250,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-platform'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['westeurope-workspaces']
             destinationAddresses: [
               'AzureContainerRegistry.WestEurope'
             ]
@@ -246,7 +266,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-analytics'], computeSubnetAddressPrefixes['mlw-platform'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureFrontDoor.FirstParty'
             ]
@@ -262,7 +282,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-analytics'], computeSubnetAddressPrefixes['mlw-platform'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'MicrosoftContainerRegistry'
             ]
@@ -288,7 +308,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-analytics'], computeSubnetAddressPrefixes['mlw-platform'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureMonitor'
             ]
@@ -317,7 +337,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-analytics'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['anaconda-hosts']
             targetFqdns: [
               '*.anaconda.com'
               'anaconda.com'
@@ -334,7 +354,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-analytics'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['anaconda-hosts']
             targetFqdns: [
               '*.anaconda.org'
             ]
@@ -350,7 +370,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-analytics'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['anaconda-hosts']
             targetFqdns: [
               'pypi.org'
             ]
@@ -366,7 +386,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-analytics'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['anaconda-hosts']
             targetFqdns: [
               'files.pythonhosted.org'
             ]
@@ -631,7 +651,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-analytics'], computeSubnetAddressPrefixes['mlw-platform'], computeSubnetAddressPrefixes['mlw-research'])
+            sourceAddresses: workspaceSources['all-workspaces']
             targetFqdns: [
               'github.com'
             ]

@@ -27,6 +27,18 @@ param firewallPolicyName string
 @description('Required. Address prefixes of the compute subnets of each workspace, by workspace name.')
 param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType
 
+// The compute subnet prefixes that several rules share, each list once, one workspace a
+// line: a new workspace adds one line to each list it joins, not a reference to every
+// rule. Keyed 'all-workspaces', '<region>-workspaces', or by the first rule (by name) that
+// uses the list. `union` drops duplicates.
+var workspaceSources = {
+  'all-workspaces': union(
+    computeSubnetAddressPrefixes['mlw-at'],
+    computeSubnetAddressPrefixes['mlw-dk'],
+    computeSubnetAddressPrefixes['mlw-euap']
+  )
+}
+
 resource firewallPolicy 'Microsoft.Network/firewallPolicies@2025-05-01' existing = {
   name: firewallPolicyName
 }
@@ -55,7 +67,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-at'], computeSubnetAddressPrefixes['mlw-dk'], computeSubnetAddressPrefixes['mlw-euap'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureActiveDirectory'
             ]
@@ -72,7 +84,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-at'], computeSubnetAddressPrefixes['mlw-dk'], computeSubnetAddressPrefixes['mlw-euap'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureMachineLearning'
             ]
@@ -88,7 +100,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-at'], computeSubnetAddressPrefixes['mlw-dk'], computeSubnetAddressPrefixes['mlw-euap'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureResourceManager'
             ]
@@ -104,7 +116,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-at'], computeSubnetAddressPrefixes['mlw-dk'], computeSubnetAddressPrefixes['mlw-euap'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureFrontDoor.Frontend'
             ]
@@ -241,7 +253,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-at'], computeSubnetAddressPrefixes['mlw-dk'], computeSubnetAddressPrefixes['mlw-euap'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureMonitor'
             ]
@@ -274,7 +286,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-at'], computeSubnetAddressPrefixes['mlw-dk'], computeSubnetAddressPrefixes['mlw-euap'])
+            sourceAddresses: workspaceSources['all-workspaces']
             targetFqdns: [
               'graph.windows.net'
             ]
@@ -304,7 +316,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-at'], computeSubnetAddressPrefixes['mlw-dk'], computeSubnetAddressPrefixes['mlw-euap'])
+            sourceAddresses: workspaceSources['all-workspaces']
             targetFqdns: [
               'dc.applicationinsights.azure.com'
               'dc.applicationinsights.microsoft.com'
@@ -322,7 +334,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-at'], computeSubnetAddressPrefixes['mlw-dk'], computeSubnetAddressPrefixes['mlw-euap'])
+            sourceAddresses: workspaceSources['all-workspaces']
             targetFqdns: [
               '*.in.applicationinsights.azure.com'
             ]

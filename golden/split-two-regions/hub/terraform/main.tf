@@ -18,7 +18,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "aad-service-tag"
       description           = "Authentication with Microsoft Entra ID (Azure AD)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-neu"], var.compute_subnet_address_prefixes["mlw-weu"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureActiveDirectory"]
       destination_ports     = ["80", "443"]
     }
@@ -28,7 +28,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "aml-service-tag"
       description           = "Using the Azure Machine Learning service."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-neu"], var.compute_subnet_address_prefixes["mlw-weu"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureMachineLearning"]
       destination_ports     = ["443"]
     }
@@ -38,7 +38,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "arm-service-tag"
       description           = "Creating Azure resources with Azure Machine Learning (Azure Resource Manager)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-neu"], var.compute_subnet_address_prefixes["mlw-weu"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureResourceManager"]
       destination_ports     = ["443"]
     }
@@ -48,7 +48,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "front-door-frontend-service-tag"
       description           = "Global entry point for Azure Machine Learning studio; stores images and environments for AutoML."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-neu"], var.compute_subnet_address_prefixes["mlw-weu"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureFrontDoor.Frontend"]
       destination_ports     = ["443"]
     }
@@ -156,7 +156,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "front-door-first-party-service-tag"
       description           = "Docker images Microsoft provides (Front Door first-party addresses that MCR depends on)."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-neu"], var.compute_subnet_address_prefixes["mlw-weu"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureFrontDoor.FirstParty"]
       destination_ports     = ["443"]
     }
@@ -166,7 +166,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "mcr-service-tag"
       description           = "Docker images Microsoft provides (Microsoft Container Registry); always needed."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-neu"], var.compute_subnet_address_prefixes["mlw-weu"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["MicrosoftContainerRegistry"]
       destination_ports     = ["443"]
     }
@@ -182,7 +182,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
       name                  = "azure-monitor-service-tag"
       description           = "Logging monitoring data and metrics to Azure Monitor and Application Insights."
       protocols             = ["TCP"]
-      source_addresses      = distinct(concat(var.compute_subnet_address_prefixes["mlw-neu"], var.compute_subnet_address_prefixes["mlw-weu"]))
+      source_addresses      = local.workspace_sources["all-workspaces"]
       destination_addresses = ["AzureMonitor"]
       destination_ports     = ["443"]
     }
@@ -197,7 +197,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "anaconda-hosts"
       description       = "Installing default conda packages."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-neu"], var.compute_subnet_address_prefixes["mlw-weu"]))
+      source_addresses  = local.workspace_sources["all-workspaces"]
       destination_fqdns = ["*.anaconda.com", "anaconda.com"]
 
       protocols {
@@ -210,7 +210,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "anaconda-org-hosts"
       description       = "Conda repository data."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-neu"], var.compute_subnet_address_prefixes["mlw-weu"]))
+      source_addresses  = local.workspace_sources["all-workspaces"]
       destination_fqdns = ["*.anaconda.org"]
 
       protocols {
@@ -223,7 +223,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "pypi-host"
       description       = "Listing dependencies from the default pip index."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-neu"], var.compute_subnet_address_prefixes["mlw-weu"]))
+      source_addresses  = local.workspace_sources["all-workspaces"]
       destination_fqdns = ["pypi.org"]
 
       protocols {
@@ -236,7 +236,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "azureml" {
     rule {
       name              = "pythonhosted-files-host"
       description       = "Package files of the default pip index (pypi.org serves them from files.pythonhosted.org)."
-      source_addresses  = distinct(concat(var.compute_subnet_address_prefixes["mlw-neu"], var.compute_subnet_address_prefixes["mlw-weu"]))
+      source_addresses  = local.workspace_sources["all-workspaces"]
       destination_fqdns = ["files.pythonhosted.org"]
 
       protocols {

@@ -65,6 +65,103 @@ param firewallPolicyName string
 @description('Required. Address prefixes of the compute subnets of each workspace, by workspace name.')
 param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType
 
+// The compute subnet prefixes that several rules share, each list once, one workspace a
+// line: a new workspace adds one line to each list it joins, not a reference to every
+// rule. Keyed 'all-workspaces', '<region>-workspaces', or by the first rule (by name) that
+// uses the list. `union` drops duplicates.
+var workspaceSources = {
+  'all-workspaces': union(
+    computeSubnetAddressPrefixes['mlw-team01'],
+    computeSubnetAddressPrefixes['mlw-team02'],
+    computeSubnetAddressPrefixes['mlw-team03'],
+    computeSubnetAddressPrefixes['mlw-team04'],
+    computeSubnetAddressPrefixes['mlw-team05'],
+    computeSubnetAddressPrefixes['mlw-team06'],
+    computeSubnetAddressPrefixes['mlw-team07'],
+    computeSubnetAddressPrefixes['mlw-team08'],
+    computeSubnetAddressPrefixes['mlw-team09'],
+    computeSubnetAddressPrefixes['mlw-team10'],
+    computeSubnetAddressPrefixes['mlw-team11'],
+    computeSubnetAddressPrefixes['mlw-team12'],
+    computeSubnetAddressPrefixes['mlw-team13'],
+    computeSubnetAddressPrefixes['mlw-team14'],
+    computeSubnetAddressPrefixes['mlw-team15'],
+    computeSubnetAddressPrefixes['mlw-team16'],
+    computeSubnetAddressPrefixes['mlw-team17'],
+    computeSubnetAddressPrefixes['mlw-team18'],
+    computeSubnetAddressPrefixes['mlw-team19'],
+    computeSubnetAddressPrefixes['mlw-team20'],
+    computeSubnetAddressPrefixes['mlw-team21'],
+    computeSubnetAddressPrefixes['mlw-team22']
+  )
+  'aml-service-tag-compute-instance-ports': union(
+    computeSubnetAddressPrefixes['mlw-team03'],
+    computeSubnetAddressPrefixes['mlw-team06'],
+    computeSubnetAddressPrefixes['mlw-team09'],
+    computeSubnetAddressPrefixes['mlw-team12'],
+    computeSubnetAddressPrefixes['mlw-team15'],
+    computeSubnetAddressPrefixes['mlw-team18'],
+    computeSubnetAddressPrefixes['mlw-team21']
+  )
+  'anaconda-hosts': union(
+    computeSubnetAddressPrefixes['mlw-team01'],
+    computeSubnetAddressPrefixes['mlw-team04'],
+    computeSubnetAddressPrefixes['mlw-team05'],
+    computeSubnetAddressPrefixes['mlw-team08'],
+    computeSubnetAddressPrefixes['mlw-team09'],
+    computeSubnetAddressPrefixes['mlw-team12'],
+    computeSubnetAddressPrefixes['mlw-team13'],
+    computeSubnetAddressPrefixes['mlw-team16'],
+    computeSubnetAddressPrefixes['mlw-team17'],
+    computeSubnetAddressPrefixes['mlw-team20'],
+    computeSubnetAddressPrefixes['mlw-team21']
+  )
+  'cran-host': union(
+    computeSubnetAddressPrefixes['mlw-team02'],
+    computeSubnetAddressPrefixes['mlw-team06'],
+    computeSubnetAddressPrefixes['mlw-team10'],
+    computeSubnetAddressPrefixes['mlw-team14'],
+    computeSubnetAddressPrefixes['mlw-team18'],
+    computeSubnetAddressPrefixes['mlw-team22']
+  )
+  'eastus2-workspaces': union(
+    computeSubnetAddressPrefixes['mlw-team01'],
+    computeSubnetAddressPrefixes['mlw-team02'],
+    computeSubnetAddressPrefixes['mlw-team03'],
+    computeSubnetAddressPrefixes['mlw-team04'],
+    computeSubnetAddressPrefixes['mlw-team05'],
+    computeSubnetAddressPrefixes['mlw-team06'],
+    computeSubnetAddressPrefixes['mlw-team07'],
+    computeSubnetAddressPrefixes['mlw-team08'],
+    computeSubnetAddressPrefixes['mlw-team09'],
+    computeSubnetAddressPrefixes['mlw-team10'],
+    computeSubnetAddressPrefixes['mlw-team11'],
+    computeSubnetAddressPrefixes['mlw-team12']
+  )
+  'southeastasia-workspaces': union(
+    computeSubnetAddressPrefixes['mlw-team19'],
+    computeSubnetAddressPrefixes['mlw-team20'],
+    computeSubnetAddressPrefixes['mlw-team21'],
+    computeSubnetAddressPrefixes['mlw-team22']
+  )
+  'vscode-desktop-download-host': union(
+    computeSubnetAddressPrefixes['mlw-team01'],
+    computeSubnetAddressPrefixes['mlw-team05'],
+    computeSubnetAddressPrefixes['mlw-team09'],
+    computeSubnetAddressPrefixes['mlw-team13'],
+    computeSubnetAddressPrefixes['mlw-team17'],
+    computeSubnetAddressPrefixes['mlw-team21']
+  )
+  'westeurope-workspaces': union(
+    computeSubnetAddressPrefixes['mlw-team13'],
+    computeSubnetAddressPrefixes['mlw-team14'],
+    computeSubnetAddressPrefixes['mlw-team15'],
+    computeSubnetAddressPrefixes['mlw-team16'],
+    computeSubnetAddressPrefixes['mlw-team17'],
+    computeSubnetAddressPrefixes['mlw-team18']
+  )
+}
+
 resource firewallPolicy 'Microsoft.Network/firewallPolicies@2025-05-01' existing = {
   name: firewallPolicyName
 }
@@ -93,7 +190,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team02'], computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team07'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team10'], computeSubnetAddressPrefixes['mlw-team11'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team14'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team18'], computeSubnetAddressPrefixes['mlw-team19'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'], computeSubnetAddressPrefixes['mlw-team22'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureActiveDirectory'
             ]
@@ -110,7 +207,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team02'], computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team07'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team10'], computeSubnetAddressPrefixes['mlw-team11'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team14'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team18'], computeSubnetAddressPrefixes['mlw-team19'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'], computeSubnetAddressPrefixes['mlw-team22'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureMachineLearning'
             ]
@@ -126,7 +223,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team02'], computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team07'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team10'], computeSubnetAddressPrefixes['mlw-team11'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team14'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team18'], computeSubnetAddressPrefixes['mlw-team19'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'], computeSubnetAddressPrefixes['mlw-team22'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureResourceManager'
             ]
@@ -142,7 +239,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team02'], computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team07'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team10'], computeSubnetAddressPrefixes['mlw-team11'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team14'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team18'], computeSubnetAddressPrefixes['mlw-team19'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'], computeSubnetAddressPrefixes['mlw-team22'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureFrontDoor.Frontend'
             ]
@@ -168,7 +265,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team18'], computeSubnetAddressPrefixes['mlw-team21'])
+            sourceAddresses: workspaceSources['aml-service-tag-compute-instance-ports']
             destinationAddresses: [
               'AzureMachineLearning'
             ]
@@ -185,7 +282,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'UDP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team18'], computeSubnetAddressPrefixes['mlw-team21'])
+            sourceAddresses: workspaceSources['aml-service-tag-compute-instance-ports']
             destinationAddresses: [
               'AzureMachineLearning'
             ]
@@ -201,7 +298,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'Any'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team02'], computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team07'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team10'], computeSubnetAddressPrefixes['mlw-team11'], computeSubnetAddressPrefixes['mlw-team12'])
+            sourceAddresses: workspaceSources['eastus2-workspaces']
             destinationAddresses: [
               'BatchNodeManagement.EastUS2'
             ]
@@ -217,7 +314,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'Any'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team19'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'], computeSubnetAddressPrefixes['mlw-team22'])
+            sourceAddresses: workspaceSources['southeastasia-workspaces']
             destinationAddresses: [
               'BatchNodeManagement.SoutheastAsia'
             ]
@@ -233,7 +330,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'Any'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team14'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team18'])
+            sourceAddresses: workspaceSources['westeurope-workspaces']
             destinationAddresses: [
               'BatchNodeManagement.WestEurope'
             ]
@@ -259,7 +356,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team02'], computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team07'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team10'], computeSubnetAddressPrefixes['mlw-team11'], computeSubnetAddressPrefixes['mlw-team12'])
+            sourceAddresses: workspaceSources['eastus2-workspaces']
             destinationAddresses: [
               'Storage.EastUS2'
             ]
@@ -275,7 +372,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team19'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'], computeSubnetAddressPrefixes['mlw-team22'])
+            sourceAddresses: workspaceSources['southeastasia-workspaces']
             destinationAddresses: [
               'Storage.SoutheastAsia'
             ]
@@ -291,7 +388,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team14'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team18'])
+            sourceAddresses: workspaceSources['westeurope-workspaces']
             destinationAddresses: [
               'Storage.WestEurope'
             ]
@@ -317,7 +414,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team02'], computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team07'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team10'], computeSubnetAddressPrefixes['mlw-team11'], computeSubnetAddressPrefixes['mlw-team12'])
+            sourceAddresses: workspaceSources['eastus2-workspaces']
             destinationAddresses: [
               'AzureContainerRegistry.EastUS2'
             ]
@@ -333,7 +430,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team19'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'], computeSubnetAddressPrefixes['mlw-team22'])
+            sourceAddresses: workspaceSources['southeastasia-workspaces']
             destinationAddresses: [
               'AzureContainerRegistry.SoutheastAsia'
             ]
@@ -349,7 +446,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team14'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team18'])
+            sourceAddresses: workspaceSources['westeurope-workspaces']
             destinationAddresses: [
               'AzureContainerRegistry.WestEurope'
             ]
@@ -365,7 +462,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team02'], computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team07'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team10'], computeSubnetAddressPrefixes['mlw-team11'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team14'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team18'], computeSubnetAddressPrefixes['mlw-team19'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'], computeSubnetAddressPrefixes['mlw-team22'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureFrontDoor.FirstParty'
             ]
@@ -381,7 +478,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team02'], computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team07'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team10'], computeSubnetAddressPrefixes['mlw-team11'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team14'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team18'], computeSubnetAddressPrefixes['mlw-team19'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'], computeSubnetAddressPrefixes['mlw-team22'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'MicrosoftContainerRegistry'
             ]
@@ -407,7 +504,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team02'], computeSubnetAddressPrefixes['mlw-team03'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team07'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team10'], computeSubnetAddressPrefixes['mlw-team11'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team14'], computeSubnetAddressPrefixes['mlw-team15'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team18'], computeSubnetAddressPrefixes['mlw-team19'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'], computeSubnetAddressPrefixes['mlw-team22'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureMonitor'
             ]
@@ -436,7 +533,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'])
+            sourceAddresses: workspaceSources['anaconda-hosts']
             targetFqdns: [
               '*.anaconda.com'
               'anaconda.com'
@@ -453,7 +550,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'])
+            sourceAddresses: workspaceSources['anaconda-hosts']
             targetFqdns: [
               '*.anaconda.org'
             ]
@@ -469,7 +566,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team02'], computeSubnetAddressPrefixes['mlw-team06'], computeSubnetAddressPrefixes['mlw-team10'], computeSubnetAddressPrefixes['mlw-team14'], computeSubnetAddressPrefixes['mlw-team18'], computeSubnetAddressPrefixes['mlw-team22'])
+            sourceAddresses: workspaceSources['cran-host']
             targetFqdns: [
               'cloud.r-project.org'
             ]
@@ -485,7 +582,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'])
+            sourceAddresses: workspaceSources['anaconda-hosts']
             targetFqdns: [
               'pypi.org'
             ]
@@ -501,7 +598,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team04'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team08'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team12'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team16'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team20'], computeSubnetAddressPrefixes['mlw-team21'])
+            sourceAddresses: workspaceSources['anaconda-hosts']
             targetFqdns: [
               'files.pythonhosted.org'
             ]
@@ -527,7 +624,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team21'])
+            sourceAddresses: workspaceSources['vscode-desktop-download-host']
             targetFqdns: [
               'code.visualstudio.com'
             ]
@@ -543,7 +640,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team21'])
+            sourceAddresses: workspaceSources['vscode-desktop-download-host']
             targetFqdns: [
               'vscode.download.prss.microsoft.com'
             ]
@@ -559,7 +656,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team21'])
+            sourceAddresses: workspaceSources['vscode-desktop-download-host']
             targetFqdns: [
               '*.gallerycdn.vsassets.io'
               'marketplace.visualstudio.com'
@@ -577,7 +674,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-team01'], computeSubnetAddressPrefixes['mlw-team05'], computeSubnetAddressPrefixes['mlw-team09'], computeSubnetAddressPrefixes['mlw-team13'], computeSubnetAddressPrefixes['mlw-team17'], computeSubnetAddressPrefixes['mlw-team21'])
+            sourceAddresses: workspaceSources['vscode-desktop-download-host']
             targetFqdns: [
               '*.vo.msecnd.net'
               'update.code.visualstudio.com'

@@ -25,6 +25,17 @@ param firewallPolicyName string
 @description('Required. Address prefixes of the compute subnets of each workspace, by workspace name.')
 param computeSubnetAddressPrefixes computeSubnetAddressPrefixesType
 
+// The compute subnet prefixes that several rules share, each list once, one workspace a
+// line: a new workspace adds one line to each list it joins, not a reference to every
+// rule. Keyed 'all-workspaces', '<region>-workspaces', or by the first rule (by name) that
+// uses the list. `union` drops duplicates.
+var workspaceSources = {
+  'all-workspaces': union(
+    computeSubnetAddressPrefixes['mlw-neu'],
+    computeSubnetAddressPrefixes['mlw-weu']
+  )
+}
+
 resource firewallPolicy 'Microsoft.Network/firewallPolicies@2025-05-01' existing = {
   name: firewallPolicyName
 }
@@ -53,7 +64,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-neu'], computeSubnetAddressPrefixes['mlw-weu'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureActiveDirectory'
             ]
@@ -70,7 +81,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-neu'], computeSubnetAddressPrefixes['mlw-weu'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureMachineLearning'
             ]
@@ -86,7 +97,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-neu'], computeSubnetAddressPrefixes['mlw-weu'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureResourceManager'
             ]
@@ -102,7 +113,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-neu'], computeSubnetAddressPrefixes['mlw-weu'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureFrontDoor.Frontend'
             ]
@@ -277,7 +288,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-neu'], computeSubnetAddressPrefixes['mlw-weu'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureFrontDoor.FirstParty'
             ]
@@ -293,7 +304,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-neu'], computeSubnetAddressPrefixes['mlw-weu'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'MicrosoftContainerRegistry'
             ]
@@ -319,7 +330,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
             ipProtocols: [
               'TCP'
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-neu'], computeSubnetAddressPrefixes['mlw-weu'])
+            sourceAddresses: workspaceSources['all-workspaces']
             destinationAddresses: [
               'AzureMonitor'
             ]
@@ -348,7 +359,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-neu'], computeSubnetAddressPrefixes['mlw-weu'])
+            sourceAddresses: workspaceSources['all-workspaces']
             targetFqdns: [
               '*.anaconda.com'
               'anaconda.com'
@@ -365,7 +376,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-neu'], computeSubnetAddressPrefixes['mlw-weu'])
+            sourceAddresses: workspaceSources['all-workspaces']
             targetFqdns: [
               '*.anaconda.org'
             ]
@@ -381,7 +392,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-neu'], computeSubnetAddressPrefixes['mlw-weu'])
+            sourceAddresses: workspaceSources['all-workspaces']
             targetFqdns: [
               'pypi.org'
             ]
@@ -397,7 +408,7 @@ resource ruleCollectionGroup 'Microsoft.Network/firewallPolicies/ruleCollectionG
                 port: 443
               }
             ]
-            sourceAddresses: union(computeSubnetAddressPrefixes['mlw-neu'], computeSubnetAddressPrefixes['mlw-weu'])
+            sourceAddresses: workspaceSources['all-workspaces']
             targetFqdns: [
               'files.pythonhosted.org'
             ]
