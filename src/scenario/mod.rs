@@ -768,12 +768,12 @@ impl Decoder<'_> {
             file: self.file.to_owned(),
             path: path.to_owned(),
             position: Some(Position {
-                line: span.line,
-                col: span.col,
-                width: span.width,
+                line: span.line(),
+                col: span.col as usize,
+                width: span.width as usize,
                 line_text: self
                     .lines
-                    .get(span.line - 1)
+                    .get(span.line() - 1)
                     .copied()
                     .unwrap_or("")
                     .to_owned(),
@@ -807,11 +807,7 @@ impl Decoder<'_> {
                 if found > MAX_INVALID_CHARACTERS {
                     continue;
                 }
-                let span = Span {
-                    line: line_index + 1,
-                    col: col_index + 1,
-                    width: 1,
-                };
+                let span = Span::new(line_index + 1, col_index + 1, 1);
                 let help = match c {
                     '\0' => {
                         "delete it: YAML reading stops at a NUL, so the rest of the file would be lost (a file full of NULs was saved as UTF-16: save it as UTF-8)"
@@ -1592,7 +1588,7 @@ impl Decoder<'_> {
                         None => {
                             self.subnet_ids.insert(
                                 text.to_ascii_lowercase(),
-                                (item_path.clone(), item.span.line),
+                                (item_path.clone(), item.span.line()),
                             );
                             compute_subnet_ids.push(text.to_owned());
                         }

@@ -12,19 +12,111 @@ use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// A position in the source: 1-based line and column (in characters), and how many
-/// characters the token spans on that line (at least 1).
+/// characters the token spans on that line (at least 1). `u32`, not `usize`: a scenario
+/// has at most 2 MiB, and every node carries a span (see [`Node`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Span {
-    pub(crate) line: usize,
-    pub(crate) col: usize,
-    pub(crate) width: usize,
+    pub(crate) line: u32,
+    pub(crate) col: u32,
+    pub(crate) width: u32,
 }
 
-/// One YAML node.
+impl Span {
+    /// A span from positions counted in `usize`; a position past `u32::MAX` (which a
+    /// 2 MiB scenario cannot have) stays at the maximum.
+    pub(crate) fn new(line: usize, col: usize, width: usize) -> Span {
+        let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Span {
+            line: narrow(line),
+            col: narrow(col),
+            width: narrow(width),
+        }
+    }
+
+    /// The 1-based line, as an index type.
+    pub(crate) fn line(self) -> usize {
+        self.line as usize
+    }
+}
+
+/// One YAML node: 48 bytes, short scalars included. A 2 MiB scenario holds up to about a
+/// million nodes (`[a,a,a,...`), so the size of a node is the loader's peak memory: at 56
+/// bytes plus a heap string per scalar, that input took 114 MB (issue 15 asks <= 64 MB).
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
     pub(crate) kind: NodeKind,
     pub(crate) span: Span,
+}
+
+/// A scalar's text: up to [`ScalarText::INLINE`] bytes inside the node, longer ones in
+/// one exact-size heap allocation. Nearly every scalar of a scenario (names, regions,
+/// CIDRs, feature names) is short, and a heap string costs at least 32 bytes besides.
+#[derive(Clone)]
+pub(crate) enum ScalarText {
+    /// Short text: its length and bytes (valid UTF-8 up to the length).
+    Inline(u8, [u8; ScalarText::INLINE]),
+    /// Longer text.
+    Heap(Box<str>),
+}
+
+impl ScalarText {
+    /// The longest text kept inline: what fits beside the tag in a `Box<str>`'s size
+    /// plus the node's other bytes.
+    pub(crate) const INLINE: usize = 22;
+
+    fn new(text: String) -> ScalarText {
+        if text.len() <= ScalarText::INLINE {
+            let mut bytes = [0; ScalarText::INLINE];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            // At most INLINE (22), so the length fits a byte.
+            ScalarText::Inline(text.len() as u8, bytes)
+        } else {
+            ScalarText::Heap(text.into_boxed_str())
+        }
+    }
+
+    /// The text.
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // Copied from a `String` whole, so the bytes are UTF-8 up to the length.
+            ScalarText::Inline(len, bytes) => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            ScalarText::Heap(text) => text,
+        }
+    }
+}
+
+impl std::ops::Deref for ScalarText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for ScalarText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for ScalarText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for ScalarText {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ScalarText {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// What a node holds.
@@ -35,7 +127,7 @@ pub(crate) enum NodeKind {
     /// A sequence.
     Seq(Vec<Node>),
     /// A scalar; `plain` is false for quoted and block scalars, which are always strings.
-    Scalar { value: String, plain: bool },
+    Scalar { value: ScalarText, plain: bool },
 }
 
 impl Node {
@@ -160,11 +252,11 @@ fn span_of_index(source: &str, index: usize) -> Span {
         .iter()
         .rposition(|c| *c == '\n')
         .map_or(0, |newline| newline + 1);
-    Span {
-        line: before.iter().filter(|c| **c == '\n').count() + 1,
-        col: index - line_start + 1,
-        width: 1,
-    }
+    Span::new(
+        before.iter().filter(|c| **c == '\n').count() + 1,
+        index - line_start + 1,
+        1,
+    )
 }
 
 enum Partial {
@@ -219,7 +311,7 @@ impl Builder {
         #[cfg(test)]
         work::add(1);
         let width = width.max(1).min(line_chars.saturating_sub(col - 1).max(1));
-        Span { line, col, width }
+        Span::new(line, col, width)
     }
 
     fn push_node(&mut self, node: Node) {
@@ -262,7 +354,10 @@ impl Builder {
                 let width = value.lines().next().unwrap_or("").chars().count() + quotes;
                 let span = self.span_at(&marker, width);
                 self.push_node(Node {
-                    kind: NodeKind::Scalar { value, plain },
+                    kind: NodeKind::Scalar {
+                        value: ScalarText::new(value),
+                        plain,
+                    },
                     span,
                 });
             }
@@ -321,7 +416,7 @@ mod tests {
                 && value == key
                 && let NodeKind::Scalar { value, .. } = &v.kind
             {
-                return (value.clone(), v.span);
+                return (value.to_string(), v.span);
             }
         }
         panic!("no key {key}")
@@ -348,6 +443,28 @@ mod tests {
     fn aliases_are_refused() {
         let error = parse("a: &x [1, 2]\nb: *x\n").unwrap_err();
         assert!(matches!(error, TreeError::Alias { span } if span.line == 2));
+    }
+
+    #[test]
+    fn a_node_stays_small_and_short_scalars_stay_inside_it() {
+        // The loader's peak memory is about a million nodes for the densest 2 MiB input
+        // (`[a,a,a,...`): 48 bytes each keeps it under 64 MB (issue 15).
+        assert!(
+            std::mem::size_of::<Node>() <= 48,
+            "{}",
+            std::mem::size_of::<Node>()
+        );
+        let inline = "é".repeat(ScalarText::INLINE / 2);
+        let long = format!("{inline}x");
+        for text in ["", "a", inline.as_str(), long.as_str()] {
+            let scalar = ScalarText::new(text.to_owned());
+            assert_eq!(scalar.as_str(), text);
+            assert_eq!(
+                matches!(scalar, ScalarText::Inline(..)),
+                text.len() <= ScalarText::INLINE,
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
