@@ -559,18 +559,15 @@ fn generate_with(
     bytes: &[u8],
     options: AddressOptions<'_>,
 ) -> u8 {
-    let Generated {
-        files,
-        provenance,
-        warnings,
-    } = match generate_files(bytes, display, catalog, options, args.target.into()) {
-        Ok(generated) => generated,
+    let target: Target = args.target.into();
+    let planned = match planned_generation(bytes, display, catalog, options) {
+        Ok(planned) => planned,
         Err(outcome) => {
             print_stderr(&outcome.stderr);
             return outcome.code;
         }
     };
-    print_stderr(&warnings);
+    print_stderr(&planned.plan.warnings_text());
     // The guards and the writes use one path, normalised lexically: `X/nonexistent/..`
     // would pass checks of the path as given (it does not resolve) and write into `X`.
     let Ok(cwd) = std::env::current_dir() else {
@@ -582,16 +579,48 @@ fn generate_with(
         return fail(&[diagnostic], "the command line");
     };
     let out = output::resolve_out(&args.out, &cwd);
-    if args.check {
-        return check_output(&out, &files, &provenance, color);
-    }
-    // Test-only: makes the process abort after this many renames, so tests can prove what
-    // a kill at each moment leaves on disk. Not documented for users.
-    let inject = std::env::var("AMLFW_TEST_ABORT_AFTER_RENAMES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .map(output::InjectedFailure::AbortAfterRenames);
-    match output::write_with(&out, &args.scenario, &files, &provenance, inject) {
+    let render_key = planned.render_key(target);
+    // An output directory that provably holds what this run would write: say so without
+    // rendering (most of a run). `--check` always renders: it is the verification.
+    // `AMLFW_NO_REUSE=1` forces the full path (benchmarks measure both).
+    let reused = (!args.check && std::env::var_os("AMLFW_NO_REUSE").is_none())
+        .then(|| {
+            output::check_output_directory(&out, &args.scenario).ok()?;
+            output::reuse(&out, &render_key)
+        })
+        .flatten();
+    let written = match reused {
+        Some(report) => Ok(report),
+        None => {
+            let Generated {
+                files, provenance, ..
+            } = match planned.render(target) {
+                Ok(generated) => generated,
+                Err(outcome) => {
+                    print_stderr(&outcome.stderr);
+                    return outcome.code;
+                }
+            };
+            if args.check {
+                return check_output(&out, &files, &provenance, color);
+            }
+            // Test-only: makes the process abort after this many renames, so tests can
+            // prove what a kill at each moment leaves on disk. Not documented for users.
+            let inject = std::env::var("AMLFW_TEST_ABORT_AFTER_RENAMES")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .map(output::InjectedFailure::AbortAfterRenames);
+            output::write_recorded(
+                &out,
+                &args.scenario,
+                &files,
+                &provenance,
+                Some(&render_key),
+                inject,
+            )
+        }
+    };
+    match written {
         Ok(report) => {
             let relative = |path: &Path| output_relative(&out, path);
             let mut text = String::new();
@@ -975,6 +1004,22 @@ pub fn generate_files(
     options: AddressOptions<'_>,
     target: Target,
 ) -> Result<Generated, Outcome> {
+    planned_generation(bytes, display, catalog, options)?.render(target)
+}
+
+/// A planned `generate`, before rendering: what decides the files, and where they come from.
+struct PlannedGeneration {
+    plan: crate::plan::Plan,
+    scenario_name: String,
+    provenance: output::Provenance,
+}
+
+fn planned_generation(
+    bytes: &[u8],
+    display: &str,
+    catalog: &Catalog,
+    options: AddressOptions<'_>,
+) -> Result<PlannedGeneration, Outcome> {
     let failure = |diagnostics: &[Diagnostic]| Outcome {
         stdout: String::new(),
         stderr: render_all(diagnostics, "the scenario"),
@@ -985,16 +1030,32 @@ pub fn generate_files(
     let scenario_name = Path::new(display)
         .file_name()
         .map_or_else(|| display.to_owned(), |n| n.to_string_lossy().into_owned());
-    let files = render::render(&plan, target, &scenario_name).map_err(|error| Outcome {
-        stdout: String::new(),
-        stderr: format!("error: {error}\n"),
-        code: EXIT_BUG,
-    })?;
-    Ok(Generated {
+    Ok(PlannedGeneration {
         provenance: output::Provenance::new(&plan, &scenario_name, bytes),
-        files,
-        warnings: plan.warnings_text(),
+        plan,
+        scenario_name,
     })
+}
+
+impl PlannedGeneration {
+    fn render(self, target: Target) -> Result<Generated, Outcome> {
+        let files =
+            render::render(&self.plan, target, &self.scenario_name).map_err(|error| Outcome {
+                stdout: String::new(),
+                stderr: format!("error: {error}\n"),
+                code: EXIT_BUG,
+            })?;
+        Ok(Generated {
+            files,
+            warnings: self.plan.warnings_text(),
+            provenance: self.provenance,
+        })
+    }
+
+    /// The key this generation's files are recorded under (`output::render_key`).
+    fn render_key(&self, target: Target) -> String {
+        output::render_key(&self.plan, target, &self.scenario_name, &self.provenance)
+    }
 }
 
 /// What a command prints and returns, without printing it: the CLI prints it, and the

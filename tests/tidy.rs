@@ -210,6 +210,29 @@ fn produces(case: &Path, name: &str) -> bool {
             })
 }
 
+/// The renderer's fingerprint (part of the key `generate` records a run under) covers
+/// every source file of `src/render/`: a file it missed could change the output without
+/// changing the key, and `generate` would keep an older build's files.
+#[test]
+fn the_renderer_fingerprint_covers_every_renderer_source_file() {
+    let covered: BTreeSet<String> = amlfw::render::renderer_sources()
+        .map(str::to_owned)
+        .collect();
+    let on_disk: BTreeSet<String> = fs::read_dir(root().join("src/render"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|entry| format!("render/{}", entry.file_name().to_string_lossy()))
+        .collect();
+    let missing: Vec<&String> = on_disk.difference(&covered).collect();
+    assert!(missing.is_empty(), "not in RENDERER_SOURCES: {missing:?}");
+    for path in &covered {
+        assert!(
+            root().join("src").join(path).is_file(),
+            "{path} does not exist"
+        );
+    }
+}
+
 /// Every file under `templates/` is registered, and every registered template produces a
 /// file in at least one golden case.
 #[test]

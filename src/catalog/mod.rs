@@ -91,7 +91,7 @@ const _: () = assert!(
 /// FNV-1a (64 bit) over every file's path and text, each followed by a 0xff byte (which
 /// UTF-8 never holds) so that moving text between files changes it. Not a defence against
 /// tampering, only against forgetting to regenerate.
-const fn fingerprint(files: &[(&str, &str)]) -> u64 {
+pub(crate) const fn fingerprint(files: &[(&str, &str)]) -> u64 {
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut file = 0;

@@ -25,13 +25,15 @@
 //! The submodules follow those rules: `manifest.rs` (the ownership and provenance record,
 //! why a stale file is kept), `lock.rs` (one run at a time), `scan.rs` (what is generated,
 //! stale or a leftover), `drift.rs` (`--check`), `transaction.rs` (the write), `guards.rs`
-//! (directories amlfw refuses). The public API is re-exported here: `amlfw::output::write`,
+//! (directories amlfw refuses), `reuse.rs` (the proof that a run would write nothing,
+//! so `generate` can skip rendering). The public API is re-exported here: `amlfw::output::write`,
 //! ...
 
 mod drift;
 mod guards;
 mod lock;
 mod manifest;
+mod reuse;
 mod scan;
 #[cfg(test)]
 mod tests;
@@ -50,8 +52,9 @@ pub use manifest::{
     KeptReason, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, Provenance, ServiceTagsProvenance,
     content_hash, manifest_text,
 };
+pub use reuse::{CACHE_FILE, render_key, reuse};
 pub use scan::{is_generated, is_leftover};
-pub use transaction::{InjectedFailure, WriteReport, write, write_with};
+pub use transaction::{InjectedFailure, WriteReport, write, write_recorded, write_with};
 
 /// Help of a failure before anything was changed.
 const NOTHING_WRITTEN: &str =

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::lock::LOCK_FILE;
 use super::manifest::MANIFEST_FILE;
+use super::reuse::CACHE_FILE;
 use super::{NOTHING_WRITTEN, io_error};
 use crate::diagnostic::Diagnostic;
 use crate::render::{GENERATED_MARKER, LAYOUT_DIRECTORIES, RenderedFiles};
@@ -37,7 +38,8 @@ pub(super) fn sibling(path: &Path, kind: &str) -> PathBuf {
 
 /// True for a temporary of an amlfw run (see `sibling`; `.old` is the backup name of
 /// amlfw before the manifest) holding what amlfw writes: a generated file (whole or cut
-/// short), nothing (killed between creating and writing), or for the manifest JSON. Under
+/// short), nothing (killed between creating and writing), for the manifest JSON, or for
+/// the render record its first line (whole or cut short). Under
 /// the exclusive lock no live run owns one, so it is a leftover of a killed run.
 #[must_use]
 pub fn is_leftover(name: &str, bytes: &[u8]) -> bool {
@@ -58,7 +60,8 @@ pub fn is_leftover(name: &str, bytes: &[u8]) -> bool {
         && (bytes.is_empty()
             || bytes_are_generated(bytes)
             || cut_within_header(bytes)
-            || (target == MANIFEST_FILE && bytes.starts_with(b"{")))
+            || (target == MANIFEST_FILE && bytes.starts_with(b"{"))
+            || (target == CACHE_FILE && super::reuse::is_record_start(bytes)))
 }
 
 /// True for the start of a header line, cut short by a kill during the write.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::guards::check_output_directory;
 use super::lock::{LockKind, lock_output};
 use super::manifest::{KeptReason, MANIFEST_FILE, Provenance, next_manifest, read_manifest};
+use super::reuse;
 use super::scan::{bytes_are_generated, relative_to, scan, sibling};
 use super::{NOTHING_WRITTEN, ROLLED_BACK, error, io_error, location, reason};
 use crate::diagnostic::{Code, Diagnostic, Severity};
@@ -68,6 +69,20 @@ pub fn write_with(
     protect: &Path,
     files: &RenderedFiles,
     provenance: &Provenance,
+    inject: Option<InjectedFailure>,
+) -> Result<WriteReport, Vec<Diagnostic>> {
+    write_recorded(out, protect, files, provenance, None, inject)
+}
+
+/// `write`, recording the run under `render_key` (see [`reuse`](super::reuse)) when it
+/// succeeds, so that the next run with the same key can skip rendering.
+#[doc(hidden)]
+pub fn write_recorded(
+    out: &Path,
+    protect: &Path,
+    files: &RenderedFiles,
+    provenance: &Provenance,
+    render_key: Option<&str>,
     inject: Option<InjectedFailure>,
 ) -> Result<WriteReport, Vec<Diagnostic>> {
     // The guards read the directory before it is locked only to never create a lock file
@@ -133,7 +148,11 @@ pub fn write_with(
             previous_manifest,
         ));
     }
+    let record = render_key.map(|key| reuse::cache_text(key, manifest.as_bytes(), files));
     if changes.is_empty() && removals.is_empty() {
+        if let Some(record) = &record {
+            reuse::remember(out, record);
+        }
         return Ok(report);
     }
     let mut transaction = Transaction {
@@ -143,8 +162,24 @@ pub fn write_with(
         set_aside: Vec::new(),
         renames: 0,
         inject,
+        undone: false,
     };
-    transaction.run(&removals)?;
+    // Before the first change: a run that fails or is killed half-way must leave no record
+    // that describes the directory as it was. Put back when the run undid all it did.
+    let previous_record = reuse::forget(out).map_err(|e| {
+        vec![io_error(
+            &out.join(reuse::CACHE_FILE),
+            "remove",
+            &e,
+            NOTHING_WRITTEN,
+        )]
+    })?;
+    if let Err(diagnostics) = transaction.run(&removals) {
+        if let Some(previous) = previous_record.filter(|_| transaction.undone) {
+            reuse::remember(out, &previous);
+        }
+        return Err(diagnostics);
+    }
     for (path, aside) in &transaction.set_aside {
         // Under the lock a failure here only leaves a hidden leftover the next run removes.
         if let Err(e) = fs::remove_file(aside) {
@@ -174,6 +209,9 @@ pub fn write_with(
         .filter(|path| *path != manifest_path)
         .collect();
     report.removed = removals;
+    if let Some(record) = &record {
+        reuse::remember(out, record);
+    }
     Ok(report)
 }
 
@@ -208,6 +246,9 @@ struct Transaction<'a> {
     /// Renames so far, for the abort hook.
     renames: usize,
     inject: Option<InjectedFailure>,
+    /// After a failure: whether every change was undone (or none made), so the directory
+    /// is exactly what it was.
+    undone: bool,
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -248,6 +289,7 @@ impl Transaction<'_> {
                 for change in &self.changes[..=index] {
                     let _ = fs::remove_file(&change.temporary);
                 }
+                self.undone = true;
                 return Err(vec![io_error(&change.path, "write", &e, NOTHING_WRITTEN)]);
             }
         }
@@ -338,6 +380,7 @@ impl Transaction<'_> {
             }
         }
         if still_new.is_empty() && still_removed.is_empty() {
+            self.undone = true;
             return vec![io_error(failed, action, cause, ROLLED_BACK)];
         }
         let list = |paths: &[PathBuf]| {

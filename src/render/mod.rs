@@ -122,6 +122,32 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The renderer's own source, for [`RENDERER_FINGERPRINT`]: every file of `src/render/`
+/// (`tests/tidy.rs` checks the list is complete) and the manifest's writer.
+const RENDERER_SOURCES: &[(&str, &str)] = &[
+    ("render/mod.rs", include_str!("mod.rs")),
+    ("render/allowlist.rs", include_str!("allowlist.rs")),
+    ("render/bicep.rs", include_str!("bicep.rs")),
+    ("render/filters.rs", include_str!("filters.rs")),
+    ("render/layout.rs", include_str!("layout.rs")),
+    ("render/mermaid.rs", include_str!("mermaid.rs")),
+    ("render/terraform.rs", include_str!("terraform.rs")),
+    ("output/manifest.rs", include_str!("../output/manifest.rs")),
+];
+
+/// The source files [`RENDERER_FINGERPRINT`] covers, by path under `src/`.
+#[doc(hidden)]
+pub fn renderer_sources() -> impl Iterator<Item = &'static str> {
+    RENDERER_SOURCES.iter().map(|(path, _)| *path)
+}
+
+/// A fingerprint of everything that turns a plan into files, computed at compile time:
+/// the templates and the renderer's source. Part of the key under which `generate`
+/// records a run (`output::render_key`), so a build that renders differently never
+/// takes an older build's files as its own.
+pub const RENDERER_FINGERPRINT: u64 = crate::catalog::fingerprint(TEMPLATES)
+    ^ crate::catalog::fingerprint(RENDERER_SOURCES).rotate_left(1);
+
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {

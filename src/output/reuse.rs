@@ -1,0 +1,229 @@
+//! `generate` on an output directory that is already what it would write: a proof from the
+//! last run's record, instead of rendering every file again to find nothing to change.
+//!
+//! Rendering is most of a run (Tera parses every template of the target at start-up), and
+//! the commonest run is a regeneration that changes nothing (a pipeline's
+//! `amlfw generate && git diff --exit-code`). Rendering is a pure function of the plan, the
+//! target, the scenario's name and the renderer itself, so a run that wrote a module
+//! records a key of those inputs in [`CACHE_FILE`]; the next run with the same key, whose
+//! files are all still byte for byte what the manifest says, would write nothing, and says
+//! so without rendering. Anything else, including a file edited by hand, a stale or
+//! leftover file, or a missing or unreadable record, takes the full path, which is always
+//! correct: the record is only ever a reason to skip work, never to trust a file.
+//!
+//! The record is deterministic (no times, no machine paths), so committing it or ignoring
+//! it are both fine. `--check` never uses it: it always renders and compares.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sha2::Digest as _;
+
+use super::WriteReport;
+use super::lock::{LockKind, lock_output};
+use super::manifest::{MANIFEST_FILE, Manifest, Provenance, content_hash};
+use super::scan::{scan, sibling};
+use crate::plan::Plan;
+use crate::render::{RENDERER_FINGERPRINT, RenderedFiles, Target};
+
+/// The record of the last run that wrote the output directory, at its root.
+pub const CACHE_FILE: &str = ".amlfw-render-cache";
+
+/// The first line of [`CACHE_FILE`]: the format, so that another format is a miss.
+const CACHE_FORMAT: &str = "amlfw render cache 1";
+
+/// The key of one rendering: SHA-256 over the amlfw version, [`RENDERER_FINGERPRINT`]
+/// (templates and renderer source), the target, the scenario's name, the provenance the
+/// manifest records, and the whole plan (its `Debug` form, which holds every field and
+/// is deterministic: the plan has no hash maps) but the scenario's path as given, which
+/// no generated file shows: the same scenario run from another directory has one key.
+#[must_use]
+pub fn render_key(
+    plan: &Plan,
+    target: Target,
+    scenario_name: &str,
+    provenance: &Provenance,
+) -> String {
+    let mut keyed = plan.clone();
+    keyed.scenario.clear();
+    let mut hasher = sha2::Sha256::new();
+    for part in [
+        CACHE_FORMAT,
+        env!("CARGO_PKG_VERSION"),
+        &format!("{RENDERER_FINGERPRINT:#018x}"),
+        &format!("{target:?}"),
+        scenario_name,
+        &format!("{provenance:?}"),
+        &format!("{keyed:?}"),
+    ] {
+        hasher.update(part.as_bytes());
+        // A separator no part holds, so moving text between parts changes the key.
+        hasher.update([0xff]);
+    }
+    hex(&hasher.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The record a run that wrote `files` with the manifest `manifest` leaves: the format,
+/// the key, the manifest's hash, and the run's files, one a line.
+pub(super) fn cache_text(key: &str, manifest: &[u8], files: &RenderedFiles) -> String {
+    let mut text = format!(
+        "{CACHE_FORMAT}\nkey {key}\nmanifest {}\n",
+        content_hash(manifest)
+    );
+    for relative in files.keys() {
+        text.push_str("file ");
+        text.push_str(relative);
+        text.push('\n');
+    }
+    text
+}
+
+/// Whether `bytes` start like a record [`cache_text`] writes (or are its first line cut
+/// short by a kill): how a temporary of [`remember`] is known as a leftover.
+pub(super) fn is_record_start(bytes: &[u8]) -> bool {
+    let format = CACHE_FORMAT.as_bytes();
+    bytes.starts_with(format) || format.starts_with(bytes)
+}
+
+/// What [`cache_text`] wrote, read back; `None` for anything else.
+fn parse_cache(text: &str) -> Option<(&str, &str, Vec<&str>)> {
+    let mut lines = text.lines();
+    if lines.next()? != CACHE_FORMAT {
+        return None;
+    }
+    let key = lines.next()?.strip_prefix("key ")?;
+    let manifest = lines.next()?.strip_prefix("manifest ")?;
+    let files = lines
+        .map(|line| line.strip_prefix("file "))
+        .collect::<Option<Vec<&str>>>()?;
+    Some((key, manifest, files))
+}
+
+/// The report of a run that would write nothing, when `out` provably holds what rendering
+/// with `key` writes: the record has `key`, the manifest is the one that run wrote, every
+/// file of the run still has the bytes the manifest names, and the directories hold no
+/// stale or leftover file (which a full run would remove or warn about). `None` sends the
+/// caller down the full path.
+#[must_use]
+pub fn reuse(out: &Path, key: &str) -> Option<WriteReport> {
+    // Shared, as `--check` reads: a writer holds the lock exclusively while it changes
+    // the directory, and removes the record before its first change.
+    let _lock = lock_output(out, LockKind::Shared).ok()??;
+    let record = fs::read_to_string(out.join(CACHE_FILE)).ok()?;
+    let (recorded_key, manifest_hash, relatives) = parse_cache(&record)?;
+    if recorded_key != key || relatives.is_empty() {
+        return None;
+    }
+    let manifest_bytes = fs::read(out.join(MANIFEST_FILE)).ok()?;
+    if content_hash(&manifest_bytes) != manifest_hash {
+        return None;
+    }
+    let manifest = Manifest::parse(&manifest_bytes)?;
+    let mut unchanged = Vec::new();
+    for relative in &relatives {
+        let path = out.join(relative);
+        let bytes = fs::read(&path).ok()?;
+        if manifest.files.get(*relative) != Some(&content_hash(&bytes)) {
+            return None;
+        }
+        unchanged.push(path);
+    }
+    // The scan of a full run, over the same directories: it reads only file names and
+    // the files that are not the run's.
+    let names: RenderedFiles = relatives
+        .iter()
+        .map(|relative| ((*relative).to_owned(), String::new()))
+        .collect::<BTreeMap<_, _>>();
+    let mut problems = Vec::new();
+    let found = scan(out, &names, &mut problems);
+    if !problems.is_empty() || !found.stale.is_empty() || !found.leftovers.is_empty() {
+        return None;
+    }
+    Some(WriteReport {
+        unchanged,
+        ..WriteReport::default()
+    })
+}
+
+/// Removes the record before a run changes anything: from then on the directory is not
+/// what any record describes until the run records itself again. Returns the record, for
+/// a run that fails and undoes every change to put back.
+pub(super) fn forget(out: &Path) -> std::io::Result<Option<String>> {
+    let path = out.join(CACHE_FILE);
+    let previous = fs::read_to_string(&path).ok();
+    match fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(previous),
+    }
+}
+
+/// Records a finished run (temporary file, then one rename). A failure only costs the
+/// next run its shortcut, so it is not reported.
+pub(super) fn remember(out: &Path, text: &str) {
+    // A sibling name, so a temporary a kill leaves is a leftover the next run removes.
+    let temporary: PathBuf = sibling(&out.join(CACHE_FILE), "tmp");
+    if fs::write(&temporary, text).is_err() || fs::rename(&temporary, out.join(CACHE_FILE)).is_err()
+    {
+        let _ = fs::remove_file(&temporary);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_of(yaml: &str) -> Plan {
+        let catalog = crate::catalog::Catalog::embedded();
+        let scenario = crate::scenario::load_bytes(yaml.as_bytes(), "s.yaml", &catalog)
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        crate::planner::plan(&scenario, &catalog).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    #[test]
+    fn the_key_changes_with_every_input_of_rendering() {
+        let yaml = "version: 1\ncloud: public\nworkspaces:\n  - name: mlw-one\n    region: eastus2\n    compute_subnets: [10.0.1.0/24]\n    compute: { clusters: true }\n";
+        let plan = plan_of(yaml);
+        let provenance = Provenance::new(&plan, "s.yaml", yaml.as_bytes());
+        let key = render_key(&plan, Target::All, "s.yaml", &provenance);
+        assert_eq!(key, render_key(&plan, Target::All, "s.yaml", &provenance));
+        let other_plan = plan_of(&yaml.replace("10.0.1.0/24", "10.0.2.0/24"));
+        let comment = format!("# a comment\n{yaml}");
+        let mut moved = plan.clone();
+        moved.scenario = "elsewhere/s.yaml".to_owned();
+        assert_eq!(
+            key,
+            render_key(&moved, Target::All, "s.yaml", &provenance),
+            "the path the scenario was given by is in no file"
+        );
+        for (what, other) in [
+            (
+                "target",
+                render_key(&plan, Target::Terraform, "s.yaml", &provenance),
+            ),
+            (
+                "scenario name",
+                render_key(&plan, Target::All, "t.yaml", &provenance),
+            ),
+            (
+                "plan",
+                render_key(&other_plan, Target::All, "s.yaml", &provenance),
+            ),
+            (
+                "scenario bytes (the manifest records their hash)",
+                render_key(
+                    &plan,
+                    Target::All,
+                    "s.yaml",
+                    &Provenance::new(&plan, "s.yaml", comment.as_bytes()),
+                ),
+            ),
+        ] {
+            assert_ne!(key, other, "{what}");
+        }
+    }
+}
