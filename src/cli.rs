@@ -32,7 +32,7 @@ pub const EXIT_BUG: u8 = 101;
 /// needs, from a short scenario file.
 ///
 /// Exit codes: 0 success (and `generate --check` found no drift), 1 `generate --check`
-/// found drift, 2 invalid input or usage (every problem is listed on stderr), 101 an amlfw
+/// found drift (`audit`: something missing or invalid), 2 invalid input or usage (every problem is listed on stderr), 101 an amlfw
 /// bug. Data goes to stdout; diagnostics, warnings and progress go to stderr.
 #[derive(Debug, Parser)]
 #[command(name = "amlfw", version, max_term_width = 100)]
@@ -508,7 +508,7 @@ fn audit(args: &AuditArgs) -> u8 {
         }
     }
     if !problems.is_empty() {
-        return fail(&problems, "the deployed files");
+        return fail(&problems, "the deployed input");
     }
     with_scenario_inputs(
         &args.scenario,

@@ -265,7 +265,7 @@ impl Reader {
             Diagnostic::error(Code::InvalidDeployed, message)
                 .at(Location {
                     file: self.file.clone(),
-                    path: path.to_owned(),
+                    path: path.trim_start_matches('.').to_owned(),
                     position: None,
                 })
                 .help("export the resource again with the command README's \"Auditing an existing deployment\" gives; amlfw reads literal values only"),
@@ -735,17 +735,17 @@ impl Reader {
         let key =
             |snake_key: &'static str, camel: &'static str| if snake { snake_key } else { camel };
         let name = self.text(rule, "name", at).unwrap_or_default();
-        let direction = match self
-            .text(rule, key("direction", "direction"), at)
-            .map(|d| d.to_ascii_lowercase())
-            .as_deref()
-        {
+        let written = self.text(rule, "direction", at);
+        let direction = match written.as_deref().map(str::to_ascii_lowercase).as_deref() {
             Some("inbound") => Direction::Inbound,
             Some("outbound") => Direction::Outbound,
-            other => {
+            _ => {
                 self.problem(
                     &format!("{at}.direction"),
-                    format!("`{}` is not inbound or outbound", other.unwrap_or("")),
+                    format!(
+                        "`{}` is not inbound or outbound",
+                        written.as_deref().unwrap_or("")
+                    ),
                 );
                 Direction::Inbound
             }
@@ -778,7 +778,8 @@ impl Reader {
             key("destination_port_ranges", "destinationPortRanges"),
             at,
         ));
-        parts.ports = self.ports(&ports, &format!("{at}.destination_port_range"));
+        let port_key = key("destination_port_range", "destinationPortRange");
+        parts.ports = self.ports(&ports, &format!("{at}.{port_key}"));
         let mut sources: Vec<String> = self
             .text(
                 rule,

@@ -272,7 +272,7 @@ pub fn run(
         }
     }
     if !problems.is_empty() {
-        return failure(&problems, "the deployed files");
+        return failure(&problems, "the deployed input");
     }
     input::resolve_ip_groups(&mut rules, &ip_groups);
     let scenario_name = Path::new(display)

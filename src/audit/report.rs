@@ -29,7 +29,7 @@
 //!   "planned": [{"id", "kind", "direction", "traffic", "status", "missing": [..], "covered_by": [..],
 //!                "requirements": [..], "sections": [..]}],
 //!   "deployed": [{"file", "place", "name", "kind", "direction", "traffic", "status", "details": [..],
-//!                 "requirements": [..]}]
+//!                 "requirements": [..], "notes": [..]}]
 //! }
 //! ```
 //!
@@ -167,6 +167,9 @@ pub struct DeployedStatus {
     pub details: Vec<String>,
     /// The requirements it is traced to.
     pub requirements: Vec<String>,
+    /// What does not change the status: service tags written in another casing than
+    /// Microsoft's (Azure accepts any).
+    pub notes: Vec<String>,
 }
 
 /// The audit of one run.
@@ -595,8 +598,27 @@ fn deployed_status(
     rule: &DeployedRule,
     invalid: &[String],
 ) -> DeployedStatus {
+    let mut notes: Vec<String> = rule
+        .sources
+        .iter()
+        .chain(&rule.destinations)
+        .filter_map(|address| match address {
+            Address::Tag(tag) => {
+                let canonical = tags.canonical(tag);
+                (canonical != *tag).then(|| {
+                    format!(
+                        "`{tag}` is spelled `{canonical}` by Microsoft (Azure accepts any casing)"
+                    )
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    notes.sort();
+    notes.dedup();
     let status_of = |status: &'static str, details: Vec<String>, requirements: BTreeSet<String>| {
         DeployedStatus {
+            notes: notes.clone(),
             file: rule.file.clone(),
             place: rule.place.clone(),
             name: rule.name.clone(),
@@ -950,11 +972,7 @@ impl Audit {
                     d.kind.to_owned(),
                     visible(&format!("{}: {}", d.file, d.place)),
                     visible(&d.traffic),
-                    if d.details.is_empty() {
-                        "-".to_owned()
-                    } else {
-                        visible(&d.details.join("; "))
-                    },
+                    why(d, visible),
                     if d.requirements.is_empty() {
                         "-".to_owned()
                     } else {
@@ -1009,11 +1027,7 @@ impl Audit {
                 d.kind,
                 markdown_cell(&format!("{}: {}", d.file, d.place)),
                 markdown_cell(&d.traffic),
-                if d.details.is_empty() {
-                    "-".to_owned()
-                } else {
-                    markdown_cell(&d.details.join("; "))
-                },
+                why(d, markdown_cell),
                 if d.requirements.is_empty() {
                     "-".to_owned()
                 } else {
@@ -1047,6 +1061,17 @@ impl Audit {
         let mut text = serde_json::to_string_pretty(&report).expect("an audit always serializes");
         text.push('\n');
         text
+    }
+}
+
+/// The details and notes of a deployed rule, escaped for the output.
+fn why(status: &DeployedStatus, escape: fn(&str) -> String) -> String {
+    let mut parts = status.details.clone();
+    parts.extend(status.notes.iter().map(|note| format!("note: {note}")));
+    if parts.is_empty() {
+        "-".to_owned()
+    } else {
+        escape(&parts.join("; "))
     }
 }
 
