@@ -446,12 +446,8 @@ fn deployed_traffic(tags: &Tags<'_>, rule: &DeployedRule) -> String {
         Address::Tag(tag) => tags.canonical(tag),
         other => other.text(),
     };
-    let destinations = rule
-        .destinations
-        .iter()
-        .map(address)
-        .collect::<Vec<_>>()
-        .join(", ");
+    let destinations =
+        shorten(&rule.destinations.iter().map(address).collect::<Vec<_>>()).join(", ");
     match rule.kind {
         DeployedKind::Route => format!(
             "{destinations} -> {}{}",
