@@ -283,7 +283,7 @@ pub fn run(
     let stdout = match options.format {
         ReportFormat::Text => audit.to_text(&scenario_name, &formats),
         ReportFormat::Markdown => audit.to_markdown(&scenario_name, &formats),
-        ReportFormat::Json => audit.to_json(&scenario_name, &formats),
+        ReportFormat::Json => audit.to_json(&scenario_name, &formats, options.fail_on_broader),
     };
     Outcome {
         stdout,

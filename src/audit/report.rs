@@ -1037,7 +1037,12 @@ impl Audit {
     /// The JSON report (the contract in this module's documentation).
     #[must_use]
     #[allow(clippy::expect_used)]
-    pub fn to_json(&self, scenario: &str, inputs: &[(String, Recognised)]) -> String {
+    pub fn to_json(
+        &self,
+        scenario: &str,
+        inputs: &[(String, Recognised)],
+        fail_on_broader: bool,
+    ) -> String {
         let report = JsonReport {
             version: 1,
             scenario,
@@ -1048,7 +1053,7 @@ impl Audit {
                     format: format.as_str(),
                 })
                 .collect(),
-            exit_code: self.exit_code(false),
+            exit_code: self.exit_code(fail_on_broader),
             summary: self.summary(),
             planned: &self.planned,
             deployed: &self.deployed,
@@ -1107,4 +1112,114 @@ fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         line(row);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Precedence;
+
+    fn rule(kind: DeployedKind, container: &str, group: u32, priority: u32) -> DeployedRule {
+        DeployedRule {
+            file: "f".into(),
+            place: "p".into(),
+            name: "r".into(),
+            kind,
+            direction: Direction::Outbound,
+            action: Action::Deny,
+            precedence: Precedence {
+                container: container.into(),
+                group,
+                priority,
+            },
+            transports: vec![Transport::Tcp],
+            ports: vec![(443, 443)],
+            web: vec![(WebProtocol::Https, 443)],
+            sources: vec![Address::Any],
+            destinations: vec![Address::Any],
+            next_hop: None,
+            next_hop_ip: None,
+        }
+    }
+
+    #[test]
+    fn a_deny_hides_only_allows_evaluated_after_it_in_the_same_container() {
+        let net = DeployedKind::FirewallNetwork;
+        let app = DeployedKind::FirewallApplication;
+        // Rule collection group first, then collection priority.
+        assert!(evaluated_before(
+            &rule(net, "p", 100, 900),
+            &rule(net, "p", 200, 100)
+        ));
+        assert!(evaluated_before(
+            &rule(net, "p", 100, 100),
+            &rule(net, "p", 100, 200)
+        ));
+        assert!(!evaluated_before(
+            &rule(net, "p", 100, 200),
+            &rule(net, "p", 100, 100)
+        ));
+        assert!(!evaluated_before(
+            &rule(net, "p", 100, 100),
+            &rule(net, "p", 100, 100)
+        ));
+        // Another policy or NSG never hides.
+        assert!(!evaluated_before(
+            &rule(net, "p", 100, 100),
+            &rule(net, "q", 200, 200)
+        ));
+        // Network rules are evaluated before application rules, whatever the priorities.
+        assert!(evaluated_before(
+            &rule(net, "p", 900, 900),
+            &rule(app, "p", 100, 100)
+        ));
+        assert!(!evaluated_before(
+            &rule(app, "p", 100, 100),
+            &rule(net, "p", 900, 900)
+        ));
+        // NSG rules by priority within one NSG and direction.
+        let nsg = DeployedKind::Nsg;
+        assert!(evaluated_before(
+            &rule(nsg, "n (outbound)", 0, 100),
+            &rule(nsg, "n (outbound)", 0, 200)
+        ));
+        assert!(!evaluated_before(
+            &rule(nsg, "n (inbound)", 0, 100),
+            &rule(nsg, "n (outbound)", 0, 200)
+        ));
+    }
+
+    #[test]
+    fn exit_code_fails_on_missing_or_invalid_and_on_broader_only_when_asked() {
+        let status = |status: &'static str| DeployedStatus {
+            file: String::new(),
+            place: String::new(),
+            name: String::new(),
+            kind: "nsg",
+            direction: "outbound",
+            traffic: String::new(),
+            status,
+            details: Vec::new(),
+            requirements: Vec::new(),
+            notes: Vec::new(),
+        };
+        let audit = |deployed: Vec<DeployedStatus>| Audit {
+            planned: Vec::new(),
+            deployed,
+            deny_rules: 0,
+        };
+        assert_eq!(
+            audit(vec![status("required"), status("not required")]).exit_code(true),
+            0
+        );
+        assert_eq!(
+            audit(vec![status("broader than required")]).exit_code(false),
+            0
+        );
+        assert_eq!(
+            audit(vec![status("broader than required")]).exit_code(true),
+            1
+        );
+        assert_eq!(audit(vec![status("invalid")]).exit_code(false), 1);
+    }
 }
