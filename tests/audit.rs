@@ -265,6 +265,14 @@ fn deny_rules_protocols_and_invalid_tags() {
         serde_json::json!(["UDP 443 to BatchNodeManagement.EastUS"])
     );
     assert_eq!(deployed(&report, "vnet-in-a-firewall")["status"], "invalid");
+    let misspelled = deployed(&report, "misspelled-tags");
+    assert_eq!(misspelled["status"], "invalid");
+    for meant in ["`AzureKeyVault.EastUS`", "`AzureContainerRegistry.EastUS`"] {
+        assert!(
+            misspelled["details"].to_string().contains(meant),
+            "{misspelled}"
+        );
+    }
     assert_eq!(
         planned(&report, "aml-service-tag-udp-5831")["status"],
         "covered"
@@ -326,4 +334,43 @@ fn the_quickstart_nsg_in_cli_and_arm_form() {
         deployed(&cli, "AzureMachineLearning")["status"],
         "broader than required"
     );
+}
+
+/// Names from a deployed file reach the terminal, Markdown and JSON escaped: no escape
+/// sequence or bidi override passes as itself.
+#[test]
+fn hostile_names_are_escaped_in_every_format() {
+    let nsg = r#"{"name": "nsg\u001b[31m", "securityRules": [{"name": "evil\u202erule\u001b]0;x\u0007", "priority": 100,
+        "direction": "Outbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "*",
+        "destinationAddressPrefix": "Storage|<b>x</b>", "destinationPortRange": "443"}]}"#;
+    let catalog = Catalog::embedded();
+    for format in [
+        ReportFormat::Text,
+        ReportFormat::Markdown,
+        ReportFormat::Json,
+    ] {
+        let outcome = amlfw::audit::run(
+            &fixture("e2e-secure.yaml"),
+            "e2e-secure.yaml",
+            &catalog,
+            &[("nsg\u{1b}.json".to_owned(), nsg.as_bytes().to_vec())],
+            Options {
+                input_format: None,
+                format,
+                fail_on_broader: false,
+                service_tags: None,
+            },
+        );
+        assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+        for hidden in ['\u{1b}', '\u{202e}', '\u{7}'] {
+            assert!(
+                !outcome.stdout.contains(hidden),
+                "{format:?}: {hidden:?} in {}",
+                outcome.stdout
+            );
+        }
+        if format == ReportFormat::Markdown {
+            assert!(!outcome.stdout.contains("<b>"), "{}", outcome.stdout);
+        }
+    }
 }

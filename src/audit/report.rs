@@ -49,7 +49,7 @@ use super::input::{Recognised, classify};
 use super::{Action, Address, DeployedKind, DeployedRule, Transport, WebProtocol};
 use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
-use crate::render::filters::{markdown_cell, visible};
+use crate::render::filters::{json_pretty, markdown_cell, markdown_prose, visible};
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1003,7 +1003,7 @@ impl Audit {
                 if p.missing.is_empty() {
                     "-".to_owned()
                 } else {
-                    markdown_cell(&shorten(&p.missing).join("; "))
+                    markdown_prose(&shorten(&p.missing).join("; "))
                 },
                 markdown_cell(
                     &p.requirements
@@ -1023,7 +1023,7 @@ impl Audit {
                 d.kind,
                 markdown_cell(&format!("{}: {}", d.file, d.place)),
                 markdown_cell(&d.traffic),
-                why(d, markdown_cell),
+                why(d, markdown_prose),
                 if d.requirements.is_empty() {
                     "-".to_owned()
                 } else {
@@ -1058,8 +1058,9 @@ impl Audit {
             planned: &self.planned,
             deployed: &self.deployed,
         };
-        // Plain structs of strings and numbers always serialize.
-        let mut text = serde_json::to_string_pretty(&report).expect("an audit always serializes");
+        // Plain structs of strings and numbers always serialize; hidden characters of the
+        // inputs are escaped as the plan's JSON escapes them.
+        let mut text = json_pretty(&report).expect("an audit always serializes");
         text.push('\n');
         text
     }
