@@ -7,7 +7,9 @@
 //!   `azurerm_network_security_group` (inline `security_rule`), `azurerm_network_security_rule`,
 //!   `azurerm_route_table` (inline `route`), `azurerm_route`, and `azurerm_ip_group` (what
 //!   `source_ip_groups` / `destination_ip_groups` resolve to). Values Terraform does not know
-//!   before apply are absent from a plan and read as empty.
+//!   before apply are absent from a plan and read as empty, except IP group IDs: a plan
+//!   shows them as `null`, and the plan's `configuration` names the `azurerm_ip_group` each
+//!   refers to, whose planned `cidrs` are known.
 //! - Azure CLI JSON (camelCase): `az network firewall policy rule-collection-group show` (an
 //!   object) or `list` (an array), `az network nsg show`, `az network route-table show`,
 //!   `az network ip-group show`; flattened or with `properties`, as the CLI versions print.
@@ -120,6 +122,10 @@ pub fn decode(
     };
     let mut reader = Reader {
         file: file.to_owned(),
+        configuration: value
+            .get("configuration")
+            .and_then(|c| c.get("root_module"))
+            .cloned(),
         rules: Vec::new(),
         ip_groups: Vec::new(),
         problems: Vec::new(),
@@ -217,6 +223,9 @@ fn field<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
 
 struct Reader {
     file: String,
+    /// `configuration.root_module` of a `terraform show -json`: where a plan's unknown IP
+    /// group IDs come from.
+    configuration: Option<Value>,
     rules: Vec<DeployedRule>,
     ip_groups: Vec<(String, Vec<Address>)>,
     problems: Vec<Diagnostic>,
@@ -495,6 +504,12 @@ impl Reader {
                     self.ip_groups
                         .push((id.to_ascii_lowercase(), prefixes.clone()));
                 }
+                if let Some(address) = resource.get("address").and_then(Value::as_str) {
+                    self.ip_groups.push((
+                        format!("address:{}", address.to_ascii_lowercase()),
+                        prefixes.clone(),
+                    ));
+                }
                 if let Some(name) = values.get("name").and_then(Value::as_str) {
                     self.ip_groups
                         .push((format!("name:{}", name.to_ascii_lowercase()), prefixes));
@@ -576,6 +591,7 @@ impl Reader {
     }
 
     fn terraform_rcg(&mut self, values: &Value, address: &str, at: &str) {
+        let (config, prefix) = self.config_of(address);
         let policy = self
             .text(values, "firewall_policy_id", at)
             .unwrap_or_else(|| "(firewall policy)".to_owned());
@@ -610,7 +626,18 @@ impl Reader {
                         },
                     );
                     parts.action = action;
-                    self.terraform_rule_body(rule, &rat, &mut parts, false);
+                    let rule_config = config
+                        .as_ref()
+                        .and_then(|e| e.get(key)?.get(c)?.get("rule")?.get(r))
+                        .cloned();
+                    self.terraform_rule_body(
+                        rule,
+                        &rat,
+                        &mut parts,
+                        false,
+                        rule_config.as_ref(),
+                        &prefix,
+                    );
                     self.push(parts);
                 }
             }
@@ -618,6 +645,7 @@ impl Reader {
     }
 
     fn terraform_classic(&mut self, values: &Value, address: &str, at: &str, kind: DeployedKind) {
+        let (config, prefix) = self.config_of(address);
         let firewall = self
             .text(values, "azure_firewall_name", at)
             .unwrap_or_else(|| "(classic firewall)".to_owned());
@@ -638,20 +666,124 @@ impl Reader {
                 },
             );
             parts.action = action;
-            self.terraform_rule_body(rule, &rat, &mut parts, true);
+            let rule_config = config.as_ref().and_then(|e| e.get("rule")?.get(r)).cloned();
+            self.terraform_rule_body(rule, &rat, &mut parts, true, rule_config.as_ref(), &prefix);
             self.push(parts);
         }
     }
 
+    /// The configuration `expressions` of the resource at `address` and the module prefix of
+    /// that address (`module.a["x"].`), for references to resolve against.
+    fn config_of(&self, address: &str) -> (Option<Value>, String) {
+        let mut rest = address;
+        let mut prefix = String::new();
+        let mut module = self.configuration.as_ref();
+        while let Some(after) = rest.strip_prefix("module.") {
+            let end = after.find(['.', '[']).unwrap_or(after.len());
+            let name = &after[..end];
+            let mut consumed = "module.".len() + end;
+            if after[end..].starts_with('[') {
+                consumed += after[end..].find(']').map_or(0, |i| i + 1);
+            }
+            consumed += 1; // the dot
+            prefix.push_str(&rest[..consumed.min(rest.len())]);
+            rest = &rest[consumed.min(rest.len())..];
+            module = module
+                .and_then(|m| m.get("module_calls"))
+                .and_then(|calls| calls.get(name))
+                .and_then(|call| call.get("module"));
+        }
+        let own = rest.split('[').next().unwrap_or(rest);
+        let expressions = module
+            .and_then(|m| m.get("resources"))
+            .and_then(Value::as_array)
+            .and_then(|resources| {
+                resources
+                    .iter()
+                    .find(|r| r.get("address").and_then(Value::as_str) == Some(own))
+            })
+            .and_then(|r| r.get("expressions"))
+            .cloned();
+        (expressions, prefix)
+    }
+
+    /// A rule's IP group list: IDs as written, or, for the IDs a plan does not know yet
+    /// (null, or the whole list absent), the IP groups the configuration refers to, by
+    /// their address (`address:module.m.azurerm_ip_group.x`).
+    fn ip_group_list(
+        &mut self,
+        rule: &Value,
+        key: &str,
+        at: &str,
+        config: Option<&Value>,
+        prefix: &str,
+    ) -> Vec<Address> {
+        let mut references: Vec<String> = config
+            .and_then(|c| c.get(key))
+            .and_then(|e| e.get("references"))
+            .and_then(Value::as_array)
+            .map(|refs| {
+                refs.iter()
+                    .filter_map(Value::as_str)
+                    .filter_map(|r| r.strip_suffix(".id"))
+                    .map(|r| format!("address:{prefix}{r}"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        references.reverse();
+        let unknown = |references: &mut Vec<String>| {
+            Address::UnresolvedIpGroup(
+                references
+                    .pop()
+                    .unwrap_or_else(|| "(an ID not known before apply)".to_owned()),
+            )
+        };
+        match rule.get(key) {
+            None | Some(Value::Null) => {
+                let mut out = Vec::new();
+                while !references.is_empty() {
+                    out.push(unknown(&mut references));
+                }
+                out
+            }
+            Some(Value::Array(items)) => {
+                let mut out = Vec::new();
+                for (index, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(id) => out.push(Address::UnresolvedIpGroup(id.clone())),
+                        Value::Null => out.push(unknown(&mut references)),
+                        other => self.problem(
+                            &format!("{at}.{key}[{index}]"),
+                            format!("`{key}` holds {}, not an IP group ID", kind_of(other)),
+                        ),
+                    }
+                }
+                out
+            }
+            Some(other) => {
+                self.problem(
+                    &format!("{at}.{key}"),
+                    format!("`{key}` is {}, not a list of IP group IDs", kind_of(other)),
+                );
+                Vec::new()
+            }
+        }
+    }
+
     /// The fields of a firewall rule, policy (`classic` false) or classic spelling.
-    fn terraform_rule_body(&mut self, rule: &Value, at: &str, parts: &mut Parts, classic: bool) {
+    fn terraform_rule_body(
+        &mut self,
+        rule: &Value,
+        at: &str,
+        parts: &mut Parts,
+        classic: bool,
+        config: Option<&Value>,
+        prefix: &str,
+    ) {
         let sources = self.texts(rule, "source_addresses", at);
         parts.sources = self.addresses(&sources, at);
-        parts.sources.extend(
-            self.texts(rule, "source_ip_groups", at)
-                .into_iter()
-                .map(Address::UnresolvedIpGroup),
-        );
+        let groups = self.ip_group_list(rule, "source_ip_groups", at, config, prefix);
+        parts.sources.extend(groups);
         if parts.kind == DeployedKind::FirewallNetwork {
             let protocols = self.texts(rule, "protocols", at);
             parts.transports = self.transports(&protocols, &format!("{at}.protocols"));
@@ -659,11 +791,8 @@ impl Reader {
             parts.ports = self.ports(&ports, &format!("{at}.destination_ports"));
             let destinations = self.texts(rule, "destination_addresses", at);
             parts.destinations = self.addresses(&destinations, at);
-            parts.destinations.extend(
-                self.texts(rule, "destination_ip_groups", at)
-                    .into_iter()
-                    .map(Address::UnresolvedIpGroup),
-            );
+            let groups = self.ip_group_list(rule, "destination_ip_groups", at, config, prefix);
+            parts.destinations.extend(groups);
             parts.destinations.extend(
                 self.texts(rule, "destination_fqdns", at)
                     .into_iter()
@@ -1255,5 +1384,34 @@ mod tests {
                 Address::UnresolvedIpGroup("nowhere".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_plans_unknown_ip_group_ids_resolve_through_the_configuration() {
+        let plan = r#"{"format_version": "1.0", "planned_values": {"root_module": {"child_modules": [{
+            "address": "module.m",
+            "resources": [
+              {"address": "module.m.azurerm_ip_group.storage", "type": "azurerm_ip_group",
+               "values": {"name": "ipg-storage", "cidrs": ["20.0.0.0/24"]}},
+              {"address": "module.m.azurerm_firewall_policy_rule_collection_group.g",
+               "type": "azurerm_firewall_policy_rule_collection_group",
+               "values": {"priority": 500, "network_rule_collection": [{"name": "c", "priority": 100, "action": "Allow",
+                 "rule": [{"name": "r", "protocols": ["TCP"], "destination_ports": ["443"],
+                           "source_addresses": ["10.0.0.0/24"], "destination_ip_groups": [null]}]}]}}]}]}},
+          "configuration": {"root_module": {"module_calls": {"m": {"module": {"resources": [
+            {"address": "azurerm_firewall_policy_rule_collection_group.g",
+             "expressions": {"network_rule_collection": [{"rule": [{"destination_ip_groups":
+               {"references": ["azurerm_ip_group.storage.id", "azurerm_ip_group.storage"]}}]}]}}]}}}}}}"#;
+        let decoded = decode("p.json", plan.as_bytes(), None).unwrap();
+        let mut rules = decoded.rules;
+        assert_eq!(
+            rules[0].destinations,
+            [Address::UnresolvedIpGroup(
+                "address:module.m.azurerm_ip_group.storage".into()
+            )]
+        );
+        let groups: BTreeMap<String, Vec<Address>> = decoded.ip_groups.into_iter().collect();
+        resolve_ip_groups(&mut rules, &groups);
+        assert_eq!(rules[0].destinations, [classify("20.0.0.0/24")]);
     }
 }
