@@ -12,8 +12,11 @@
 //!   refers to, whose planned `cidrs` are known.
 //! - Azure CLI JSON (camelCase): `az network firewall policy rule-collection-group show` (an
 //!   object) or `list` (an array), `az network nsg show`, `az network route-table show`,
-//!   `az network ip-group show`; flattened or with `properties`, as the CLI versions print.
-//! - An ARM template export: `resources[]` of those types, literal values only.
+//!   `az network ip-group show`, and the classic rules of `az network firewall show`
+//!   (`networkRuleCollections`, `applicationRuleCollections`); flattened or with
+//!   `properties`, as the CLI versions print.
+//! - An ARM template export: `resources[]` of those types (and `azureFirewalls`), literal
+//!   values only.
 //!
 //! IP groups resolve across every file of the run, by ID (any casing) or, for an ARM
 //! `resourceId(...)` reference, by name. An NSG's `defaultSecurityRules` are not read: the
@@ -199,9 +202,16 @@ fn recognise(value: &Value) -> Option<InputFormat> {
 /// What an Azure CLI object is, by the keys it has (top level or under `properties`).
 fn cli_kind(value: &Value) -> Option<&'static str> {
     let properties = props(value);
-    ["ruleCollections", "securityRules", "routes", "ipAddresses"]
-        .into_iter()
-        .find(|key| properties.get(*key).is_some() || value.get(*key).is_some())
+    [
+        "ruleCollections",
+        "networkRuleCollections",
+        "applicationRuleCollections",
+        "securityRules",
+        "routes",
+        "ipAddresses",
+    ]
+    .into_iter()
+    .find(|key| properties.get(*key).is_some() || value.get(*key).is_some())
 }
 
 /// An Azure resource's `properties` when it has them (ARM, REST, older CLI), else itself
@@ -983,6 +993,9 @@ impl Reader {
             .unwrap_or("")
             .to_owned();
         match kind {
+            Some("networkRuleCollections" | "applicationRuleCollections") => {
+                self.azure_classic(value, &name, at);
+            }
             Some("ruleCollections") => {
                 let policy = id
                     .to_ascii_lowercase()
@@ -1013,6 +1026,95 @@ impl Reader {
                 at,
                 "not a rule collection group, network security group, route table or IP group of the Azure CLI".to_owned(),
             ),
+        }
+    }
+
+    /// The classic rules of a firewall without a policy (`az network firewall show`, or an
+    /// ARM `Microsoft.Network/azureFirewalls`): its network and application rule collections.
+    fn azure_classic(&mut self, value: &Value, firewall: &str, at: &str) {
+        for (key, kind) in [
+            ("networkRuleCollections", DeployedKind::FirewallNetwork),
+            (
+                "applicationRuleCollections",
+                DeployedKind::FirewallApplication,
+            ),
+        ] {
+            for (c, collection) in self.objects(value, key, at).into_iter().enumerate() {
+                let cat = format!("{at}.{key}[{c}]");
+                let name = self.text(collection, "name", &cat).unwrap_or_default();
+                let priority = self.priority(collection, "priority", &cat);
+                let action = self.action(collection, "action", &cat);
+                for (r, rule) in self
+                    .objects(collection, "rules", &cat)
+                    .into_iter()
+                    .enumerate()
+                {
+                    let rat = format!("{cat}.rules[{r}]");
+                    let rule_name = self.text(rule, "name", &rat).unwrap_or_default();
+                    let mut parts = Parts::new(
+                        kind,
+                        format!("firewall {firewall} > {name} > {rule_name}"),
+                        rule_name,
+                        Precedence {
+                            container: format!("classic:{firewall}"),
+                            group: 0,
+                            priority,
+                        },
+                    );
+                    parts.action = action;
+                    let sources = self.texts(rule, "sourceAddresses", &rat);
+                    parts.sources = self.addresses(&sources, &rat);
+                    parts.sources.extend(
+                        self.texts(rule, "sourceIpGroups", &rat)
+                            .into_iter()
+                            .map(Address::UnresolvedIpGroup),
+                    );
+                    if kind == DeployedKind::FirewallNetwork {
+                        let protocols = self.texts(rule, "protocols", &rat);
+                        parts.transports = self.transports(&protocols, &format!("{rat}.protocols"));
+                        let ports = self.texts(rule, "destinationPorts", &rat);
+                        parts.ports = self.ports(&ports, &format!("{rat}.destinationPorts"));
+                        let addresses = self.texts(rule, "destinationAddresses", &rat);
+                        parts.destinations = self.addresses(&addresses, &rat);
+                        parts.destinations.extend(
+                            self.texts(rule, "destinationIpGroups", &rat)
+                                .into_iter()
+                                .map(Address::UnresolvedIpGroup),
+                        );
+                        parts.destinations.extend(
+                            self.texts(rule, "destinationFqdns", &rat)
+                                .into_iter()
+                                .map(Address::Fqdn),
+                        );
+                    } else {
+                        for (p, protocol) in self
+                            .objects(rule, "protocols", &rat)
+                            .into_iter()
+                            .enumerate()
+                        {
+                            let pat = format!("{rat}.protocols[{p}]");
+                            let kind = self
+                                .text(protocol, "protocolType", &pat)
+                                .unwrap_or_default();
+                            let port = self.text(protocol, "port", &pat);
+                            if let Some(web) = self.web_protocol(&kind, port, &pat) {
+                                parts.web.push(web);
+                            }
+                        }
+                        parts.destinations = self
+                            .texts(rule, "targetFqdns", &rat)
+                            .into_iter()
+                            .map(Address::Fqdn)
+                            .collect();
+                        parts.destinations.extend(
+                            self.texts(rule, "fqdnTags", &rat)
+                                .into_iter()
+                                .map(Address::FqdnTag),
+                        );
+                    }
+                    self.push(parts);
+                }
+            }
         }
     }
 
@@ -1189,6 +1291,9 @@ impl Reader {
                         &at,
                         false,
                     );
+                }
+                "microsoft.network/azurefirewalls" => {
+                    self.azure_classic(resource, own, &at);
                 }
                 "microsoft.network/ipgroups" => {
                     let prefixes = self.texts(resource, "ipAddresses", &at);
@@ -1413,5 +1518,33 @@ mod tests {
         let groups: BTreeMap<String, Vec<Address>> = decoded.ip_groups.into_iter().collect();
         resolve_ip_groups(&mut rules, &groups);
         assert_eq!(rules[0].destinations, [classify("20.0.0.0/24")]);
+    }
+
+    #[test]
+    fn classic_firewall_rules_of_the_cli_are_read() {
+        let firewall = r#"{"name": "afw", "networkRuleCollections": [{"name": "net", "priority": 100,
+            "action": {"type": "Allow"}, "rules": [{"name": "aml", "protocols": ["TCP"], "sourceAddresses": ["10.0.1.0/24"],
+            "destinationAddresses": ["AzureMachineLearning"], "destinationPorts": ["443"]}]}],
+            "applicationRuleCollections": [{"name": "app", "priority": 200, "action": {"type": "Deny"},
+            "rules": [{"name": "pypi", "protocols": [{"protocolType": "Https", "port": 443}], "sourceAddresses": ["*"],
+            "targetFqdns": ["pypi.org"]}]}]}"#;
+        let decoded = decode("afw.json", firewall.as_bytes(), None).unwrap();
+        assert_eq!(decoded.format, Recognised::AzureCli);
+        let rules = decoded.rules;
+        assert_eq!(rules.len(), 2);
+        assert_eq!(
+            (rules[0].kind, rules[0].action),
+            (DeployedKind::FirewallNetwork, Action::Allow)
+        );
+        assert_eq!(
+            rules[0].destinations,
+            [Address::Tag("AzureMachineLearning".into())]
+        );
+        assert_eq!(
+            (rules[1].kind, rules[1].action),
+            (DeployedKind::FirewallApplication, Action::Deny)
+        );
+        assert_eq!(rules[1].web, [(WebProtocol::Https, 443)]);
+        assert_eq!(rules[1].precedence.container, "classic:afw");
     }
 }
