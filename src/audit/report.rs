@@ -7,7 +7,7 @@
 //! (every atom), `partly covered` (the report lists the atoms missing) or `missing`.
 //!
 //! Every deployed allow rule is `invalid` (a tag Azure does not have, a construct its layer
-//! cannot carry), `required` (every part traced to planned rules), `declared` (traced only
+//! cannot carry, a service tag in a casing Azure Firewall does not recognise), `required` (every part traced to planned rules), `declared` (traced only
 //! to the scenario's `extra_fqdns`), `broader than required` (it carries planned traffic
 //! and more: the report says what), or `not required` (it carries no planned traffic).
 //! NSG outbound rules are traced against the firewall's planned rules too: an NSG may repeat
@@ -167,8 +167,8 @@ pub struct DeployedStatus {
     pub details: Vec<String>,
     /// The requirements it is traced to.
     pub requirements: Vec<String>,
-    /// What does not change the status: service tags written in another casing than
-    /// Microsoft's (Azure accepts any).
+    /// What does not change the status: service tags an NSG or route table names in another
+    /// casing than Microsoft's (they accept any; Azure Firewall does not, which is invalid).
     pub notes: Vec<String>,
 }
 
@@ -395,7 +395,20 @@ fn invalid_parts(tags: &Tags<'_>, rule: &DeployedRule) -> Vec<String> {
     let mut reasons = Vec::new();
     for address in rule.sources.iter().chain(&rule.destinations) {
         let Address::Tag(tag) = address else { continue };
-        match tags.info(tag) {
+        let info = tags.info(tag);
+        // Azure Firewall recognises a service tag only in Microsoft's casing: in another
+        // it files the name under IP addresses, so the rule allows nothing
+        // (Azure/azure-cli-extensions#2922, `AzureCloud.brazilsouth`). NSGs accept any
+        // casing (the end-to-end-secure quickstart deploys `Storage.<location>` lowercase).
+        if rule.kind.is_firewall()
+            && let TagInfo::Known { canonical, .. } = &info
+            && canonical != tag
+        {
+            reasons.push(format!(
+                "`{tag}`: Azure Firewall takes service tags in Microsoft's casing only (`{canonical}`); in another it reads the name as an address, not a tag"
+            ));
+        }
+        match info {
             TagInfo::Invalid(reason) => reasons.push(reason),
             TagInfo::Known {
                 canonical,
@@ -599,11 +612,12 @@ fn deployed_status(
         .iter()
         .chain(&rule.destinations)
         .filter_map(|address| match address {
-            Address::Tag(tag) => {
+            // Azure Firewall rules in another casing are invalid instead.
+            Address::Tag(tag) if !rule.kind.is_firewall() => {
                 let canonical = tags.canonical(tag);
                 (canonical != *tag).then(|| {
                     format!(
-                        "`{tag}` is spelled `{canonical}` by Microsoft (Azure accepts any casing)"
+                        "`{tag}` is spelled `{canonical}` by Microsoft (NSGs and route tables accept any casing)"
                     )
                 })
             }
