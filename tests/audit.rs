@@ -376,3 +376,30 @@ fn hostile_names_are_escaped_in_every_format() {
         }
     }
 }
+
+/// Azure Firewall takes service tags as destinations only: a tag as a source is invalid.
+#[test]
+fn a_service_tag_as_a_firewall_source_is_invalid() {
+    let group = r#"{"name": "g", "priority": 100, "ruleCollections": [{"name": "c", "priority": 100,
+        "action": {"type": "Allow"}, "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+        "rules": [{"name": "from-a-tag", "ruleType": "NetworkRule", "ipProtocols": ["TCP"],
+          "sourceAddresses": ["VirtualNetwork"], "destinationAddresses": ["AzureMonitor"], "destinationPorts": ["443"]},
+          {"name": "from-the-subnet", "ruleType": "NetworkRule", "ipProtocols": ["TCP"],
+          "sourceAddresses": ["10.0.1.0/24"], "destinationAddresses": ["AzureMonitor"], "destinationPorts": ["443"]}]}]}"#;
+    let (_, report) = audit_json(
+        "e2e-secure.yaml",
+        &[("g.json", group.as_bytes().to_vec())],
+        false,
+    );
+    let from_tag = deployed(&report, "from-a-tag");
+    assert_eq!(from_tag["status"], "invalid");
+    assert!(
+        from_tag["details"].to_string().contains("as a source"),
+        "{from_tag}"
+    );
+    assert_eq!(deployed(&report, "from-the-subnet")["status"], "required");
+    assert_eq!(
+        planned(&report, "azure-monitor-service-tag")["status"],
+        "covered"
+    );
+}

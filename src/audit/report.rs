@@ -440,6 +440,17 @@ fn invalid_parts(tags: &Tags<'_>, rule: &DeployedRule) -> Vec<String> {
             TagInfo::Unknown => {}
         }
     }
+
+    // Azure Firewall takes service tags as destinations only.
+    if rule.kind.is_firewall() {
+        for source in &rule.sources {
+            if let Address::Tag(tag) = source {
+                reasons.push(format!(
+                    "`{tag}` as a source: Azure Firewall takes service tags as destinations only"
+                ));
+            }
+        }
+    }
     if rule.kind == DeployedKind::Nsg
         && rule
             .destinations
