@@ -688,7 +688,12 @@ fn deployed_status(
             })
             .map(|a| format!("the plan routes it: {}", a.text(tags)))
             .collect();
-        return status_of("not required", same_prefix, BTreeSet::new());
+        let details = if same_prefix.is_empty() {
+            vec!["routes a prefix the plan does not route".to_owned()]
+        } else {
+            same_prefix
+        };
+        return status_of("not required", details, BTreeSet::new());
     }
 
     let mut details: Vec<String> = Vec::new();
