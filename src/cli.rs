@@ -32,7 +32,7 @@ pub const EXIT_BUG: u8 = 101;
 /// needs, from a short scenario file.
 ///
 /// Exit codes: 0 success (and `generate --check` found no drift), 1 `generate --check`
-/// found drift, 2 invalid input or usage (every problem is listed on stderr), 101 an amlfw
+/// found drift (`audit`: something missing or invalid), 2 invalid input or usage (every problem is listed on stderr), 101 an amlfw
 /// bug. Data goes to stdout; diagnostics, warnings and progress go to stderr.
 #[derive(Debug, Parser)]
 #[command(name = "amlfw", version, max_term_width = 100)]
@@ -78,6 +78,11 @@ pub enum Command {
     /// scenario's host rules; exit 1 when the plan misses an endpoint the API lists.
     /// Example: `amlfw verify-dependencies response.json scenario.yaml`.
     VerifyDependencies(VerifyArgs),
+    /// Compare deployed rules (`terraform show -json` of a plan or state, Azure CLI JSON, an
+    /// ARM template export) with what the scenario requires, rule by rule; exit 1 when
+    /// something is missing or invalid. Reads files only. Example:
+    /// `amlfw audit scenario.yaml plan.json nsg.json --format markdown`.
+    Audit(AuditArgs),
     /// Write a commented starter scenario: every option, its meaning and the article
     /// sections it selects. Example: `amlfw init --cloud usgov --region usgovtexas`.
     Init(InitArgs),
@@ -150,6 +155,51 @@ pub struct VerifyArgs {
     /// asked for (reported as retired).
     #[arg(long)]
     pub strict: bool,
+}
+
+/// Arguments of `amlfw audit`.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// The scenario file (YAML).
+    pub scenario: PathBuf,
+    /// The deployed files, each recognised by its content.
+    #[arg(required = true, value_name = "DEPLOYED")]
+    pub deployed: Vec<PathBuf>,
+    /// Read every deployed file as this format instead of recognising it.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<InputFormatArg>,
+    /// Output format: `text`, `markdown` (for a pull request comment) or `json` (the
+    /// contract in README).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also exit 1 when a deployed rule is broader than required.
+    #[arg(long, value_enum, value_name = "STATUS")]
+    pub fail_on: Option<FailOnArg>,
+    /// Microsoft's service tag file: checks that every deployed tag exists, and matches
+    /// deployed prefixes against the tags the plan names.
+    #[arg(long, value_name = "FILE")]
+    pub service_tags: Option<PathBuf>,
+    /// Use the catalog in this directory instead of the built-in one.
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+}
+
+/// Deployed file formats of `amlfw audit --input-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormatArg {
+    /// `terraform show -json` of a saved plan or of the state.
+    Terraform,
+    /// The Azure CLI's JSON (`az network ... show` / `list`).
+    AzureCli,
+    /// An ARM template export.
+    Arm,
+}
+
+/// Statuses `amlfw audit --fail-on` can make fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    /// Deployed rules broader than required.
+    Broader,
 }
 
 /// Arguments of `amlfw plan`.
@@ -383,6 +433,7 @@ fn run_command() -> u8 {
         Command::Diff(args) => diff(&args),
         Command::Catalog(args) => catalog(&args),
         Command::VerifyDependencies(args) => verify_dependencies(&args),
+        Command::Audit(args) => audit(&args),
         Command::Completions(args) => completions(args.shell),
         Command::Man => man_page(),
         Command::Init(args) => init(&args),
@@ -441,6 +492,54 @@ fn man_page() -> u8 {
         return EXIT_BUG;
     }
     print_stdout(&String::from_utf8_lossy(&page))
+}
+
+fn audit(args: &AuditArgs) -> u8 {
+    let addresses = AddressArgs {
+        service_tags: args.service_tags.clone(),
+        allow_global_tags: false,
+    };
+    let mut deployed = Vec::new();
+    let mut problems = Vec::new();
+    for path in &args.deployed {
+        match read_input(path, &DEPLOYED_INPUT) {
+            Ok(bytes) => deployed.push((path.display().to_string(), bytes)),
+            Err(diagnostic) => problems.push(*diagnostic),
+        }
+    }
+    if !problems.is_empty() {
+        return fail(&problems, "the deployed input");
+    }
+    with_scenario_inputs(
+        &args.scenario,
+        args.catalog.as_deref(),
+        &addresses,
+        |catalog, display, bytes, options| {
+            let outcome = crate::audit::run(
+                bytes,
+                display,
+                catalog,
+                &deployed,
+                crate::audit::Options {
+                    input_format: args.input_format.map(|format| match format {
+                        InputFormatArg::Terraform => crate::audit::InputFormat::Terraform,
+                        InputFormatArg::AzureCli => crate::audit::InputFormat::AzureCli,
+                        InputFormatArg::Arm => crate::audit::InputFormat::Arm,
+                    }),
+                    format: match args.format {
+                        Format::Text => crate::audit::ReportFormat::Text,
+                        Format::Markdown => crate::audit::ReportFormat::Markdown,
+                        Format::Json => crate::audit::ReportFormat::Json,
+                    },
+                    fail_on_broader: args.fail_on == Some(FailOnArg::Broader),
+                    service_tags: options.service_tags,
+                },
+            );
+            print_stderr(&outcome.stderr);
+            let printed = print_stdout(&outcome.stdout);
+            if printed == 0 { outcome.code } else { printed }
+        },
+    )
 }
 
 fn verify_dependencies(args: &VerifyArgs) -> u8 {
@@ -1191,6 +1290,13 @@ const DEPENDENCIES_INPUT: Input = Input {
     what: "a Dependencies API response",
     cap: 16 * 1024 * 1024,
     help: "a real outboundNetworkDependenciesEndpoints response is a few KB; is this the right file?",
+};
+/// `terraform show -json` of a large hub's plan is a few MB; a state with many modules
+/// more, so the cap is generous.
+const DEPLOYED_INPUT: Input = Input {
+    what: "a deployed-rule file",
+    cap: 256 * 1024 * 1024,
+    help: "`terraform show -json` of a whole landing zone is a few MB; is this the right file?",
 };
 /// The largest built-in catalog file is under 100 KB.
 const CATALOG_INPUT: Input = Input {

@@ -90,6 +90,7 @@ codes! {
     RouteLimitExceeded => "route-limit-exceeded": "A route table would hold more than 400 routes.",
     IpGroupLimitExceeded => "ip-group-limit-exceeded": "An IP group would hold more than 5,000 prefixes, or a firewall more than 200 IP groups.",
     InvalidDependencies => "invalid-dependencies": "The Dependencies API response is not the expected JSON.",
+    InvalidDeployed => "invalid-deployed": "A deployed-rule file given to `amlfw audit` is not JSON, or not a format amlfw reads (`terraform show -json`, Azure CLI JSON, an ARM template export), or holds a value amlfw cannot read.",
     // Least privilege (the planner's lint pass).
     BroadDestination => "broad-destination": "A rule would allow every destination.",
     AnyPort => "any-port": "A rule would allow every port.",

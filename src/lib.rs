@@ -16,6 +16,7 @@
 //! catalog revisions for reviewers; [`public_suffix`] knows the Public Suffix List. (rustfmt sorts the `mod` lines
 //! below alphabetically; the list above is the reading order.)
 
+pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod dependencies;

@@ -107,6 +107,7 @@ fn every_diagnostic_code_has_a_golden_case() {
     texts.extend(golden_text("warnings.txt").into_iter().map(|(_, t)| t));
     let mut cli = Vec::new();
     files_under(&root().join("golden").join("_cli"), "txt", &mut cli);
+    files_under(&root().join("golden").join("_audit"), "txt", &mut cli);
     texts.extend(cli.iter().map(|p| fs::read_to_string(p).unwrap()));
     let missing: Vec<&str> = Code::ALL
         .iter()
