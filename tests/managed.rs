@@ -2,6 +2,8 @@
 //! what they hold and never hold, traceability to the managed-network article, the
 //! migration checklist of `amlfw diff`, and stale managed modules removed.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
