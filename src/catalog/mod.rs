@@ -788,7 +788,27 @@ impl Catalog {
         let mut catalog = loader.build(revisions, regions, tags, raw_requirements);
         if let Some(text) = find(managed::FILE) {
             match managed::load(text, root) {
-                Ok(entries) => catalog.managed = entries,
+                Ok(entries) => {
+                    // Service tag rules name a tag of Microsoft's files, as firewall rules do.
+                    for entry in &entries.entries {
+                        if entry.kind != managed::EntryKind::ServiceTag {
+                            continue;
+                        }
+                        for tag in &entry.destinations {
+                            let base = tag.split('.').next().unwrap_or(tag);
+                            if !catalog.service_tags.contains_key(tag)
+                                && !catalog.service_tags.contains_key(base)
+                            {
+                                loader.error(
+                                    managed::FILE,
+                                    &entry.id,
+                                    format!("service tag `{tag}` is in no service tag file"),
+                                );
+                            }
+                        }
+                    }
+                    catalog.managed = entries;
+                }
                 Err(problems) => loader.diagnostics.extend(problems),
             }
         }

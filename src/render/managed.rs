@@ -263,3 +263,67 @@ pub fn plan_markdown(plan: &Plan) -> String {
         table(&rules)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    const SCENARIO: &str = "version: 1\ncloud: public\nworkspaces:\n  - name: mlw-a\n    region: eastus2\n    storage_account: sta01\n    managed_network: {}\n    features: [python, batch-endpoints]\n";
+
+    fn plan() -> Plan {
+        let catalog = Catalog::embedded();
+        let scenario = crate::scenario::load(SCENARIO, "s.yaml", &catalog).unwrap();
+        crate::planner::plan(&scenario, &catalog).unwrap()
+    }
+
+    /// No catalog entry asks for a service tag rule today; a plan that has one renders
+    /// it in both modules with its protocol and ports.
+    #[test]
+    fn service_tag_rules_render_in_both_modules() {
+        let mut plan = plan();
+        plan.managed_rules.push(ManagedRule {
+            workspace: "mlw-a".to_owned(),
+            kind: ManagedKind::ManagedServiceTag,
+            name: "datafactory".to_owned(),
+            destinations: vec!["DataFactory".to_owned()],
+            resource: None,
+            protocol: Some("TCP".to_owned()),
+            ports: vec!["80".to_owned(), "8080-8089".to_owned()],
+            requirement: "test".to_owned(),
+            section: "test".to_owned(),
+            purpose: "test".to_owned(),
+        });
+        let terraform = render_terraform(&plan).unwrap();
+        let main = &terraform["managed/terraform/main.tf"];
+        assert!(
+            main.contains("azurerm_machine_learning_workspace_network_outbound_rule_service_tag")
+        );
+        assert!(main.contains("port_ranges = \"80,8080-8089\""), "{main}");
+        let bicep = render_bicep(&plan).unwrap();
+        let module = &bicep["managed/bicep/modules/outbound-rules-mlw-a.bicep"];
+        assert!(
+            module.contains("type: 'ServiceTag'") && module.contains("serviceTag: 'DataFactory'")
+        );
+    }
+
+    /// Without managed workspaces, nothing; the default isolation is approved outbound.
+    #[test]
+    fn only_managed_workspaces_get_modules() {
+        let plan = plan();
+        assert_eq!(
+            plan.managed_workspaces[0].isolation,
+            crate::scenario::Isolation::AllowOnlyApprovedOutbound
+        );
+        let mut hub_only = plan.clone();
+        hub_only.managed_workspaces.clear();
+        hub_only.managed_rules.clear();
+        assert!(render_terraform(&hub_only).unwrap().is_empty());
+        assert!(render_bicep(&hub_only).unwrap().is_empty());
+        assert!(
+            render_terraform(&plan)
+                .unwrap()
+                .contains_key("managed/terraform/main.tf")
+        );
+    }
+}
