@@ -451,6 +451,16 @@ impl fmt::Display for Plan {
         } else {
             format!(" ({})", self.catalog_requested)
         };
+        // Every workspace has a managed network: no hub firewall, no hub rule table.
+        if self.workspaces.is_empty() && !self.managed_workspaces.is_empty() {
+            writeln!(
+                f,
+                "# catalog {}{requested}, cloud {}, no hub firewall",
+                self.catalog, self.cloud
+            )?;
+            self.fmt_managed(f)?;
+            return self.fmt_skipped(f);
+        }
         writeln!(
             f,
             "# catalog {}{requested}, cloud {}, Azure Firewall {} with {} destinations, rule collection group `{}` (priority {})",
@@ -588,20 +598,7 @@ impl fmt::Display for Plan {
                 )?;
             }
         }
-        if !self.skipped.is_empty() {
-            writeln!(f)?;
-            writeln!(f, "# applies, but no rule written:")?;
-            for skipped in &self.skipped {
-                writeln!(
-                    f,
-                    "# - {} ({}): {}",
-                    skipped.requirement,
-                    skipped.workspaces.join(", "),
-                    skipped.reason
-                )?;
-            }
-        }
-        Ok(())
+        self.fmt_skipped(f)
     }
 }
 
@@ -632,6 +629,24 @@ fn aligned(rows: &[Vec<String>]) -> String {
 }
 
 impl Plan {
+    /// The requirements that apply but produced no rule, if any.
+    fn fmt_skipped(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.skipped.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "# applies, but no rule written:")?;
+            for skipped in &self.skipped {
+                writeln!(
+                    f,
+                    "# - {} ({}): {}",
+                    skipped.requirement,
+                    skipped.workspaces.join(", "),
+                    skipped.reason
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// The managed-network section of the text plan: one line per outbound rule, Azure's
     /// own (`automatic`) included, since the user relies on them.
     fn fmt_managed(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -209,10 +209,15 @@ fn limit(
         workspace.name, entry.id, entry.section
     );
     if severity == LimitSeverity::Error {
-        let location = workspace
-            .managed_network
-            .as_ref()
-            .map_or_else(|| workspace.location.clone(), |m| m.location.clone());
+        // At the part of the workspace the managed network cannot carry, where the file
+        // has one (attached Kubernetes compute), else at `managed_network`.
+        let location = match &workspace.compute.kubernetes {
+            Some(kubernetes) if features.contains("kubernetes") => kubernetes.location.clone(),
+            _ => workspace
+                .managed_network
+                .as_ref()
+                .map_or_else(|| workspace.location.clone(), |m| m.location.clone()),
+        };
         managed.errors.push(
             Diagnostic::error(severity.code(), message)
                 .at(location)

@@ -495,6 +495,8 @@ pub struct Kubernetes {
     pub subnets: Option<Vec<IpNet>>,
     /// Optional Azure Arc features ([`ARC_FEATURES`] values); empty for AKS without Arc.
     pub arc_features: BTreeSet<String>,
+    /// Where `compute.kubernetes` is in the file, for messages about the cluster as a whole.
+    pub location: Location,
 }
 
 /// How a Kubernetes cluster is attached.
@@ -2071,6 +2073,7 @@ impl Decoder<'_> {
             region: region?,
             subnets,
             arc_features,
+            location: self.location(node.span, path),
         })
     }
 
