@@ -169,7 +169,9 @@ pub(super) fn load(text: &str, root: &str) -> Result<ManagedCatalog, Vec<Diagnos
         } else {
             0
         };
+        // `x-` names are the scenario's `extra_fqdns` (`planner::managed`).
         let name_ok = raw.id.len() >= 3
+            && !raw.id.starts_with("x-")
             && raw.id.len() + suffix <= RULE_NAME_MAX
             && raw.id.starts_with(|c: char| c.is_ascii_lowercase())
             && raw
@@ -295,6 +297,7 @@ mod tests {
             ),
             EMBEDDED.replacen("    reason: \"kubernetes", "    note: \"kubernetes", 1),
             EMBEDDED.replacen("destinations: [queue, table]", "destinations: [queues]", 1),
+            EMBEDDED.replacen("id: managed-pypi", "id: x-pypi", 1),
         ];
         for case in cases {
             assert_ne!(case, EMBEDDED);

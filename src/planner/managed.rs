@@ -271,10 +271,19 @@ fn extra_rule(managed: &mut Managed, workspace: &Workspace, extra: &ExtraFqdn) {
         ));
         return;
     }
+    // An FQDN rule has no port: the same host listed for 80 and for 443 is one rule.
+    let name = extra_name(&extra.fqdn);
+    if managed
+        .rules
+        .iter()
+        .any(|r| r.workspace == workspace.name && r.name == name)
+    {
+        return;
+    }
     managed.rules.push(ManagedRule {
         workspace: workspace.name.clone(),
         kind: ManagedKind::ManagedFqdn,
-        name: extra_name(&extra.fqdn),
+        name,
         destinations: vec![extra.fqdn.clone()],
         resource: None,
         protocol: None,
@@ -323,6 +332,24 @@ fn is_storage_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The same host on 80 and on 443 is one FQDN rule (it has no port), not two rules
+    /// with one name, which Azure and Terraform would refuse.
+    #[test]
+    fn a_host_listed_for_two_ports_is_one_rule() {
+        let catalog = Catalog::embedded();
+        let text = "version: 1\ncloud: public\nworkspaces:\n  - name: mlw-a\n    region: eastus2\n    managed_network: {}\n    extra_fqdns:\n      - { fqdn: a.contoso.com, ports: [80], reason: r }\n      - { fqdn: a.contoso.com, ports: [443], reason: r }\n";
+        let scenario = crate::scenario::load(text, "s.yaml", &catalog).unwrap();
+        let planned = plan(&scenario, &catalog);
+        let names: Vec<&str> = planned
+            .rules
+            .iter()
+            .filter(|r| r.requirement == EXTRA_FQDNS_REQUIREMENT)
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(planned.errors.is_empty());
+    }
 
     #[test]
     fn storage_hosts_are_recognized_and_others_are_not() {
