@@ -802,7 +802,8 @@ impl<'a> Planner<'a> {
             .scenario
             .workspaces
             .iter()
-            .filter(|w| !w.compute_subnet_ids.is_empty())
+            // Managed workspaces get their own warning (`managed.rs`).
+            .filter(|w| !w.compute_subnet_ids.is_empty() && w.managed_network.is_none())
             .map(|w| w.name.as_str())
             .collect();
         if named.is_empty() {
