@@ -124,6 +124,10 @@ codes! {
     NotRealized => "not-realized": "A requirement applies but the scenario turned off the output that would carry it.",
     UnusedInput => "unused-input": "A value of the scenario that nothing in the plan uses (for example `compute_subnet_ids` when no NSG or route table is created).",
     StaleFileKept => "stale-file-kept": "A generated file the plan no longer produces is left in place: amlfw cannot prove it wrote it.",
+    // Managed virtual network (the managed-network article).
+    ManagedNetworkUnsupported => "managed-network-unsupported": "A workspace with a managed virtual network asks for something the managed network cannot carry (an error).",
+    ManagedNetworkLimit => "managed-network-limit": "A managed virtual network carries a feature only in part or with a workaround (a port other than 80/443, a URL path, an Azure Storage host).",
+    ManagedNetworkUndocumented => "managed-network-undocumented": "The managed-network article gives no outbound rule for a feature the workspace lists.",
 }
 
 impl fmt::Display for Code {

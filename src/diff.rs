@@ -45,6 +45,40 @@ pub struct PlanDiff {
     pub removed: Vec<PlannedRule>,
     /// Rules in both whose traffic changed.
     pub changed: Vec<ChangedRule>,
+    /// Workspaces behind the hub firewall in the old plan and with a managed virtual
+    /// network in the new one: what moves where (`to_markdown` prints it as a checklist).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub migration: Vec<Migration>,
+}
+
+/// One workspace's move from the hub firewall to its managed virtual network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Migration {
+    /// The workspace.
+    pub workspace: String,
+    /// The new isolation mode.
+    pub isolation: String,
+    /// Firewall rule destinations that become user-defined outbound rules.
+    pub moves: Vec<MigrationItem>,
+    /// Firewall rule destinations Azure's own rules cover (`automatic`).
+    pub automatic: Vec<MigrationItem>,
+    /// NSG rules and routes: no subnet of the user's carries the workspace's compute.
+    pub not_needed: Vec<MigrationItem>,
+    /// Firewall rule destinations no managed-network rule carries.
+    pub cannot_move: Vec<MigrationItem>,
+    /// User-defined outbound rules no firewall rule had.
+    pub new_rules: Vec<MigrationItem>,
+    /// The new plan's managed-network warnings about the workspace.
+    pub limits: Vec<String>,
+}
+
+/// A line of a migration: what it was (a firewall rule and destination), what it becomes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct MigrationItem {
+    /// The old side: rule id and destination, or empty for a new rule.
+    pub from: String,
+    /// The new side: outbound rule name, automatic rule id, or why nothing.
+    pub to: String,
 }
 
 /// A rule present on both sides with different traffic.
@@ -135,6 +169,7 @@ impl PlanDiff {
             added: Vec::new(),
             removed: Vec::new(),
             changed: Vec::new(),
+            migration: migrations(old, new),
         };
         for (k, rule) in &new_rules {
             match old_rules.get(k) {
@@ -311,6 +346,9 @@ impl PlanDiff {
                 }
                 out.push('\n');
             }
+        }
+        for migration in &self.migration {
+            migration_markdown(&mut out, migration);
         }
         if self.is_empty() {
             out.push_str("No rule changes.\n");
@@ -1073,6 +1111,179 @@ fn requirement_changes(old: &Requirement, new: &Requirement) -> Vec<String> {
         new.manual.clone().unwrap_or_default(),
     );
     changes
+}
+
+/// The service tags whose traffic the automatic private endpoints of a managed network
+/// carry (the workspace's storage, key vault and registry).
+const PRIVATE_ENDPOINT_TAGS: &[&str] = &["Storage", "AzureKeyVault", "AzureContainerRegistry"];
+
+fn migrations(old: &Plan, new: &Plan) -> Vec<Migration> {
+    use crate::plan::ManagedKind;
+    let mut out = Vec::new();
+    for workspace in &new.managed_workspaces {
+        if !old.workspaces.iter().any(|w| w.name == workspace.name) {
+            continue;
+        }
+        let managed: Vec<&crate::plan::ManagedRule> = new
+            .managed_rules
+            .iter()
+            .filter(|r| r.workspace == workspace.name)
+            .collect();
+        let automatic_with = |id: &str| {
+            managed
+                .iter()
+                .find(|r| r.kind == ManagedKind::Automatic && r.requirement == id)
+        };
+        let mut migration = Migration {
+            workspace: workspace.name.clone(),
+            isolation: workspace.isolation.as_str().to_owned(),
+            moves: Vec::new(),
+            automatic: Vec::new(),
+            not_needed: Vec::new(),
+            cannot_move: Vec::new(),
+            new_rules: Vec::new(),
+            limits: Vec::new(),
+        };
+        let mut matched: BTreeSet<&str> = BTreeSet::new();
+        for rule in old
+            .rules
+            .iter()
+            .filter(|r| r.workspaces.contains(&workspace.name))
+        {
+            if matches!(rule.kind, RuleKind::Nsg | RuleKind::Route) {
+                migration.not_needed.push(MigrationItem {
+                    from: format!("{} {} ({})", rule.kind.as_str(), rule.id, summary(rule)),
+                    to: "no subnet of yours carries the managed compute".to_owned(),
+                });
+                continue;
+            }
+            for destination in &rule.destinations {
+                let from = format!("{} {}: {destination}", rule.kind.as_str(), rule.id);
+                let same = managed.iter().find(|m| {
+                    m.kind != ManagedKind::Automatic
+                        && m.destinations
+                            .iter()
+                            .any(|d| d.eq_ignore_ascii_case(destination))
+                });
+                if let Some(target) = same {
+                    matched.insert(target.name.as_str());
+                    migration.moves.push(MigrationItem {
+                        from,
+                        to: format!("{} {}", target.kind.as_str(), target.name),
+                    });
+                    continue;
+                }
+                let tag = rule.destination_type == crate::plan::DestinationType::ServiceTags;
+                let base = destination.split('.').next().unwrap_or(destination);
+                let covering = if tag && PRIVATE_ENDPOINT_TAGS.contains(&base) {
+                    automatic_with("auto-private-endpoints")
+                        .or_else(|| automatic_with("auto-private-endpoints-private"))
+                } else if tag {
+                    managed.iter().find(|m| {
+                        m.kind == ManagedKind::Automatic
+                            && m.destinations.iter().any(|d| d == destination || d == base)
+                    })
+                } else {
+                    automatic_with("auto-internet-outbound")
+                };
+                match covering {
+                    Some(auto) => migration.automatic.push(MigrationItem {
+                        from,
+                        to: format!("automatic {}", auto.name),
+                    }),
+                    None => migration.cannot_move.push(MigrationItem {
+                        from,
+                        to: "no rule of the managed-network article carries it".to_owned(),
+                    }),
+                }
+            }
+        }
+        for rule in &managed {
+            if rule.kind != ManagedKind::Automatic && !matched.contains(rule.name.as_str()) {
+                migration.new_rules.push(MigrationItem {
+                    from: String::new(),
+                    to: format!(
+                        "{} {}: {} ({})",
+                        rule.kind.as_str(),
+                        rule.name,
+                        rule.destinations.join(", "),
+                        rule.requirement
+                    ),
+                });
+            }
+        }
+        let named = format!("workspace `{}`", workspace.name);
+        migration.limits = new
+            .warnings
+            .iter()
+            .filter(|w| w.message.contains(&named))
+            .map(|w| format!("{}: {}", w.code, w.message))
+            .collect();
+        out.push(migration);
+    }
+    out
+}
+
+fn migration_markdown(out: &mut String, migration: &Migration) {
+    let _ = writeln!(
+        out,
+        "**Migration checklist: `{}` from the hub firewall to its managed virtual network ({})**\n",
+        markdown_cell(&migration.workspace),
+        migration.isolation
+    );
+    let sections: [(&str, &[MigrationItem]); 5] = [
+        (
+            "Moves to a user-defined outbound rule (the managed module writes it)",
+            &migration.moves,
+        ),
+        (
+            "Becomes automatic (Azure's own rule; nothing to write)",
+            &migration.automatic,
+        ),
+        (
+            "Not needed any more (remove from the spoke)",
+            &migration.not_needed,
+        ),
+        (
+            "No managed-network rule (add the host under `extra_fqdns`, ports 80/443, if the workspace still needs it)",
+            &migration.cannot_move,
+        ),
+        ("New: no firewall rule had it", &migration.new_rules),
+    ];
+    for (title, items) in sections {
+        let _ = writeln!(
+            out,
+            "*{title}*: {}\n",
+            if items.is_empty() { "none." } else { "" }
+        );
+        for item in items {
+            if item.from.is_empty() {
+                let _ = writeln!(out, "- [ ] {}", markdown_cell(&item.to));
+            } else {
+                let _ = writeln!(
+                    out,
+                    "- [ ] {} → {}",
+                    markdown_cell(&item.from),
+                    markdown_cell(&item.to)
+                );
+            }
+        }
+        if !items.is_empty() {
+            out.push('\n');
+        }
+    }
+    if !migration.limits.is_empty() {
+        out.push_str("*What the managed network cannot carry as it is*:\n\n");
+        for limit in &migration.limits {
+            let _ = writeln!(out, "- [ ] {}", markdown_cell(limit));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "- [ ] Last: remove `{}` from the hub firewall scenario (its firewall rules above are removed with it) and recreate its compute clusters, instances and managed online endpoints (the article: \"there's currently no supported migration path for existing managed compute resources\").\n",
+        markdown_cell(&migration.workspace)
+    );
 }
 
 #[cfg(test)]

@@ -47,6 +47,18 @@ pub struct Plan {
     /// tag the rules name, for allow lists of firewalls without service tags.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub tag_addresses: std::collections::BTreeMap<String, Vec<String>>,
+    /// Where the managed-network rules come from (the managed-network article's source
+    /// id), when the scenario has a workspace with `managed_network`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed_catalog: Option<String>,
+    /// The workspaces with a managed virtual network, in scenario order; `workspaces`
+    /// holds only the hub firewall's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub managed_workspaces: Vec<ManagedWorkspace>,
+    /// Their outbound rules: what Azure creates (`automatic`, never written) and the
+    /// user-defined rules the managed modules write, sorted by workspace, kind and name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub managed_rules: Vec<ManagedRule>,
     /// The catalog's NSG slots in the plan's cloud, by requirement id: what the renderers
     /// derive every NSG rule's priority from. Not part of the JSON contract.
     #[serde(skip)]
@@ -310,6 +322,74 @@ pub struct PlannedRule {
     pub previous_requirement_ids: Vec<String>,
 }
 
+/// A workspace with a managed virtual network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManagedWorkspace {
+    /// Workspace name (the modules' input keys).
+    pub name: String,
+    /// Region.
+    pub region: String,
+    /// The isolation mode.
+    pub isolation: crate::scenario::Isolation,
+}
+
+/// What a managed-network rule is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ManagedKind {
+    /// Azure creates it: listed, never written.
+    Automatic,
+    /// A user-defined FQDN outbound rule.
+    ManagedFqdn,
+    /// A user-defined service tag outbound rule.
+    ManagedServiceTag,
+    /// A user-defined private endpoint outbound rule.
+    ManagedPrivateEndpoint,
+}
+
+impl ManagedKind {
+    /// Kebab-case name (the JSON `kind`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManagedKind::Automatic => "automatic",
+            ManagedKind::ManagedFqdn => "managed-fqdn",
+            ManagedKind::ManagedServiceTag => "managed-service-tag",
+            ManagedKind::ManagedPrivateEndpoint => "managed-private-endpoint",
+        }
+    }
+}
+
+/// One outbound rule of a workspace's managed virtual network.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ManagedRule {
+    /// The workspace.
+    pub workspace: String,
+    /// `automatic`, `managed-fqdn`, `managed-service-tag` or `managed-private-endpoint`.
+    pub kind: ManagedKind,
+    /// The outbound rule's name in Azure (unique per workspace); for `automatic`, the
+    /// catalog entry's id.
+    pub name: String,
+    /// Hosts (FQDN: one), the service tag, the sub resource (private endpoint), or what
+    /// Azure's own rules reach (`automatic`).
+    pub destinations: Vec<String>,
+    /// Private endpoint rules: the resource (`storage-account`, the workspace's default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Service tag rules: the protocol.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// Service tag rules: the port ranges.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<String>,
+    /// The catalog entry behind it (`scenario-extra-fqdns` for the scenario's hosts).
+    pub requirement: String,
+    /// The managed-network article's section.
+    pub section: String,
+    /// What the traffic is for.
+    pub purpose: String,
+}
+
 /// A requirement that applies but yields no rule.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Skipped {
@@ -371,6 +451,16 @@ impl fmt::Display for Plan {
         } else {
             format!(" ({})", self.catalog_requested)
         };
+        // Every workspace has a managed network: no hub firewall, no hub rule table.
+        if self.workspaces.is_empty() && !self.managed_workspaces.is_empty() {
+            writeln!(
+                f,
+                "# catalog {}{requested}, cloud {}, no hub firewall",
+                self.catalog, self.cloud
+            )?;
+            self.fmt_managed(f)?;
+            return self.fmt_skipped(f);
+        }
         writeln!(
             f,
             "# catalog {}{requested}, cloud {}, Azure Firewall {} with {} destinations, rule collection group `{}` (priority {})",
@@ -494,6 +584,7 @@ impl fmt::Display for Plan {
         for row in &rows {
             line(row)?;
         }
+        self.fmt_managed(f)?;
         if !self.ip_groups.is_empty() {
             writeln!(f)?;
             writeln!(f, "# IP groups:")?;
@@ -507,6 +598,39 @@ impl fmt::Display for Plan {
                 )?;
             }
         }
+        self.fmt_skipped(f)
+    }
+}
+
+/// Aligns rows of cells in columns two spaces apart, the last column unpadded.
+fn aligned(rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = Vec::new();
+    for row in rows {
+        for (index, cell) in row.iter().enumerate() {
+            if widths.len() <= index {
+                widths.push(0);
+            }
+            widths[index] = widths[index].max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (index, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if index + 1 < row.len() {
+                line.push_str(&" ".repeat(widths[index] - cell.chars().count() + 2));
+            }
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+impl Plan {
+    /// The requirements that apply but produced no rule, if any.
+    fn fmt_skipped(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.skipped.is_empty() {
             writeln!(f)?;
             writeln!(f, "# applies, but no rule written:")?;
@@ -521,5 +645,66 @@ impl fmt::Display for Plan {
             }
         }
         Ok(())
+    }
+
+    /// The managed-network section of the text plan: one line per outbound rule, Azure's
+    /// own (`automatic`) included, since the user relies on them.
+    fn fmt_managed(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.managed_workspaces.is_empty() {
+            return Ok(());
+        }
+        writeln!(f)?;
+        let automatic = self
+            .managed_rules
+            .iter()
+            .filter(|r| r.kind == ManagedKind::Automatic)
+            .count();
+        writeln!(
+            f,
+            "# managed virtual network ({}): {} workspace(s), {} user-defined outbound rules, {} automatic (Azure's own, never written)",
+            self.managed_catalog
+                .as_deref()
+                .unwrap_or("no managed-network catalog"),
+            self.managed_workspaces.len(),
+            self.managed_rules.len() - automatic,
+            automatic
+        )?;
+        for workspace in &self.managed_workspaces {
+            writeln!(
+                f,
+                "# - {} ({}): {}",
+                workspace.name,
+                workspace.region,
+                workspace.isolation.as_str()
+            )?;
+        }
+        let mut rows = vec![
+            [
+                "KIND",
+                "WORKSPACE",
+                "NAME",
+                "DESTINATIONS",
+                "REQUIREMENT (ARTICLE SECTION)",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        ];
+        for rule in &self.managed_rules {
+            let mut destinations = rule.destinations.join(", ");
+            if let Some(resource) = &rule.resource {
+                destinations = format!("{resource} {destinations}");
+            }
+            if let Some(protocol) = &rule.protocol {
+                destinations = format!("{destinations} {protocol} {}", rule.ports.join(","));
+            }
+            rows.push(vec![
+                rule.kind.as_str().to_owned(),
+                rule.workspace.clone(),
+                rule.name.clone(),
+                destinations,
+                format!("{} ({})", rule.requirement, rule.section),
+            ]);
+        }
+        f.write_str(&aligned(&rows))
     }
 }

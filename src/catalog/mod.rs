@@ -8,6 +8,7 @@
 //! serde_yaml.
 
 pub mod condition;
+pub mod managed;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -65,6 +66,10 @@ pub const EMBEDDED_FILES: &[(&str, &str)] = &[
     (
         "requirements/kubernetes.yaml",
         include_str!("../../catalog/requirements/kubernetes.yaml"),
+    ),
+    (
+        managed::FILE,
+        include_str!("../../catalog/requirements/managed-network.yaml"),
     ),
 ];
 
@@ -693,6 +698,9 @@ pub struct Catalog {
     pub service_tags: BTreeMap<String, BTreeMap<Cloud, TagInCloud>>,
     /// The service tag files behind `service_tags`.
     pub tag_sources: BTreeMap<Cloud, TagSource>,
+    /// The managed-network article's entries (empty for a `--catalog` without its file).
+    #[serde(default)]
+    pub managed: managed::ManagedCatalog,
 }
 
 impl Catalog {
@@ -746,7 +754,11 @@ impl Catalog {
             loader.parse("service-tags.yaml", find("service-tags.yaml").unwrap_or(""));
         let mut requirement_files: Vec<(&str, &str)> = files
             .iter()
-            .filter(|(path, _)| path.starts_with("requirements/") && path.ends_with(".yaml"))
+            .filter(|(path, _)| {
+                path.starts_with("requirements/")
+                    && path.ends_with(".yaml")
+                    && path != managed::FILE
+            })
             .map(|(path, text)| (path.as_str(), text.as_str()))
             .collect();
         requirement_files.sort_unstable();
@@ -773,7 +785,33 @@ impl Catalog {
         let (Some(revisions), Some(regions), Some(tags)) = (revisions, regions, tags) else {
             return Err(loader.diagnostics);
         };
-        let catalog = loader.build(revisions, regions, tags, raw_requirements);
+        let mut catalog = loader.build(revisions, regions, tags, raw_requirements);
+        if let Some(text) = find(managed::FILE) {
+            match managed::load(text, root) {
+                Ok(entries) => {
+                    // Service tag rules name a tag of Microsoft's files, as firewall rules do.
+                    for entry in &entries.entries {
+                        if entry.kind != managed::EntryKind::ServiceTag {
+                            continue;
+                        }
+                        for tag in &entry.destinations {
+                            let base = tag.split('.').next().unwrap_or(tag);
+                            if !catalog.service_tags.contains_key(tag)
+                                && !catalog.service_tags.contains_key(base)
+                            {
+                                loader.error(
+                                    managed::FILE,
+                                    &entry.id,
+                                    format!("service tag `{tag}` is in no service tag file"),
+                                );
+                            }
+                        }
+                    }
+                    catalog.managed = entries;
+                }
+                Err(problems) => loader.diagnostics.extend(problems),
+            }
+        }
         if loader.diagnostics.is_empty() {
             Ok(catalog)
         } else {
@@ -1118,6 +1156,7 @@ impl Loader<'_> {
             regions,
             service_tags: raw_tags.tags,
             tag_sources: raw_tags.sources,
+            managed: managed::ManagedCatalog::default(),
         };
         let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
         // The position of each requirement in its file, for the locations of later checks.

@@ -9,7 +9,7 @@ use super::manifest::MANIFEST_FILE;
 use super::reuse::CACHE_FILE;
 use super::{NOTHING_WRITTEN, io_error};
 use crate::diagnostic::Diagnostic;
-use crate::render::{GENERATED_MARKER, LAYOUT_DIRECTORIES, RenderedFiles};
+use crate::render::{GENERATED_MARKER, LAYOUT_DIRECTORIES, MANAGED_DIRECTORY, RenderedFiles};
 
 /// True when `text` starts with amlfw's generated header.
 #[must_use]
@@ -97,14 +97,15 @@ pub(super) fn directories_of(out: &Path, files: &RenderedFiles) -> Vec<PathBuf> 
         .filter_map(|r| Path::new(r).parent())
         .flat_map(|parent| {
             let parent = parent.to_string_lossy().replace('\\', "/");
-            let base = LAYOUT_DIRECTORIES
-                .iter()
+            // The managed-network modules (`managed/terraform/`) sit beside the hub's, so a
+            // scenario that drops its last managed workspace leaves none behind either.
+            let prefixes = [MANAGED_DIRECTORY].into_iter().chain(LAYOUT_DIRECTORIES);
+            let base = prefixes
+                .clone()
                 .find_map(|prefix| parent.strip_prefix(prefix))
                 .unwrap_or(&parent)
                 .to_owned();
-            LAYOUT_DIRECTORIES
-                .iter()
-                .map(move |prefix| out.join(format!("{prefix}{base}")))
+            prefixes.map(move |prefix| out.join(format!("{prefix}{base}")))
         })
         .collect();
     directories.sort();

@@ -31,6 +31,7 @@ use crate::scenario::{Scenario, Sku, UnmarkedTags, Workspace};
 
 mod addresses;
 mod lint;
+mod managed;
 
 pub use addresses::{AddressOptions, IP_GROUP_LIMIT, IP_GROUPS_PER_FIREWALL, ROUTE_LIMIT};
 
@@ -65,11 +66,19 @@ pub fn plan_with(
         errors: Vec::new(),
         global_fallbacks: BTreeSet::new(),
     };
-    for workspace in &scenario.workspaces {
+    // A workspace with a managed virtual network has no rule of the hub firewall's: its
+    // outbound rules are its own (`managed.rs`).
+    for workspace in scenario
+        .workspaces
+        .iter()
+        .filter(|w| w.managed_network.is_none())
+    {
         planner.workspace(workspace);
     }
+    let managed = managed::plan(scenario, catalog);
     planner.unused_subnet_ids();
     let mut errors = std::mem::take(&mut planner.errors);
+    errors.extend(managed.errors.iter().cloned());
     let rules = merge(planner.drafts);
     let skipped = planner
         .skipped
@@ -100,6 +109,7 @@ pub fn plan_with(
         workspaces: scenario
             .workspaces
             .iter()
+            .filter(|workspace| workspace.managed_network.is_none())
             .map(|workspace| PlanWorkspace {
                 name: workspace.name.clone(),
                 region: workspace.region.clone(),
@@ -131,8 +141,21 @@ pub fn plan_with(
         },
         rules,
         skipped,
-        warnings: planner.warnings.into_iter().collect(),
+        warnings: planner
+            .warnings
+            .into_iter()
+            .chain(managed.warnings)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         ip_groups: Vec::new(),
+        managed_catalog: if managed.workspaces.is_empty() {
+            None
+        } else {
+            catalog.managed.source.as_ref().map(|s| s.id.clone())
+        },
+        managed_workspaces: managed.workspaces,
+        managed_rules: managed.rules,
         nsg_slots: catalog.nsg_slots(scenario.cloud),
         tag_addresses: BTreeMap::new(),
     };
@@ -779,7 +802,8 @@ impl<'a> Planner<'a> {
             .scenario
             .workspaces
             .iter()
-            .filter(|w| !w.compute_subnet_ids.is_empty())
+            // Managed workspaces get their own warning (`managed.rs`).
+            .filter(|w| !w.compute_subnet_ids.is_empty() && w.managed_network.is_none())
             .map(|w| w.name.as_str())
             .collect();
         if named.is_empty() {

@@ -114,14 +114,17 @@ pub fn plan_mermaid(plan: &Plan) -> String {
         Sku::Standard => "Standard",
         Sku::Premium => "Premium",
     };
-    out.push(format!(
-        "  fw{{{{\"{}{BREAK}{}\"}}}}",
-        label(&format!("Azure Firewall {sku}")),
-        label(&format!(
-            "rule collection group {} (priority {})",
-            plan.firewall.rule_collection_group, plan.firewall.priority
-        ))
-    ));
+    let hub = !plan.workspaces.is_empty() || plan.managed_workspaces.is_empty();
+    if hub {
+        out.push(format!(
+            "  fw{{{{\"{}{BREAK}{}\"}}}}",
+            label(&format!("Azure Firewall {sku}")),
+            label(&format!(
+                "rule collection group {} (priority {})",
+                plan.firewall.rule_collection_group, plan.firewall.priority
+            ))
+        ));
+    }
     let mut collection_ids = Vec::new();
     for (kind, prefix) in [
         (RuleKind::FirewallNetwork, "net"),
@@ -240,9 +243,61 @@ pub fn plan_mermaid(plan: &Plan) -> String {
             label(&route_text(rules))
         ));
     }
+    managed_network(plan, &mut out);
     let mut text = out.join("\n");
     text.push('\n');
     text
+}
+
+/// Workspaces with a managed virtual network: a node each (`m1`, numbered by name), an
+/// edge to one node of the user-defined outbound rules amlfw writes and one to Azure's own
+/// (`automatic`) rules. No firewall edge: their outbound never crosses the hub.
+fn managed_network(plan: &Plan, out: &mut Vec<String>) {
+    let mut workspaces: Vec<&crate::plan::ManagedWorkspace> =
+        plan.managed_workspaces.iter().collect();
+    workspaces.sort_by(|a, b| a.name.cmp(&b.name));
+    for (index, workspace) in workspaces.iter().enumerate() {
+        let id = format!("m{}", index + 1);
+        out.push(format!(
+            "  {id}[\"{}{BREAK}{}\"]",
+            label(&workspace.name),
+            label(&format!(
+                "managed virtual network, {}",
+                workspace.isolation.as_str()
+            ))
+        ));
+        for (suffix, automatic, title) in [
+            ("rules", false, "user-defined outbound rules"),
+            ("auto", true, "automatic (Azure's own)"),
+        ] {
+            let lines: Vec<String> = plan
+                .managed_rules
+                .iter()
+                .filter(|r| r.workspace == workspace.name)
+                .filter(|r| (r.kind == crate::plan::ManagedKind::Automatic) == automatic)
+                .map(|r| {
+                    let mut destinations = capped(&r.destinations, MAX_ITEMS).join(", ");
+                    if let Some(resource) = &r.resource {
+                        destinations = format!("{resource} {destinations}");
+                    }
+                    format!("{}: {destinations}", r.kind.as_str())
+                })
+                .collect();
+            if lines.is_empty() {
+                continue;
+            }
+            let mut shown = vec![label(title)];
+            shown.extend(lines.iter().take(MAX_RULE_LINES).map(|l| label(l)));
+            if lines.len() > MAX_RULE_LINES {
+                shown.push(label(&format!(
+                    "+{} more rules",
+                    lines.len() - MAX_RULE_LINES
+                )));
+            }
+            out.push(format!("  {id}_{suffix}[\"{}\"]", shown.join(BREAK)));
+            out.push(format!("  {id} --> {id}_{suffix}"));
+        }
+    }
 }
 
 /// One line of a collection node: destinations, traffic, and the workspaces when the rule

@@ -11,6 +11,7 @@ pub mod allowlist;
 pub mod bicep;
 pub mod filters;
 mod layout;
+pub mod managed;
 
 pub use layout::Part;
 pub mod mermaid;
@@ -43,6 +44,9 @@ pub const LAYOUT_DIRECTORIES: [&str; 3] = [
     Part::Hub.prefix(),
     Part::Combined.prefix(),
 ];
+
+/// Where the managed-network modules go: `managed/terraform/`, `managed/bicep/`.
+pub const MANAGED_DIRECTORY: &str = "managed/";
 
 /// The templates compiled into amlfw: (name, text). A name is the generated file's
 /// path, except under `partials/` (text that several templates include);
@@ -120,6 +124,34 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "bicep/README.md",
         include_str!("../../templates/bicep/README.md.tera"),
     ),
+    (
+        "managed/terraform/terraform.tf",
+        include_str!("../../templates/managed/terraform/terraform.tf.tera"),
+    ),
+    (
+        "managed/terraform/variables.tf",
+        include_str!("../../templates/managed/terraform/variables.tf.tera"),
+    ),
+    (
+        "managed/terraform/main.tf",
+        include_str!("../../templates/managed/terraform/main.tf.tera"),
+    ),
+    (
+        "managed/terraform/README.md",
+        include_str!("../../templates/managed/terraform/README.md.tera"),
+    ),
+    (
+        "managed/bicep/main.bicep",
+        include_str!("../../templates/managed/bicep/main.bicep.tera"),
+    ),
+    (
+        "managed/bicep/modules/outbound-rules.bicep",
+        include_str!("../../templates/managed/bicep/modules/outbound-rules.bicep.tera"),
+    ),
+    (
+        "managed/bicep/README.md",
+        include_str!("../../templates/managed/bicep/README.md.tera"),
+    ),
 ];
 
 /// The renderer's own source, for [`RENDERER_FINGERPRINT`]: every file of `src/render/`
@@ -181,16 +213,25 @@ pub fn render(
     target: Target,
     scenario_name: &str,
 ) -> Result<RenderedFiles, RenderError> {
-    match target {
-        Target::Terraform => terraform::render(plan, scenario_name),
-        Target::Bicep => bicep::render(plan, scenario_name),
-        Target::Allowlist => allowlist::render(plan, scenario_name),
-        Target::All => {
-            let mut files = terraform::render(plan, scenario_name)?;
-            files.extend(bicep::render(plan, scenario_name)?);
-            Ok(files)
+    // A scenario whose workspaces all have a managed network has no hub module to write.
+    let hub = !plan.workspaces.is_empty() || plan.managed_workspaces.is_empty();
+    let mut files = RenderedFiles::new();
+    if matches!(target, Target::Terraform | Target::All) {
+        if hub {
+            files.extend(terraform::render(plan, scenario_name)?);
         }
+        files.extend(managed::render_terraform(plan)?);
     }
+    if matches!(target, Target::Bicep | Target::All) {
+        if hub {
+            files.extend(bicep::render(plan, scenario_name)?);
+        }
+        files.extend(managed::render_bicep(plan)?);
+    }
+    if target == Target::Allowlist {
+        files.extend(allowlist::render(plan, scenario_name)?);
+    }
+    Ok(files)
 }
 
 /// `amlfw plan --format markdown`: a summary for reviewers and the rule table the
@@ -206,6 +247,7 @@ pub fn plan_markdown(plan: &Plan) -> String {
         plan.rules.len(),
         docs.table
     );
+    out.push_str(&managed::plan_markdown(plan));
     if !docs.warnings.is_empty() {
         out.push_str("\n**Warnings**\n\n");
         for warning in &docs.warnings {
@@ -224,6 +266,8 @@ enum TemplateSet {
     Terraform,
     /// `bicep/*` of [`TEMPLATES`].
     Bicep,
+    /// `managed/*` of [`TEMPLATES`].
+    Managed,
 }
 
 impl TemplateSet {
@@ -232,6 +276,7 @@ impl TemplateSet {
         match self {
             TemplateSet::Terraform => "terraform/",
             TemplateSet::Bicep => "bicep/",
+            TemplateSet::Managed => "managed/",
         }
     }
 }
@@ -241,9 +286,11 @@ impl TemplateSet {
 fn engine(set: TemplateSet) -> &'static Tera {
     static TERRAFORM: std::sync::OnceLock<Tera> = std::sync::OnceLock::new();
     static BICEP: std::sync::OnceLock<Tera> = std::sync::OnceLock::new();
+    static MANAGED: std::sync::OnceLock<Tera> = std::sync::OnceLock::new();
     let cell = match set {
         TemplateSet::Terraform => &TERRAFORM,
         TemplateSet::Bicep => &BICEP,
+        TemplateSet::Managed => &MANAGED,
     };
     cell.get_or_init(|| build_engine(set))
 }
@@ -332,7 +379,11 @@ mod tests {
 
     #[test]
     fn every_embedded_template_parses_in_its_set_only() {
-        let sets = [TemplateSet::Terraform, TemplateSet::Bicep];
+        let sets = [
+            TemplateSet::Terraform,
+            TemplateSet::Bicep,
+            TemplateSet::Managed,
+        ];
         for (name, _) in TEMPLATES {
             let holding: Vec<TemplateSet> = sets
                 .into_iter()

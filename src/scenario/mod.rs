@@ -79,6 +79,14 @@ pub const FEATURES: &[(&str, &str)] = &[
         "storage-behind-firewall",
         "the firewall sits between the compute and the storage private endpoints (SMB 445 through it)",
     ),
+    (
+        "huggingface",
+        "Hugging Face models (managed network: FQDN rules to Docker Hub and the Hugging Face CDN; the firewall article lists no host for them)",
+    ),
+    (
+        "batch-endpoints",
+        "batch endpoints or ParallelRunStep (managed network: private endpoint rules to the default storage account's queue and table sub resources; the firewall article has no rule for them)",
+    ),
 ];
 
 /// Every fact a catalog condition can test: the features, plus facts derived from a
@@ -154,6 +162,16 @@ pub const FACTS: &[(&str, &str)] = &[
     ("interactive-jobs", "feature"),
     ("automl-nlp-vision", "feature"),
     ("storage-behind-firewall", "feature"),
+    ("huggingface", "feature"),
+    ("batch-endpoints", "feature"),
+    (
+        "managed-network",
+        "managed_network is given (the workspace's outbound goes through its managed virtual network)",
+    ),
+    (
+        "approved-outbound",
+        "managed_network.isolation is allow-only-approved-outbound",
+    ),
 ];
 
 const TOP_FIELDS: &[&str] = &[
@@ -185,6 +203,7 @@ const WORKSPACE_FIELDS: &[&str] = &[
     "compute",
     "features",
     "extra_fqdns",
+    "managed_network",
 ];
 const CONTAINER_REGISTRY_FIELDS: &[&str] = &["name", "access"];
 const COMPUTE_FIELDS: &[&str] = &[
@@ -203,6 +222,7 @@ const KUBERNETES_FIELDS: &[&str] = &[
     "arc_features",
 ];
 const EXTRA_FQDN_FIELDS: &[&str] = &["fqdn", "ports", "reason"];
+const MANAGED_NETWORK_FIELDS: &[&str] = &["isolation"];
 const OUTPUTS_FIELDS: &[&str] = &["layout", "nsg", "route_table"];
 const NSG_FIELDS: &[&str] = &["existing", "priorities"];
 const ROUTE_TABLE_FIELDS: &[&str] = &["existing", "default_route", "firewall_private_ip", "mode"];
@@ -218,6 +238,9 @@ pub const UNMARKED_TAGS: &[&str] = &["regional", "global"];
 pub const REGISTRY_ACCESS: &[&str] = &["firewall", "private-endpoint"];
 /// Values of `workspaces[].azure_monitor`; the first is the default.
 pub const AZURE_MONITOR_MODES: &[&str] = &["public", "secured"];
+/// Values of `workspaces[].managed_network.isolation`; the first is the default. The
+/// article's third mode, `disabled`, is a workspace without `managed_network`.
+pub const ISOLATION_MODES: &[&str] = &["allow-only-approved-outbound", "allow-internet-outbound"];
 /// Values of `outputs.layout`; the first is the default.
 pub const LAYOUTS: &[&str] = &["combined", "split"];
 /// `outputs.nsg.priorities` when the scenario does not say: every priority Azure allows
@@ -296,6 +319,7 @@ pub const ALL_FIELDS: &[&[&str]] = &[
     COMPUTE_FIELDS,
     KUBERNETES_FIELDS,
     EXTRA_FQDN_FIELDS,
+    MANAGED_NETWORK_FIELDS,
     OUTPUTS_FIELDS,
     NSG_FIELDS,
     ROUTE_TABLE_FIELDS,
@@ -402,8 +426,41 @@ pub struct Workspace {
     pub features: BTreeSet<String>,
     /// Hosts the team adds.
     pub extra_fqdns: Vec<ExtraFqdn>,
+    /// The workspace uses an Azure Machine Learning managed virtual network: its outbound
+    /// rules are the workspace's own (`src/planner/managed.rs`), not the hub firewall's.
+    pub managed_network: Option<ManagedNetwork>,
     /// Where the workspace is in the file, for planner messages.
     pub location: Location,
+}
+
+/// `workspaces[].managed_network`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedNetwork {
+    /// The outbound isolation mode.
+    pub isolation: Isolation,
+    /// Where `managed_network` is in the file.
+    pub location: Location,
+}
+
+/// The isolation mode of a managed virtual network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Isolation {
+    /// Only the required rules and the user-defined outbound rules are allowed.
+    AllowOnlyApprovedOutbound,
+    /// All internet outbound is allowed: no user-defined rule is needed for public hosts.
+    AllowInternetOutbound,
+}
+
+impl Isolation {
+    /// The scenario's spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Isolation::AllowOnlyApprovedOutbound => ISOLATION_MODES[0],
+            Isolation::AllowInternetOutbound => ISOLATION_MODES[1],
+        }
+    }
 }
 
 /// Compute of a workspace.
@@ -438,6 +495,8 @@ pub struct Kubernetes {
     pub subnets: Option<Vec<IpNet>>,
     /// Optional Azure Arc features ([`ARC_FEATURES`] values); empty for AKS without Arc.
     pub arc_features: BTreeSet<String>,
+    /// Where `compute.kubernetes` is in the file, for messages about the cluster as a whole.
+    pub location: Location,
 }
 
 /// How a Kubernetes cluster is attached.
@@ -555,6 +614,13 @@ impl Workspace {
         add("registry-named", self.container_registry.is_some());
         add("hbi", self.hbi);
         add("aks-v1-inference", compute.aks_v1_inference);
+        add("managed-network", self.managed_network.is_some());
+        add(
+            "approved-outbound",
+            self.managed_network
+                .as_ref()
+                .is_some_and(|m| m.isolation == Isolation::AllowOnlyApprovedOutbound),
+        );
         if let Some(kubernetes) = &compute.kubernetes {
             let used = kubernetes.training || kubernetes.inference;
             add("kubernetes", used);
@@ -1699,6 +1765,9 @@ impl Decoder<'_> {
                 secured
             }
         };
+        let managed_network = fields
+            .get("managed_network")
+            .and_then(|node| self.managed_network(node, &format!("{path}.managed_network")));
         Some(Workspace {
             name: name?,
             region: region?,
@@ -1715,6 +1784,34 @@ impl Decoder<'_> {
             compute: compute?,
             features,
             extra_fqdns,
+            managed_network,
+            location: self.location(node.span, path),
+        })
+    }
+
+    /// `managed_network: { isolation }`; `isolation` defaults to the mode that needs
+    /// user-defined rules, the one amlfw exists for.
+    fn managed_network(&mut self, node: &Node, path: &str) -> Option<ManagedNetwork> {
+        let fields = self.fields(node, path, "`managed_network`", MANAGED_NETWORK_FIELDS)?;
+        let isolation = match fields.get("isolation") {
+            None => Isolation::AllowOnlyApprovedOutbound,
+            Some(value) => {
+                let choice = self.choice(
+                    value,
+                    &format!("{path}.isolation"),
+                    "isolation mode",
+                    ISOLATION_MODES,
+                    Code::InvalidValue,
+                )?;
+                if choice == ISOLATION_MODES[1] {
+                    Isolation::AllowInternetOutbound
+                } else {
+                    Isolation::AllowOnlyApprovedOutbound
+                }
+            }
+        };
+        Some(ManagedNetwork {
+            isolation,
             location: self.location(node.span, path),
         })
     }
@@ -1972,6 +2069,7 @@ impl Decoder<'_> {
             region: region?,
             subnets,
             arc_features,
+            location: self.location(node.span, path),
         })
     }
 

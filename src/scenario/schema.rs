@@ -20,10 +20,10 @@ use super::{
     ARC_FEATURES, AZURE_MONITOR_MODES, BOOLEAN_FIELDS, COMPUTE_FIELDS, CONTAINER_REGISTRY_FIELDS,
     CONTAINER_REGISTRY_LENGTH, DEFAULT_CATALOG, DEFAULT_NSG_PRIORITIES, DEFAULT_PRIORITY,
     DEFAULT_RULE_COLLECTION_GROUP_NAME, DESTINATIONS, EXTRA_FQDN_FIELDS, FEATURES, FIREWALL_FIELDS,
-    KUBERNETES_CONNECTIONS, KUBERNETES_FIELDS, LAYOUTS, NSG_FIELDS, OUTPUTS_FIELDS, PRIORITY_RANGE,
-    REGISTRY_ACCESS, ROUTE_MODES, ROUTE_TABLE_FIELDS, RULE_COLLECTION_GROUP_FIELDS,
-    RULE_COLLECTION_GROUP_NAME_LENGTH, SKUS, STORAGE_ACCOUNT_LENGTH, TOP_FIELDS, UNMARKED_TAGS,
-    VERSION, WORKSPACE_FIELDS, WORKSPACE_NAME_LENGTH,
+    ISOLATION_MODES, KUBERNETES_CONNECTIONS, KUBERNETES_FIELDS, LAYOUTS, MANAGED_NETWORK_FIELDS,
+    NSG_FIELDS, OUTPUTS_FIELDS, PRIORITY_RANGE, REGISTRY_ACCESS, ROUTE_MODES, ROUTE_TABLE_FIELDS,
+    RULE_COLLECTION_GROUP_FIELDS, RULE_COLLECTION_GROUP_NAME_LENGTH, SKUS, STORAGE_ACCOUNT_LENGTH,
+    TOP_FIELDS, UNMARKED_TAGS, VERSION, WORKSPACE_FIELDS, WORKSPACE_NAME_LENGTH,
 };
 use crate::catalog::{Catalog, Cloud};
 
@@ -97,6 +97,12 @@ pub const OBJECTS: &[Object] = &[
         fields: EXTRA_FQDN_FIELDS,
         required: &["fqdn", "ports", "reason"],
         description: "A host your team needs beyond the article. Ports 80/443 become application rules, other ports network rules with FQDNs.",
+    },
+    Object {
+        name: "managed_network",
+        fields: MANAGED_NETWORK_FIELDS,
+        required: &[],
+        description: "The workspace uses an Azure Machine Learning managed virtual network instead of the hub firewall: amlfw plans its user-defined outbound rules (`managed/terraform/`, `managed/bicep/`) and no firewall, NSG or route rule.",
     },
     Object {
         name: "outputs",
@@ -244,6 +250,16 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
         "workspace",
         "extra_fqdns",
         "Hosts your team needs beyond the article (below). Ports 80/443 become application rules, other ports network rules with FQDNs.",
+    ),
+    (
+        "workspace",
+        "managed_network",
+        "The workspace's outbound traffic goes through its managed virtual network (below), not the hub firewall: its features become the managed-network article's outbound rules, and `compute_subnets` are not needed. Workspaces with and without it mix in one scenario.",
+    ),
+    (
+        "managed_network",
+        "isolation",
+        "`allow-only-approved-outbound`: amlfw plans the FQDN and private endpoint outbound rules the workspace's features need, and lists the rules Azure creates itself. `allow-internet-outbound`: all internet outbound is allowed, so amlfw writes no rule for public hosts (only the private endpoint rules, such as batch endpoints' queue and table) and says so in the plan.",
     ),
     ("compute", "instances", "Compute instances."),
     ("compute", "clusters", "Compute clusters."),
@@ -418,6 +434,7 @@ const HEADINGS: &[(&str, &str)] = &[
     ("compute", "#### `compute`"),
     ("kubernetes", "##### `compute.kubernetes`"),
     ("extra_fqdn", "#### `extra_fqdns[]`"),
+    ("managed_network", "#### `managed_network`"),
     ("outputs", "### `outputs`"),
     ("nsg", "#### `outputs.nsg`"),
     ("route_table", "#### `outputs.route_table`"),
@@ -587,7 +604,7 @@ fn field_schema(object: &str, field: &str, catalog: &Catalog) -> Value {
         }
         ("scenario", "firewall" | "outputs")
         | ("firewall", "rule_collection_group")
-        | ("workspace", "compute")
+        | ("workspace", "compute" | "managed_network")
         | ("compute", "kubernetes")
         | ("outputs", "route_table") => {
             let mut value = reference(field);
@@ -618,6 +635,7 @@ fn field_schema(object: &str, field: &str, catalog: &Catalog) -> Value {
         }),
         ("route_table", "mode") => choice(ROUTE_MODES),
         ("workspace", "azure_monitor") => choice(AZURE_MONITOR_MODES),
+        ("managed_network", "isolation") => choice(ISOLATION_MODES),
         ("outputs", "layout") => choice(LAYOUTS),
         ("firewall", "unmarked_tags") => choice(UNMARKED_TAGS),
         ("nsg", "priorities") => json!({

@@ -10,8 +10,8 @@
 use super::schema::description;
 use super::{
     BOOLEAN_FIELDS, DEFAULT_CATALOG, DEFAULT_PRIORITY, DEFAULT_RULE_COLLECTION_GROUP_NAME,
-    DESTINATIONS, FEATURES, KUBERNETES_CONNECTIONS, LAYOUTS, ROUTE_MODES, SKUS, UNMARKED_TAGS,
-    example_region, resolve_region,
+    DESTINATIONS, FEATURES, ISOLATION_MODES, KUBERNETES_CONNECTIONS, LAYOUTS, ROUTE_MODES, SKUS,
+    UNMARKED_TAGS, example_region, resolve_region,
 };
 use crate::catalog::{Catalog, Cloud, CloudEndpoints, Direction, Endpoint, Mode, Requirement};
 use crate::diagnostic::Diagnostic;
@@ -289,6 +289,14 @@ pub fn starter(
     out.push_str(&format!(
         "{compute}- {{ fqdn: github.com, ports: [443], reason: clone training code }}\n"
     ));
+    starter.field(
+        &mut out,
+        optional,
+        "workspace",
+        "managed_network",
+        &format!("managed_network: {{ isolation: {} }}", ISOLATION_MODES[0]),
+        none,
+    );
 
     starter.field(&mut out, "# ", "scenario", "outputs", "outputs:", none);
     let outputs = "#   ";
