@@ -162,6 +162,7 @@ const RENDERER_SOURCES: &[(&str, &str)] = &[
     ("render/bicep.rs", include_str!("bicep.rs")),
     ("render/filters.rs", include_str!("filters.rs")),
     ("render/layout.rs", include_str!("layout.rs")),
+    ("render/managed.rs", include_str!("managed.rs")),
     ("render/mermaid.rs", include_str!("mermaid.rs")),
     ("render/terraform.rs", include_str!("terraform.rs")),
     ("output/manifest.rs", include_str!("../output/manifest.rs")),
