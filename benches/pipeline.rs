@@ -4,11 +4,13 @@
 //! Whole-process rows are same-run ratios: the job and its baseline run alternately, so
 //! that machine noise (two shared cores) hits both, and each is the median of its runs:
 //! (e) `generate examples/full-public.yaml --target all`, output up to date, against
-//!     `/bin/true` (goal: <= 5 ms);
+//!     `/bin/true` (goal: <= 5 ms), and the same with `AMLFW_NO_REUSE=1` (every file
+//!     rendered, as after any change);
 //! (f) `generate examples/ip-addresses.yaml --service-tags` the 4 MB public file, against
 //!     the parse floor: a process that reads that file and parses it with serde_json into
 //!     `IgnoredAny` (goal: <= 1.5x). The floor process is this bench binary itself, run
-//!     with `AMLFW_PARSE_FLOOR=FILE` (see `main`), so it is built with the same profile.
+//!     with `AMLFW_PARSE_FLOOR=FILE` (see `main`), so it is built with the same profile;
+//!     also with `AMLFW_NO_REUSE=1`.
 //!
 //! In-process rows:
 //! (a) parse the 4 MB public service tag file and expand 8 tags, against a bare
@@ -226,6 +228,15 @@ fn main() {
         "(e) `generate full-public --target all`, up to date {job:8.2} ms vs /bin/true {baseline:6.2} ms  ratio {:.1}x (goal <= 5 ms)",
         job / baseline
     );
+    // The same run forced down the full path (it renders every file, as the first run and
+    // any run after a change do): what the render record of `output::reuse` saves.
+    generate_all.env("AMLFW_NO_REUSE", "1");
+    let (forced, baseline) = paired(21, &mut generate_all, &mut quiet(Command::new("/bin/true")));
+    generate_all.env_remove("AMLFW_NO_REUSE");
+    println!(
+        "    the same, rendered (AMLFW_NO_REUSE=1)         {forced:8.2} ms vs /bin/true {baseline:6.2} ms  ratio {:.1}x",
+        forced / baseline
+    );
     if tags_path.exists() {
         let mut ip_mode = quiet(Command::new(env!("CARGO_BIN_EXE_amlfw")));
         ip_mode.args(["generate", "examples/ip-addresses.yaml", "--service-tags"]);
@@ -236,6 +247,12 @@ fn main() {
         println!(
             "(f) `generate ip-addresses --service-tags` (4 MB) {job:8.2} ms vs parse floor {baseline:6.2} ms  ratio {:.2}x (goal <= 1.5x)",
             job / baseline
+        );
+        ip_mode.env("AMLFW_NO_REUSE", "1");
+        let (forced, baseline) = paired(21, &mut ip_mode, &mut floor);
+        println!(
+            "    the same, rendered (AMLFW_NO_REUSE=1)         {forced:8.2} ms vs parse floor {baseline:6.2} ms  ratio {:.2}x",
+            forced / baseline
         );
     } else {
         println!("(f) skipped: {} is not here", tags_path.display());

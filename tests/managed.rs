@@ -288,7 +288,7 @@ fn diff_to_a_managed_network_is_a_migration_checklist() {
         "pypi-host: pypi.org → managed-fqdn managed-pypi",
         "BatchNodeManagement.EastUS2 → automatic auto-required-service-tags",
         "route route-default-to-firewall-eastus2",
-        "managed-private-endpoint managed-batch-storage-1",
+        "managed-private-endpoint managed-batch-storage-queue",
     ] {
         assert!(stdout.contains(part), "missing {part:?}");
     }

@@ -20,6 +20,30 @@ pub const FILE: &str = "requirements/managed-network.yaml";
 /// outboundRules`, `^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$`): at most this many characters.
 pub const RULE_NAME_MAX: usize = 33;
 
+/// The suffix that tells apart the rules of an entry with several destinations: the
+/// destination itself when it is a short word (a storage sub-resource: `-queue`), else
+/// `-` and six hex digits of its FNV-1a hash. From the destination, not its position, so
+/// that adding or removing a host of an entry renames no other host's rule (a rule's name
+/// is its identity in Azure and in the module's `for_each` keys).
+#[must_use]
+pub fn destination_suffix(destination: &str) -> String {
+    if destination.len() < DESTINATION_SUFFIX_LEN
+        && destination
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        return format!("-{destination}");
+    }
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in destination.bytes() {
+        hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+    }
+    format!("-{:06x}", hash >> 8)
+}
+
+/// The longest [`destination_suffix`].
+const DESTINATION_SUFFIX_LEN: usize = 7;
+
 /// The sub resources of a storage account a private endpoint can target.
 pub const STORAGE_SUB_RESOURCES: &[&str] = &["blob", "file", "queue", "table", "dfs", "web"];
 
@@ -164,11 +188,26 @@ pub(super) fn load(text: &str, root: &str) -> Result<ManagedCatalog, Vec<Diagnos
         if !ids.insert(raw.id.clone()) {
             problem(format!("id `{}` is used twice", raw.id));
         }
-        let suffix = if raw.destinations.len() > 1 {
-            1 + raw.destinations.len().to_string().len()
-        } else {
-            0
-        };
+        // Only the kinds amlfw writes are split into one rule per destination; an automatic
+        // rule or a limit is one row of the plan.
+        let split = raw.destinations.len() > 1
+            && matches!(
+                raw.kind,
+                EntryKind::Fqdn | EntryKind::ServiceTag | EntryKind::PrivateEndpoint
+            );
+        let suffix = if split { DESTINATION_SUFFIX_LEN } else { 0 };
+        let mut suffixes = std::collections::BTreeSet::new();
+        if split
+            && !raw
+                .destinations
+                .iter()
+                .all(|d| suffixes.insert(destination_suffix(d)))
+        {
+            problem(format!(
+                "two destinations of `{}` have one rule name suffix: list them in entries of their own",
+                raw.id
+            ));
+        }
         // `x-` names are the scenario's `extra_fqdns` (`planner::managed`).
         let name_ok = raw.id.len() >= 3
             && !raw.id.starts_with("x-")
@@ -180,7 +219,7 @@ pub(super) fn load(text: &str, root: &str) -> Result<ManagedCatalog, Vec<Diagnos
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !name_ok {
             problem(format!(
-                "id `{}` is not a valid outbound rule name: kebab-case, 3-{RULE_NAME_MAX} characters with its `-<position>` suffix",
+                "id `{}` is not a valid outbound rule name: kebab-case, 3-{RULE_NAME_MAX} characters with its `-<hash>` suffix",
                 raw.id
             ));
         }

@@ -5,7 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::catalog::managed::{EntryKind, LimitSeverity, ManagedEntry, RULE_NAME_MAX};
+use crate::catalog::managed::{
+    EntryKind, LimitSeverity, ManagedEntry, RULE_NAME_MAX, destination_suffix,
+};
 use crate::catalog::{Catalog, Cloud, PortRange};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::{ManagedKind, ManagedRule, ManagedWorkspace, Warning};
@@ -101,13 +103,14 @@ fn entry_rules(
         section: entry.section.clone(),
         purpose: entry.purpose.clone(),
     };
-    // One rule per destination, named by its position in the entry (append, never
-    // reorder), so a name never moves to another host.
+    // One rule per destination, named by its destination, so that a catalog update that
+    // adds or removes a host of the entry renames no other host's rule.
     let named = |index: usize| {
         if entry.destinations.len() == 1 {
             entry.id.clone()
         } else {
-            format!("{}-{}", entry.id, index + 1)
+            let destination = entry.destinations.get(index).map_or("", String::as_str);
+            format!("{}{}", entry.id, destination_suffix(destination))
         }
     };
     match entry.kind {
@@ -331,6 +334,8 @@ fn is_storage_host(host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     /// The same host on 80 and on 443 is one FQDN rule (it has no port), not two rules
@@ -349,6 +354,44 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
         assert!(planned.errors.is_empty());
+    }
+
+    /// A catalog update that removes a host of an entry renames none of the entry's other
+    /// rules: names come from destinations, not positions (a position name would move
+    /// every later host's rule, and Terraform would replace them).
+    #[test]
+    fn removing_a_host_of_an_entry_renames_no_other_rule() {
+        let text = "version: 1\ncloud: public\nworkspaces:\n  - name: mlw-a\n    region: eastus2\n    managed_network: {}\n    compute: { instances: true }\n    features: [vscode, huggingface]\n";
+        let rules = |catalog: &Catalog| {
+            let scenario = crate::scenario::load(text, "s.yaml", catalog).unwrap();
+            plan(&scenario, catalog).rules
+        };
+        let names = |catalog: &Catalog| -> BTreeMap<String, String> {
+            rules(catalog)
+                .into_iter()
+                .filter(|r| r.kind != ManagedKind::Automatic)
+                .map(|r| (r.destinations.join(","), r.name))
+                .collect()
+        };
+        let full = Catalog::embedded();
+        let before = names(&full);
+        let planned: Vec<String> = rules(&full).into_iter().map(|r| r.requirement).collect();
+        let mut smaller = full.clone();
+        let entry = smaller
+            .managed
+            .entries
+            .iter_mut()
+            .find(|e| {
+                e.kind == EntryKind::Fqdn && e.destinations.len() > 2 && planned.contains(&e.id)
+            })
+            .expect("a planned FQDN entry of three or more hosts");
+        let removed = entry.destinations.remove(0);
+        let after = names(&smaller);
+        assert!(!after.contains_key(&removed));
+        for (destination, name) in &after {
+            assert_eq!(before.get(destination), Some(name), "{destination}");
+        }
+        assert_eq!(after.len() + 1, before.len());
     }
 
     #[test]

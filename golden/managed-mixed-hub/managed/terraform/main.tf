@@ -7,9 +7,9 @@
 locals {
   fqdn_rules = {
     # managed-anaconda: Installing default conda packages. (Scenario: Access public machine learning packages (recommended outbound include))
-    "mlw-approved/managed-anaconda-1" = { workspace = "mlw-approved", name = "managed-anaconda-1", destination = "anaconda.com" }
+    "mlw-approved/managed-anaconda-7a2e2e" = { workspace = "mlw-approved", name = "managed-anaconda-7a2e2e", destination = "anaconda.com" }
     # managed-anaconda: Installing default conda packages. (Scenario: Access public machine learning packages (recommended outbound include))
-    "mlw-approved/managed-anaconda-2" = { workspace = "mlw-approved", name = "managed-anaconda-2", destination = "*.anaconda.com" }
+    "mlw-approved/managed-anaconda-7dbfb2" = { workspace = "mlw-approved", name = "managed-anaconda-7dbfb2", destination = "*.anaconda.com" }
     # managed-anaconda-org: Conda repository data. (Scenario: Access public machine learning packages (recommended outbound include))
     "mlw-approved/managed-anaconda-org" = { workspace = "mlw-approved", name = "managed-anaconda-org", destination = "*.anaconda.org" }
     # managed-pypi: Listing dependencies from the default pip index. (Scenario: Access public machine learning packages (recommended outbound include))
@@ -17,33 +17,33 @@ locals {
     # managed-pythonhosted: Package files when the pip index is overridden. (Scenario: Access public machine learning packages (recommended outbound include))
     "mlw-approved/managed-pythonhosted" = { workspace = "mlw-approved", name = "managed-pythonhosted", destination = "*.pythonhosted.org" }
     # managed-pytorch: PyTorch examples. (Scenario: Access public machine learning packages (recommended outbound include))
-    "mlw-approved/managed-pytorch-1" = { workspace = "mlw-approved", name = "managed-pytorch-1", destination = "pytorch.org" }
+    "mlw-approved/managed-pytorch-4b607e" = { workspace = "mlw-approved", name = "managed-pytorch-4b607e", destination = "*.pytorch.org" }
     # managed-pytorch: PyTorch examples. (Scenario: Access public machine learning packages (recommended outbound include))
-    "mlw-approved/managed-pytorch-2" = { workspace = "mlw-approved", name = "managed-pytorch-2", destination = "*.pytorch.org" }
+    "mlw-approved/managed-pytorch-67eb0f" = { workspace = "mlw-approved", name = "managed-pytorch-67eb0f", destination = "pytorch.org" }
     # managed-tensorflow: TensorFlow examples. (Scenario: Access public machine learning packages (recommended outbound include))
     "mlw-approved/managed-tensorflow" = { workspace = "mlw-approved", name = "managed-tensorflow", destination = "*.tensorflow.org" }
     # managed-vscode-cdn: The Visual Studio Code download CDN. (Scenario: Use Visual Studio Code desktop or web with compute instance)
     "mlw-approved/managed-vscode-cdn" = { workspace = "mlw-approved", name = "managed-vscode-cdn", destination = "vscode.download.prss.microsoft.com" }
     # managed-vscode-extensions: Downloading and installing VS Code extensions. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-approved/managed-vscode-extensions-1" = { workspace = "mlw-approved", name = "managed-vscode-extensions-1", destination = "marketplace.visualstudio.com" }
+    "mlw-approved/managed-vscode-extensions-769457" = { workspace = "mlw-approved", name = "managed-vscode-extensions-769457", destination = "marketplace.visualstudio.com" }
     # managed-vscode-extensions: Downloading and installing VS Code extensions. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-approved/managed-vscode-extensions-2" = { workspace = "mlw-approved", name = "managed-vscode-extensions-2", destination = "vscode.blob.core.windows.net" }
+    "mlw-approved/managed-vscode-extensions-b2287d" = { workspace = "mlw-approved", name = "managed-vscode-extensions-b2287d", destination = "vscode.blob.core.windows.net" }
     # managed-vscode-extensions: Downloading and installing VS Code extensions. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-approved/managed-vscode-extensions-3" = { workspace = "mlw-approved", name = "managed-vscode-extensions-3", destination = "*.gallerycdn.vsassets.io" }
+    "mlw-approved/managed-vscode-extensions-f7b987" = { workspace = "mlw-approved", name = "managed-vscode-extensions-f7b987", destination = "*.gallerycdn.vsassets.io" }
     # managed-vscode-server: VS Code server bits installed on the compute instance. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-approved/managed-vscode-server-1" = { workspace = "mlw-approved", name = "managed-vscode-server-1", destination = "update.code.visualstudio.com" }
+    "mlw-approved/managed-vscode-server-478570" = { workspace = "mlw-approved", name = "managed-vscode-server-478570", destination = "update.code.visualstudio.com" }
     # managed-vscode-server: VS Code server bits installed on the compute instance. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-approved/managed-vscode-server-2" = { workspace = "mlw-approved", name = "managed-vscode-server-2", destination = "*.vo.msecnd.net" }
+    "mlw-approved/managed-vscode-server-6766b9" = { workspace = "mlw-approved", name = "managed-vscode-server-6766b9", destination = "*.vo.msecnd.net" }
     # managed-vscode-web: Visual Studio Code for the Web (vscode.dev). (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-approved/managed-vscode-web-1" = { workspace = "mlw-approved", name = "managed-vscode-web-1", destination = "*.vscode.dev" }
+    "mlw-approved/managed-vscode-web-0b0d76" = { workspace = "mlw-approved", name = "managed-vscode-web-0b0d76", destination = "default.exp-tas.com" }
     # managed-vscode-web: Visual Studio Code for the Web (vscode.dev). (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-approved/managed-vscode-web-2" = { workspace = "mlw-approved", name = "managed-vscode-web-2", destination = "*.vscode-unpkg.net" }
+    "mlw-approved/managed-vscode-web-4be0b9" = { workspace = "mlw-approved", name = "managed-vscode-web-4be0b9", destination = "*.vscodeexperiments.azureedge.net" }
     # managed-vscode-web: Visual Studio Code for the Web (vscode.dev). (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-approved/managed-vscode-web-3" = { workspace = "mlw-approved", name = "managed-vscode-web-3", destination = "*.vscode-cdn.net" }
+    "mlw-approved/managed-vscode-web-ad2ad0" = { workspace = "mlw-approved", name = "managed-vscode-web-ad2ad0", destination = "*.vscode-cdn.net" }
     # managed-vscode-web: Visual Studio Code for the Web (vscode.dev). (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-approved/managed-vscode-web-4" = { workspace = "mlw-approved", name = "managed-vscode-web-4", destination = "*.vscodeexperiments.azureedge.net" }
+    "mlw-approved/managed-vscode-web-e9ead1" = { workspace = "mlw-approved", name = "managed-vscode-web-e9ead1", destination = "*.vscode.dev" }
     # managed-vscode-web: Visual Studio Code for the Web (vscode.dev). (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-approved/managed-vscode-web-5" = { workspace = "mlw-approved", name = "managed-vscode-web-5", destination = "default.exp-tas.com" }
+    "mlw-approved/managed-vscode-web-ef88fc" = { workspace = "mlw-approved", name = "managed-vscode-web-ef88fc", destination = "*.vscode-unpkg.net" }
     # scenario-extra-fqdns: clone training code (the scenario's extra_fqdns (the article: "You must add rules for each outbound connection you need to allow."))
     "mlw-approved/x-github-com-49361819" = { workspace = "mlw-approved", name = "x-github-com-49361819", destination = "github.com" }
   }
@@ -60,9 +60,9 @@ resource "azurerm_machine_learning_workspace_network_outbound_rule_fqdn" "this" 
 locals {
   private_endpoint_rules = {
     # managed-batch-storage: Batch endpoints and ParallelRunStep reach the default storage account's queues and tables. (Scenario: Use batch endpoints or ParallelRunStep)
-    "mlw-internet/managed-batch-storage-1" = { workspace = "mlw-internet", name = "managed-batch-storage-1", sub_resource = "queue" }
+    "mlw-internet/managed-batch-storage-queue" = { workspace = "mlw-internet", name = "managed-batch-storage-queue", sub_resource = "queue" }
     # managed-batch-storage: Batch endpoints and ParallelRunStep reach the default storage account's queues and tables. (Scenario: Use batch endpoints or ParallelRunStep)
-    "mlw-internet/managed-batch-storage-2" = { workspace = "mlw-internet", name = "managed-batch-storage-2", sub_resource = "table" }
+    "mlw-internet/managed-batch-storage-table" = { workspace = "mlw-internet", name = "managed-batch-storage-table", sub_resource = "table" }
   }
 }
 

@@ -7,23 +7,23 @@
 locals {
   fqdn_rules = {
     # managed-anaconda: Installing default conda packages. (Scenario: Access public machine learning packages (recommended outbound include))
-    "mlw-managed/managed-anaconda-1" = { workspace = "mlw-managed", name = "managed-anaconda-1", destination = "anaconda.com" }
+    "mlw-managed/managed-anaconda-7a2e2e" = { workspace = "mlw-managed", name = "managed-anaconda-7a2e2e", destination = "anaconda.com" }
     # managed-anaconda: Installing default conda packages. (Scenario: Access public machine learning packages (recommended outbound include))
-    "mlw-managed/managed-anaconda-2" = { workspace = "mlw-managed", name = "managed-anaconda-2", destination = "*.anaconda.com" }
+    "mlw-managed/managed-anaconda-7dbfb2" = { workspace = "mlw-managed", name = "managed-anaconda-7dbfb2", destination = "*.anaconda.com" }
     # managed-anaconda-org: Conda repository data. (Scenario: Access public machine learning packages (recommended outbound include))
     "mlw-managed/managed-anaconda-org" = { workspace = "mlw-managed", name = "managed-anaconda-org", destination = "*.anaconda.org" }
     # managed-huggingface: Hugging Face models (Docker Hub and the Hugging Face CDN). (Scenario: Use HuggingFace models)
-    "mlw-managed/managed-huggingface-1" = { workspace = "mlw-managed", name = "managed-huggingface-1", destination = "docker.io" }
+    "mlw-managed/managed-huggingface-22cf4e" = { workspace = "mlw-managed", name = "managed-huggingface-22cf4e", destination = "docker.io" }
     # managed-huggingface: Hugging Face models (Docker Hub and the Hugging Face CDN). (Scenario: Use HuggingFace models)
-    "mlw-managed/managed-huggingface-2" = { workspace = "mlw-managed", name = "managed-huggingface-2", destination = "*.docker.io" }
+    "mlw-managed/managed-huggingface-3d7e8f" = { workspace = "mlw-managed", name = "managed-huggingface-3d7e8f", destination = "production.cloudflare.docker.com" }
     # managed-huggingface: Hugging Face models (Docker Hub and the Hugging Face CDN). (Scenario: Use HuggingFace models)
-    "mlw-managed/managed-huggingface-3" = { workspace = "mlw-managed", name = "managed-huggingface-3", destination = "*.docker.com" }
+    "mlw-managed/managed-huggingface-a5b6b6" = { workspace = "mlw-managed", name = "managed-huggingface-a5b6b6", destination = "*.docker.com" }
     # managed-huggingface: Hugging Face models (Docker Hub and the Hugging Face CDN). (Scenario: Use HuggingFace models)
-    "mlw-managed/managed-huggingface-4" = { workspace = "mlw-managed", name = "managed-huggingface-4", destination = "production.cloudflare.docker.com" }
+    "mlw-managed/managed-huggingface-d4919c" = { workspace = "mlw-managed", name = "managed-huggingface-d4919c", destination = "*.docker.io" }
     # managed-huggingface: Hugging Face models (Docker Hub and the Hugging Face CDN). (Scenario: Use HuggingFace models)
-    "mlw-managed/managed-huggingface-5" = { workspace = "mlw-managed", name = "managed-huggingface-5", destination = "cdn.auth0.com" }
+    "mlw-managed/managed-huggingface-e9f26b" = { workspace = "mlw-managed", name = "managed-huggingface-e9f26b", destination = "cdn-lfs.huggingface.co" }
     # managed-huggingface: Hugging Face models (Docker Hub and the Hugging Face CDN). (Scenario: Use HuggingFace models)
-    "mlw-managed/managed-huggingface-6" = { workspace = "mlw-managed", name = "managed-huggingface-6", destination = "cdn-lfs.huggingface.co" }
+    "mlw-managed/managed-huggingface-f337d3" = { workspace = "mlw-managed", name = "managed-huggingface-f337d3", destination = "cdn.auth0.com" }
     # managed-pypi: Listing dependencies from the default pip index. (Scenario: Access public machine learning packages (recommended outbound include))
     "mlw-managed/managed-pypi" = { workspace = "mlw-managed", name = "managed-pypi", destination = "pypi.org" }
     # managed-vscode-cdn: The Visual Studio Code download CDN. (Scenario: Use Visual Studio Code desktop or web with compute instance)
@@ -31,15 +31,15 @@ locals {
     # managed-vscode-desktop: Downloading and installing VS Code desktop. (Scenario: Use Visual Studio Code desktop or web with compute instance)
     "mlw-managed/managed-vscode-desktop" = { workspace = "mlw-managed", name = "managed-vscode-desktop", destination = "code.visualstudio.com" }
     # managed-vscode-extensions: Downloading and installing VS Code extensions. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-managed/managed-vscode-extensions-1" = { workspace = "mlw-managed", name = "managed-vscode-extensions-1", destination = "marketplace.visualstudio.com" }
+    "mlw-managed/managed-vscode-extensions-769457" = { workspace = "mlw-managed", name = "managed-vscode-extensions-769457", destination = "marketplace.visualstudio.com" }
     # managed-vscode-extensions: Downloading and installing VS Code extensions. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-managed/managed-vscode-extensions-2" = { workspace = "mlw-managed", name = "managed-vscode-extensions-2", destination = "vscode.blob.core.windows.net" }
+    "mlw-managed/managed-vscode-extensions-b2287d" = { workspace = "mlw-managed", name = "managed-vscode-extensions-b2287d", destination = "vscode.blob.core.windows.net" }
     # managed-vscode-extensions: Downloading and installing VS Code extensions. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-managed/managed-vscode-extensions-3" = { workspace = "mlw-managed", name = "managed-vscode-extensions-3", destination = "*.gallerycdn.vsassets.io" }
+    "mlw-managed/managed-vscode-extensions-f7b987" = { workspace = "mlw-managed", name = "managed-vscode-extensions-f7b987", destination = "*.gallerycdn.vsassets.io" }
     # managed-vscode-server: VS Code server bits installed on the compute instance. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-managed/managed-vscode-server-1" = { workspace = "mlw-managed", name = "managed-vscode-server-1", destination = "update.code.visualstudio.com" }
+    "mlw-managed/managed-vscode-server-478570" = { workspace = "mlw-managed", name = "managed-vscode-server-478570", destination = "update.code.visualstudio.com" }
     # managed-vscode-server: VS Code server bits installed on the compute instance. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-    "mlw-managed/managed-vscode-server-2" = { workspace = "mlw-managed", name = "managed-vscode-server-2", destination = "*.vo.msecnd.net" }
+    "mlw-managed/managed-vscode-server-6766b9" = { workspace = "mlw-managed", name = "managed-vscode-server-6766b9", destination = "*.vo.msecnd.net" }
     # scenario-extra-fqdns: clone training code (the scenario's extra_fqdns (the article: "You must add rules for each outbound connection you need to allow."))
     "mlw-managed/x-github-com-49361819" = { workspace = "mlw-managed", name = "x-github-com-49361819", destination = "github.com" }
   }
@@ -56,9 +56,9 @@ resource "azurerm_machine_learning_workspace_network_outbound_rule_fqdn" "this" 
 locals {
   private_endpoint_rules = {
     # managed-batch-storage: Batch endpoints and ParallelRunStep reach the default storage account's queues and tables. (Scenario: Use batch endpoints or ParallelRunStep)
-    "mlw-managed/managed-batch-storage-1" = { workspace = "mlw-managed", name = "managed-batch-storage-1", sub_resource = "queue" }
+    "mlw-managed/managed-batch-storage-queue" = { workspace = "mlw-managed", name = "managed-batch-storage-queue", sub_resource = "queue" }
     # managed-batch-storage: Batch endpoints and ParallelRunStep reach the default storage account's queues and tables. (Scenario: Use batch endpoints or ParallelRunStep)
-    "mlw-managed/managed-batch-storage-2" = { workspace = "mlw-managed", name = "managed-batch-storage-2", sub_resource = "table" }
+    "mlw-managed/managed-batch-storage-table" = { workspace = "mlw-managed", name = "managed-batch-storage-table", sub_resource = "table" }
   }
 }
 

@@ -10,9 +10,9 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2025-06-01' exi
 }
 
 // managed-anaconda: Installing default conda packages. (Scenario: Access public machine learning packages (recommended outbound include))
-resource rule_managed_anaconda_1 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_anaconda_7a2e2e 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-anaconda-1'
+  name: 'managed-anaconda-7a2e2e'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -21,9 +21,9 @@ resource rule_managed_anaconda_1 'Microsoft.MachineLearningServices/workspaces/o
 }
 
 // managed-anaconda: Installing default conda packages. (Scenario: Access public machine learning packages (recommended outbound include))
-resource rule_managed_anaconda_2 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_anaconda_7dbfb2 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-anaconda-2'
+  name: 'managed-anaconda-7dbfb2'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -65,24 +65,24 @@ resource rule_managed_pythonhosted 'Microsoft.MachineLearningServices/workspaces
 }
 
 // managed-pytorch: PyTorch examples. (Scenario: Access public machine learning packages (recommended outbound include))
-resource rule_managed_pytorch_1 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_pytorch_4b607e 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-pytorch-1'
-  properties: {
-    category: 'UserDefined'
-    type: 'FQDN'
-    destination: 'pytorch.org'
-  }
-}
-
-// managed-pytorch: PyTorch examples. (Scenario: Access public machine learning packages (recommended outbound include))
-resource rule_managed_pytorch_2 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
-  parent: workspace
-  name: 'managed-pytorch-2'
+  name: 'managed-pytorch-4b607e'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
     destination: '*.pytorch.org'
+  }
+}
+
+// managed-pytorch: PyTorch examples. (Scenario: Access public machine learning packages (recommended outbound include))
+resource rule_managed_pytorch_67eb0f 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+  parent: workspace
+  name: 'managed-pytorch-67eb0f'
+  properties: {
+    category: 'UserDefined'
+    type: 'FQDN'
+    destination: 'pytorch.org'
   }
 }
 
@@ -109,9 +109,9 @@ resource rule_managed_vscode_cdn 'Microsoft.MachineLearningServices/workspaces/o
 }
 
 // managed-vscode-extensions: Downloading and installing VS Code extensions. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_extensions_1 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_vscode_extensions_769457 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-vscode-extensions-1'
+  name: 'managed-vscode-extensions-769457'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -120,9 +120,9 @@ resource rule_managed_vscode_extensions_1 'Microsoft.MachineLearningServices/wor
 }
 
 // managed-vscode-extensions: Downloading and installing VS Code extensions. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_extensions_2 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_vscode_extensions_b2287d 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-vscode-extensions-2'
+  name: 'managed-vscode-extensions-b2287d'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -131,9 +131,9 @@ resource rule_managed_vscode_extensions_2 'Microsoft.MachineLearningServices/wor
 }
 
 // managed-vscode-extensions: Downloading and installing VS Code extensions. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_extensions_3 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_vscode_extensions_f7b987 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-vscode-extensions-3'
+  name: 'managed-vscode-extensions-f7b987'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -142,9 +142,9 @@ resource rule_managed_vscode_extensions_3 'Microsoft.MachineLearningServices/wor
 }
 
 // managed-vscode-server: VS Code server bits installed on the compute instance. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_server_1 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_vscode_server_478570 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-vscode-server-1'
+  name: 'managed-vscode-server-478570'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -153,9 +153,9 @@ resource rule_managed_vscode_server_1 'Microsoft.MachineLearningServices/workspa
 }
 
 // managed-vscode-server: VS Code server bits installed on the compute instance. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_server_2 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_vscode_server_6766b9 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-vscode-server-2'
+  name: 'managed-vscode-server-6766b9'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -164,42 +164,20 @@ resource rule_managed_vscode_server_2 'Microsoft.MachineLearningServices/workspa
 }
 
 // managed-vscode-web: Visual Studio Code for the Web (vscode.dev). (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_web_1 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_vscode_web_0b0d76 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-vscode-web-1'
+  name: 'managed-vscode-web-0b0d76'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
-    destination: '*.vscode.dev'
+    destination: 'default.exp-tas.com'
   }
 }
 
 // managed-vscode-web: Visual Studio Code for the Web (vscode.dev). (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_web_2 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_vscode_web_4be0b9 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-vscode-web-2'
-  properties: {
-    category: 'UserDefined'
-    type: 'FQDN'
-    destination: '*.vscode-unpkg.net'
-  }
-}
-
-// managed-vscode-web: Visual Studio Code for the Web (vscode.dev). (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_web_3 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
-  parent: workspace
-  name: 'managed-vscode-web-3'
-  properties: {
-    category: 'UserDefined'
-    type: 'FQDN'
-    destination: '*.vscode-cdn.net'
-  }
-}
-
-// managed-vscode-web: Visual Studio Code for the Web (vscode.dev). (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_web_4 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
-  parent: workspace
-  name: 'managed-vscode-web-4'
+  name: 'managed-vscode-web-4be0b9'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -208,13 +186,35 @@ resource rule_managed_vscode_web_4 'Microsoft.MachineLearningServices/workspaces
 }
 
 // managed-vscode-web: Visual Studio Code for the Web (vscode.dev). (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_web_5 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_vscode_web_ad2ad0 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-vscode-web-5'
+  name: 'managed-vscode-web-ad2ad0'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
-    destination: 'default.exp-tas.com'
+    destination: '*.vscode-cdn.net'
+  }
+}
+
+// managed-vscode-web: Visual Studio Code for the Web (vscode.dev). (Scenario: Use Visual Studio Code desktop or web with compute instance)
+resource rule_managed_vscode_web_e9ead1 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+  parent: workspace
+  name: 'managed-vscode-web-e9ead1'
+  properties: {
+    category: 'UserDefined'
+    type: 'FQDN'
+    destination: '*.vscode.dev'
+  }
+}
+
+// managed-vscode-web: Visual Studio Code for the Web (vscode.dev). (Scenario: Use Visual Studio Code desktop or web with compute instance)
+resource rule_managed_vscode_web_ef88fc 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+  parent: workspace
+  name: 'managed-vscode-web-ef88fc'
+  properties: {
+    category: 'UserDefined'
+    type: 'FQDN'
+    destination: '*.vscode-unpkg.net'
   }
 }
 

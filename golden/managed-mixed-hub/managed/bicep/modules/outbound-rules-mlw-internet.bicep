@@ -13,9 +13,9 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2025-06-01' exi
 }
 
 // managed-batch-storage: Batch endpoints and ParallelRunStep reach the default storage account's queues and tables. (Scenario: Use batch endpoints or ParallelRunStep)
-resource rule_managed_batch_storage_1 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_batch_storage_queue 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-batch-storage-1'
+  name: 'managed-batch-storage-queue'
   properties: {
     category: 'UserDefined'
     type: 'PrivateEndpoint'
@@ -28,9 +28,9 @@ resource rule_managed_batch_storage_1 'Microsoft.MachineLearningServices/workspa
 }
 
 // managed-batch-storage: Batch endpoints and ParallelRunStep reach the default storage account's queues and tables. (Scenario: Use batch endpoints or ParallelRunStep)
-resource rule_managed_batch_storage_2 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_batch_storage_table 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-batch-storage-2'
+  name: 'managed-batch-storage-table'
   properties: {
     category: 'UserDefined'
     type: 'PrivateEndpoint'

@@ -13,9 +13,9 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2025-06-01' exi
 }
 
 // managed-anaconda: Installing default conda packages. (Scenario: Access public machine learning packages (recommended outbound include))
-resource rule_managed_anaconda_1 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_anaconda_7a2e2e 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-anaconda-1'
+  name: 'managed-anaconda-7a2e2e'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -24,9 +24,9 @@ resource rule_managed_anaconda_1 'Microsoft.MachineLearningServices/workspaces/o
 }
 
 // managed-anaconda: Installing default conda packages. (Scenario: Access public machine learning packages (recommended outbound include))
-resource rule_managed_anaconda_2 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_anaconda_7dbfb2 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-anaconda-2'
+  name: 'managed-anaconda-7dbfb2'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -46,9 +46,9 @@ resource rule_managed_anaconda_org 'Microsoft.MachineLearningServices/workspaces
 }
 
 // managed-huggingface: Hugging Face models (Docker Hub and the Hugging Face CDN). (Scenario: Use HuggingFace models)
-resource rule_managed_huggingface_1 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_huggingface_22cf4e 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-huggingface-1'
+  name: 'managed-huggingface-22cf4e'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -57,31 +57,9 @@ resource rule_managed_huggingface_1 'Microsoft.MachineLearningServices/workspace
 }
 
 // managed-huggingface: Hugging Face models (Docker Hub and the Hugging Face CDN). (Scenario: Use HuggingFace models)
-resource rule_managed_huggingface_2 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_huggingface_3d7e8f 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-huggingface-2'
-  properties: {
-    category: 'UserDefined'
-    type: 'FQDN'
-    destination: '*.docker.io'
-  }
-}
-
-// managed-huggingface: Hugging Face models (Docker Hub and the Hugging Face CDN). (Scenario: Use HuggingFace models)
-resource rule_managed_huggingface_3 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
-  parent: workspace
-  name: 'managed-huggingface-3'
-  properties: {
-    category: 'UserDefined'
-    type: 'FQDN'
-    destination: '*.docker.com'
-  }
-}
-
-// managed-huggingface: Hugging Face models (Docker Hub and the Hugging Face CDN). (Scenario: Use HuggingFace models)
-resource rule_managed_huggingface_4 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
-  parent: workspace
-  name: 'managed-huggingface-4'
+  name: 'managed-huggingface-3d7e8f'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -90,24 +68,46 @@ resource rule_managed_huggingface_4 'Microsoft.MachineLearningServices/workspace
 }
 
 // managed-huggingface: Hugging Face models (Docker Hub and the Hugging Face CDN). (Scenario: Use HuggingFace models)
-resource rule_managed_huggingface_5 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_huggingface_a5b6b6 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-huggingface-5'
+  name: 'managed-huggingface-a5b6b6'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
-    destination: 'cdn.auth0.com'
+    destination: '*.docker.com'
   }
 }
 
 // managed-huggingface: Hugging Face models (Docker Hub and the Hugging Face CDN). (Scenario: Use HuggingFace models)
-resource rule_managed_huggingface_6 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_huggingface_d4919c 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-huggingface-6'
+  name: 'managed-huggingface-d4919c'
+  properties: {
+    category: 'UserDefined'
+    type: 'FQDN'
+    destination: '*.docker.io'
+  }
+}
+
+// managed-huggingface: Hugging Face models (Docker Hub and the Hugging Face CDN). (Scenario: Use HuggingFace models)
+resource rule_managed_huggingface_e9f26b 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+  parent: workspace
+  name: 'managed-huggingface-e9f26b'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
     destination: 'cdn-lfs.huggingface.co'
+  }
+}
+
+// managed-huggingface: Hugging Face models (Docker Hub and the Hugging Face CDN). (Scenario: Use HuggingFace models)
+resource rule_managed_huggingface_f337d3 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+  parent: workspace
+  name: 'managed-huggingface-f337d3'
+  properties: {
+    category: 'UserDefined'
+    type: 'FQDN'
+    destination: 'cdn.auth0.com'
   }
 }
 
@@ -145,9 +145,9 @@ resource rule_managed_vscode_desktop 'Microsoft.MachineLearningServices/workspac
 }
 
 // managed-vscode-extensions: Downloading and installing VS Code extensions. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_extensions_1 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_vscode_extensions_769457 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-vscode-extensions-1'
+  name: 'managed-vscode-extensions-769457'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -156,9 +156,9 @@ resource rule_managed_vscode_extensions_1 'Microsoft.MachineLearningServices/wor
 }
 
 // managed-vscode-extensions: Downloading and installing VS Code extensions. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_extensions_2 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_vscode_extensions_b2287d 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-vscode-extensions-2'
+  name: 'managed-vscode-extensions-b2287d'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -167,9 +167,9 @@ resource rule_managed_vscode_extensions_2 'Microsoft.MachineLearningServices/wor
 }
 
 // managed-vscode-extensions: Downloading and installing VS Code extensions. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_extensions_3 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_vscode_extensions_f7b987 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-vscode-extensions-3'
+  name: 'managed-vscode-extensions-f7b987'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -178,9 +178,9 @@ resource rule_managed_vscode_extensions_3 'Microsoft.MachineLearningServices/wor
 }
 
 // managed-vscode-server: VS Code server bits installed on the compute instance. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_server_1 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_vscode_server_478570 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-vscode-server-1'
+  name: 'managed-vscode-server-478570'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -189,9 +189,9 @@ resource rule_managed_vscode_server_1 'Microsoft.MachineLearningServices/workspa
 }
 
 // managed-vscode-server: VS Code server bits installed on the compute instance. (Scenario: Use Visual Studio Code desktop or web with compute instance)
-resource rule_managed_vscode_server_2 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_vscode_server_6766b9 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-vscode-server-2'
+  name: 'managed-vscode-server-6766b9'
   properties: {
     category: 'UserDefined'
     type: 'FQDN'
@@ -211,9 +211,9 @@ resource rule_x_github_com_49361819 'Microsoft.MachineLearningServices/workspace
 }
 
 // managed-batch-storage: Batch endpoints and ParallelRunStep reach the default storage account's queues and tables. (Scenario: Use batch endpoints or ParallelRunStep)
-resource rule_managed_batch_storage_1 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_batch_storage_queue 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-batch-storage-1'
+  name: 'managed-batch-storage-queue'
   properties: {
     category: 'UserDefined'
     type: 'PrivateEndpoint'
@@ -226,9 +226,9 @@ resource rule_managed_batch_storage_1 'Microsoft.MachineLearningServices/workspa
 }
 
 // managed-batch-storage: Batch endpoints and ParallelRunStep reach the default storage account's queues and tables. (Scenario: Use batch endpoints or ParallelRunStep)
-resource rule_managed_batch_storage_2 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
+resource rule_managed_batch_storage_table 'Microsoft.MachineLearningServices/workspaces/outboundRules@2025-06-01' = {
   parent: workspace
-  name: 'managed-batch-storage-2'
+  name: 'managed-batch-storage-table'
   properties: {
     category: 'UserDefined'
     type: 'PrivateEndpoint'
