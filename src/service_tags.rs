@@ -1,9 +1,12 @@
 //! Microsoft's "Azure IP Ranges and Service Tags" files, for rules that need addresses
 //! instead of service tags. Pure: parses bytes the CLI read.
 //!
-//! The file is parsed once, borrowing the prefix strings from the input (no allocation per
-//! prefix); a tag's prefixes are only parsed and aggregated when the plan asks for it.
-//! Tag names match case-insensitively, as Azure treats them.
+//! The file is scanned once for its tag names, each tag's `properties` kept as the raw
+//! JSON text it borrows from the input; a tag's properties are parsed (its prefix strings
+//! borrowed, no allocation per prefix) and its prefixes aggregated only when the plan asks
+//! for that tag. A run expands a handful of the file's ~3,000 tags, so this keeps parsing
+//! close to a bare scan of the JSON. A malformed `properties` is reported, located in the
+//! file, when its tag is used. Tag names match case-insensitively, as Azure treats them.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -13,6 +16,7 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 use crate::catalog::{Cloud, TagSource};
 
@@ -27,6 +31,8 @@ pub struct ServiceTagFile<'a> {
     pub change_number: u64,
     tags: Tags<'a>,
     index: HashMap<String, usize>,
+    /// The file's bytes: where a tag's raw properties sit, to locate their problems.
+    bytes: &'a [u8],
 }
 
 #[derive(Deserialize)]
@@ -38,16 +44,12 @@ struct RawFile<'a> {
     values: Tags<'a>,
 }
 
-/// Every tag of the file, borrowed from its bytes: names in file order, and the prefix
-/// strings of all tags in one list, each tag owning a range of it. One list instead of one
-/// per tag: a file has about 3,000 tags and a run expands a handful, so the per-tag
-/// allocations were most of what parsing cost above a bare scan of the JSON.
+/// Every tag of the file, borrowed from its bytes: names and raw `properties` in file
+/// order. No per-tag allocation and no parse of the ~3,000 tags a run does not use.
 #[derive(Debug, Default)]
 struct Tags<'a> {
     names: Vec<&'a str>,
-    /// `prefixes[ranges[i].0..ranges[i].1]` are the prefixes of `names[i]`.
-    ranges: Vec<(usize, usize)>,
-    prefixes: Vec<&'a str>,
+    properties: Vec<&'a RawValue>,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Tags<'a> {
@@ -60,9 +62,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tags<'a> {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Tags<'a>, A::Error> {
                 let mut tags = Tags::default();
-                while let Some(name) = seq.next_element_seed(TagSeed(&mut tags.prefixes))? {
-                    tags.names.push(name.0);
-                    tags.ranges.push(name.1);
+                while let Some((name, properties)) =
+                    seq.next_element_seed(TagSeed::<'a>(std::marker::PhantomData))?
+                {
+                    tags.names.push(name);
+                    tags.properties.push(properties);
                 }
                 Ok(tags)
             }
@@ -71,97 +75,61 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tags<'a> {
     }
 }
 
-/// One entry of `values`: `{"name": ..., "properties": {"addressPrefixes": [...], ...},
-/// ...}`, its prefixes appended to the shared list; gives the name and the range.
-struct TagSeed<'l, 'a>(&'l mut Vec<&'a str>);
+/// One entry of `values`: `{"name": ..., "properties": {...}, ...}`; gives the name and
+/// the raw properties.
+struct TagSeed<'a>(std::marker::PhantomData<&'a ()>);
 
-impl<'de: 'a, 'a> DeserializeSeed<'de> for TagSeed<'_, 'a> {
-    type Value = (&'a str, (usize, usize));
+impl<'de: 'a, 'a> DeserializeSeed<'de> for TagSeed<'a> {
+    type Value = (&'a str, &'a RawValue);
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de: 'a, 'a> Visitor<'de> for TagSeed<'_, 'a> {
-    type Value = (&'a str, (usize, usize));
+impl<'de: 'a, 'a> Visitor<'de> for TagSeed<'a> {
+    type Value = (&'a str, &'a RawValue);
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a service tag object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut name = None;
-        let mut range = None;
+        let mut properties = None;
         while let Some(key) = map.next_key::<&'de str>()? {
             match key {
                 "name" if name.is_some() => return Err(de::Error::duplicate_field("name")),
                 "name" => name = Some(map.next_value::<&'de str>()?),
-                "properties" if range.is_some() => {
+                "properties" if properties.is_some() => {
                     return Err(de::Error::duplicate_field("properties"));
                 }
-                "properties" => range = Some(map.next_value_seed(PropertiesSeed(&mut *self.0))?),
+                "properties" => properties = Some(map.next_value::<&'de RawValue>()?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
         let name = name.ok_or_else(|| de::Error::missing_field("name"))?;
-        let range = range.ok_or_else(|| de::Error::missing_field("properties"))?;
-        Ok((name, range))
+        let properties = properties.ok_or_else(|| de::Error::missing_field("properties"))?;
+        Ok((name, properties))
     }
 }
 
-/// A tag's `properties`: appends `addressPrefixes` to the shared list, skips the rest.
-struct PropertiesSeed<'l, 'a>(&'l mut Vec<&'a str>);
-
-impl<'de: 'a, 'a> DeserializeSeed<'de> for PropertiesSeed<'_, 'a> {
-    type Value = (usize, usize);
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
+/// A tag's `properties`, parsed when the tag is used: its prefix strings, borrowed.
+#[derive(Deserialize)]
+struct Properties<'a> {
+    #[serde(rename = "addressPrefixes", borrow)]
+    address_prefixes: Vec<&'a str>,
 }
 
-impl<'de: 'a, 'a> Visitor<'de> for PropertiesSeed<'_, 'a> {
-    type Value = (usize, usize);
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a service tag's properties object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut range = None;
-        while let Some(key) = map.next_key::<&'de str>()? {
-            if key != "addressPrefixes" {
-                map.next_value::<IgnoredAny>()?;
-            } else if range.is_some() {
-                return Err(de::Error::duplicate_field("addressPrefixes"));
-            } else {
-                let start = self.0.len();
-                map.next_value_seed(PrefixesSeed(&mut *self.0))?;
-                range = Some((start, self.0.len()));
-            }
-        }
-        range.ok_or_else(|| de::Error::missing_field("addressPrefixes"))
-    }
-}
-
-/// `addressPrefixes`: a list of strings, appended to the shared list.
-struct PrefixesSeed<'l, 'a>(&'l mut Vec<&'a str>);
-
-impl<'de: 'a, 'a> DeserializeSeed<'de> for PrefixesSeed<'_, 'a> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de: 'a, 'a> Visitor<'de> for PrefixesSeed<'_, 'a> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list of address prefixes")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(prefix) = seq.next_element::<&'de str>()? {
-            self.0.push(prefix);
-        }
-        Ok(())
-    }
+/// The 1-based line and column of byte `offset` of `bytes`, counting columns in bytes as
+/// serde_json does.
+fn line_and_column(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |newline| newline + 1);
+    (line, offset - line_start + 1)
 }
 
 /// A tag's addresses, aggregated to the fewest CIDR blocks, IPv4 and IPv6 apart.
@@ -245,6 +213,7 @@ impl<'a> ServiceTagFile<'a> {
             change_number: raw.change_number,
             tags: raw.values,
             index,
+            bytes,
         })
     }
 
@@ -271,10 +240,14 @@ impl<'a> ServiceTagFile<'a> {
     /// The aggregated prefixes of a tag (any casing); `None` when the file has no such tag.
     pub fn expand(&self, name: &str) -> Option<Result<Prefixes, ServiceTagError>> {
         let tag = *self.index.get(&name.to_ascii_lowercase())?;
-        let (start, end) = self.tags.ranges[tag];
-        let mut v4 = Vec::with_capacity(end - start);
+        let raw = self.tags.properties[tag];
+        let properties: Properties<'a> = match serde_json::from_str(raw.get()) {
+            Ok(properties) => properties,
+            Err(error) => return Some(Err(self.invalid_properties(tag, raw, &error))),
+        };
+        let mut v4 = Vec::with_capacity(properties.address_prefixes.len());
         let mut v6 = Vec::new();
-        for text in &self.tags.prefixes[start..end] {
+        for text in &properties.address_prefixes {
             match parse_prefix(text) {
                 Some(IpNet::V4(net)) => v4.push(net),
                 Some(IpNet::V6(net)) => v6.push(net),
@@ -290,6 +263,34 @@ impl<'a> ServiceTagFile<'a> {
             v4: Ipv4Net::aggregate(&v4),
             v6: Ipv6Net::aggregate(&v6),
         }))
+    }
+}
+
+impl ServiceTagFile<'_> {
+    /// A problem of a tag's raw properties, located in the whole file as a problem found
+    /// while parsing it would be: the raw text is a slice of the file's bytes.
+    fn invalid_properties(
+        &self,
+        tag: usize,
+        raw: &RawValue,
+        error: &serde_json::Error,
+    ) -> ServiceTagError {
+        let offset = (raw.get().as_ptr() as usize).saturating_sub(self.bytes.as_ptr() as usize);
+        let (line, column) = line_and_column(self.bytes, offset);
+        let (line, column) = if error.line() <= 1 {
+            (line, column + error.column().saturating_sub(1))
+        } else {
+            (line + error.line() - 1, error.column())
+        };
+        let message = error.to_string();
+        // serde_json ends its message with the place it found the problem at.
+        let cause = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(cause, _)| cause);
+        ServiceTagError::Invalid(format!(
+            "{cause} at line {line} column {column} (the properties of `{}`)",
+            self.tags.names[tag]
+        ))
     }
 }
 
@@ -339,22 +340,35 @@ mod tests {
             ServiceTagFile::parse(other.as_bytes(), "x"),
             Err(ServiceTagError::UnknownCloud(_))
         ));
+        // A tag's malformed properties are found when the tag is used, located in the file
+        // (line 3, where its properties are, column as serde_json counts).
+        for (from, to, says) in [
+            (
+                "\"addressPrefixes\"",
+                "\"prefixes\"",
+                "missing field `addressPrefixes` at line 3 column 132 (the properties of `Storage.EastUS2`)",
+            ),
+            (
+                "\"10.0.0.128/25\"",
+                "7",
+                "invalid type: integer `7`, expected a borrowed string at line 3 column 45 (the properties of `Storage.EastUS2`)",
+            ),
+        ] {
+            let text = SMALL.replace(from, to);
+            let file = ServiceTagFile::parse(text.as_bytes(), "x").unwrap();
+            match file.expand("storage.eastus2") {
+                Some(Err(ServiceTagError::Invalid(message))) => {
+                    assert_eq!(message, says, "{from}");
+                }
+                other => panic!("{from}: {other:?}"),
+            }
+        }
         // Malformed entries are refused with the place serde_json found them at.
         for (from, to, says) in [
             (
                 "\"properties\"",
                 "\"props\"",
                 "missing field `properties` at line 3",
-            ),
-            (
-                "\"addressPrefixes\"",
-                "\"prefixes\"",
-                "missing field `addressPrefixes` at line 3",
-            ),
-            (
-                "\"10.0.0.128/25\"",
-                "7",
-                "invalid type: integer `7`, expected a borrowed string at line 3",
             ),
             (
                 "\"id\": \"Storage.EastUS2\"",
