@@ -659,7 +659,7 @@ fn generate_with(
     options: AddressOptions<'_>,
 ) -> u8 {
     let target: Target = args.target.into();
-    let planned = match planned_generation(bytes, display, catalog, options) {
+    let mut planned = match planned_generation(bytes, display, catalog, options) {
         Ok(planned) => planned,
         Err(outcome) => {
             print_stderr(&outcome.stderr);
@@ -1152,8 +1152,13 @@ impl PlannedGeneration {
     }
 
     /// The key this generation's files are recorded under (`output::render_key`).
-    fn render_key(&self, target: Target) -> String {
-        output::render_key(&self.plan, target, &self.scenario_name, &self.provenance)
+    fn render_key(&mut self, target: Target) -> String {
+        output::render_key(
+            &mut self.plan,
+            target,
+            &self.scenario_name,
+            &self.provenance,
+        )
     }
 }
 

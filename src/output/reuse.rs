@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use std::fmt::Write as _;
+
 use sha2::Digest as _;
 
 use super::WriteReport;
@@ -38,30 +40,37 @@ const CACHE_FORMAT: &str = "amlfw render cache 1";
 /// manifest records, and the whole plan (its `Debug` form, which holds every field and
 /// is deterministic: the plan has no hash maps) but the scenario's path as given, which
 /// no generated file shows: the same scenario run from another directory has one key.
+/// The plan is borrowed mutably only to leave that path out without copying the plan (at
+/// 1,000 workspaces a copy was most of the key's memory); it is put back before return.
+/// The `Debug` text is streamed into the hash, never held; parts are separated by a
+/// character none of them holds unquoted, so moving text between parts changes the key.
 #[must_use]
 pub fn render_key(
-    plan: &Plan,
+    plan: &mut Plan,
     target: Target,
     scenario_name: &str,
     provenance: &Provenance,
 ) -> String {
-    let mut keyed = plan.clone();
-    keyed.scenario.clear();
-    let mut hasher = sha2::Sha256::new();
-    for part in [
-        CACHE_FORMAT,
+    let path = std::mem::take(&mut plan.scenario);
+    let mut hasher = HashWriter(sha2::Sha256::new());
+    // Writing to a hash cannot fail.
+    let _ = write!(
+        hasher,
+        "{CACHE_FORMAT}\u{1f}{}\u{1f}{RENDERER_FINGERPRINT:#018x}\u{1f}{target:?}\u{1f}{scenario_name:?}\u{1f}{provenance:?}\u{1f}{plan:?}",
         env!("CARGO_PKG_VERSION"),
-        &format!("{RENDERER_FINGERPRINT:#018x}"),
-        &format!("{target:?}"),
-        scenario_name,
-        &format!("{provenance:?}"),
-        &format!("{keyed:?}"),
-    ] {
-        hasher.update(part.as_bytes());
-        // A separator no part holds, so moving text between parts changes the key.
-        hasher.update([0xff]);
+    );
+    plan.scenario = path;
+    hex(&hasher.0.finalize())
+}
+
+/// `fmt::Write` into a SHA-256: the key's text goes straight into the hash.
+struct HashWriter(sha2::Sha256);
+
+impl std::fmt::Write for HashWriter {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.0.update(text.as_bytes());
+        Ok(())
     }
-    hex(&hasher.finalize())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -184,43 +193,46 @@ mod tests {
         crate::planner::plan(&scenario, &catalog).unwrap_or_else(|d| panic!("{d:?}"))
     }
 
+    fn comment_of(yaml: &str) -> String {
+        format!("# a comment\n{yaml}")
+    }
+
     #[test]
     fn the_key_changes_with_every_input_of_rendering() {
         let yaml = "version: 1\ncloud: public\nworkspaces:\n  - name: mlw-one\n    region: eastus2\n    compute_subnets: [10.0.1.0/24]\n    compute: { clusters: true }\n";
-        let plan = plan_of(yaml);
+        let mut plan = plan_of(yaml);
         let provenance = Provenance::new(&plan, "s.yaml", yaml.as_bytes());
-        let key = render_key(&plan, Target::All, "s.yaml", &provenance);
-        assert_eq!(key, render_key(&plan, Target::All, "s.yaml", &provenance));
-        let other_plan = plan_of(&yaml.replace("10.0.1.0/24", "10.0.2.0/24"));
-        let comment = format!("# a comment\n{yaml}");
+        let key = render_key(&mut plan, Target::All, "s.yaml", &provenance);
+        assert_eq!(
+            key,
+            render_key(&mut plan, Target::All, "s.yaml", &provenance)
+        );
+        assert_eq!(plan.scenario, "s.yaml", "the path is put back");
+        let commented = Provenance::new(&plan, "s.yaml", comment_of(yaml).as_bytes());
+        let mut other_plan = plan_of(&yaml.replace("10.0.1.0/24", "10.0.2.0/24"));
         let mut moved = plan.clone();
         moved.scenario = "elsewhere/s.yaml".to_owned();
         assert_eq!(
             key,
-            render_key(&moved, Target::All, "s.yaml", &provenance),
+            render_key(&mut moved, Target::All, "s.yaml", &provenance),
             "the path the scenario was given by is in no file"
         );
         for (what, other) in [
             (
                 "target",
-                render_key(&plan, Target::Terraform, "s.yaml", &provenance),
+                render_key(&mut plan, Target::Terraform, "s.yaml", &provenance),
             ),
             (
                 "scenario name",
-                render_key(&plan, Target::All, "t.yaml", &provenance),
+                render_key(&mut plan, Target::All, "t.yaml", &provenance),
             ),
             (
                 "plan",
-                render_key(&other_plan, Target::All, "s.yaml", &provenance),
+                render_key(&mut other_plan, Target::All, "s.yaml", &provenance),
             ),
             (
                 "scenario bytes (the manifest records their hash)",
-                render_key(
-                    &plan,
-                    Target::All,
-                    "s.yaml",
-                    &Provenance::new(&plan, "s.yaml", comment.as_bytes()),
-                ),
+                render_key(&mut plan, Target::All, "s.yaml", &commented),
             ),
         ] {
             assert_ne!(key, other, "{what}");
