@@ -232,6 +232,10 @@ fn the_renderer_fingerprint_covers_every_renderer_source_file() {
             "{path} does not exist"
         );
     }
+    assert!(
+        covered.contains("../Cargo.lock"),
+        "the dependencies' versions"
+    );
 }
 
 /// Every file under `templates/` is registered, and every registered template produces a

@@ -155,7 +155,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// The renderer's own source, for [`RENDERER_FINGERPRINT`]: every file of `src/render/`
-/// (`tests/tidy.rs` checks the list is complete) and the manifest's writer.
+/// (`tests/tidy.rs` checks the list is complete), the manifest's writer and `Cargo.lock`.
 const RENDERER_SOURCES: &[(&str, &str)] = &[
     ("render/mod.rs", include_str!("mod.rs")),
     ("render/allowlist.rs", include_str!("allowlist.rs")),
@@ -166,6 +166,9 @@ const RENDERER_SOURCES: &[(&str, &str)] = &[
     ("render/mermaid.rs", include_str!("mermaid.rs")),
     ("render/terraform.rs", include_str!("terraform.rs")),
     ("output/manifest.rs", include_str!("../output/manifest.rs")),
+    // The dependencies' versions: a Tera or serde_json update may change the bytes of
+    // the same templates.
+    ("../Cargo.lock", include_str!("../../Cargo.lock")),
 ];
 
 /// The source files [`RENDERER_FINGERPRINT`] covers, by path under `src/`.
