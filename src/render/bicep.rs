@@ -20,7 +20,8 @@ use crate::catalog::{Cloud, Direction};
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
 use crate::render::filters::bicep_string;
 use crate::render::layout::{
-    self, Documentation, ModuleIdentity, Part, SharedSources, description, rule_comment,
+    self, Documentation, ModuleIdentity, Part, SharedSourceView, SharedSources, description,
+    rule_comment,
 };
 use crate::render::mermaid::plan_mermaid;
 use crate::render::terraform::nsg_protocol;
@@ -164,16 +165,6 @@ pub struct ExistingNsgView {
     pub rules: Vec<NsgRuleView>,
     /// The source lists the rules share (the module's `workspaceSources`).
     pub sources: Vec<SharedSourceView>,
-}
-
-/// One entry of a file's `workspaceSources`: the compute subnet prefixes of two or more
-/// workspaces that several rules share.
-#[derive(Debug, Clone, Serialize)]
-pub struct SharedSourceView {
-    /// The object key, quoted (`'all-workspaces'`).
-    pub key: String,
-    /// One `computeSubnetAddressPrefixes['w']` per workspace, in the plan's order.
-    pub references: Vec<String>,
 }
 
 /// The routes of one region's existing route table: a module deployed into its resource
@@ -739,10 +730,7 @@ fn outbound_shared<'r>(
 
 /// The lists of `shared`, as the templates print them.
 fn source_views(shared: &SharedSources) -> Vec<SharedSourceView> {
-    source_views_used(
-        shared,
-        shared.lists().iter().map(|l| l.workspaces.as_slice()),
-    )
+    shared.views(|_| true, quote, prefixes_reference)
 }
 
 /// The lists of `shared` that some of `sets` (rules' workspaces) refer to, sorted by key.
@@ -754,19 +742,7 @@ fn source_views_used<'w>(
         .into_iter()
         .filter_map(|set| shared.key_of(set))
         .collect();
-    shared
-        .lists()
-        .iter()
-        .filter(|list| used.contains(list.key.as_str()))
-        .map(|list| SharedSourceView {
-            key: quote(&list.key),
-            references: list
-                .workspaces
-                .iter()
-                .map(|w| prefixes_reference(w))
-                .collect(),
-        })
-        .collect()
+    shared.views(|key| used.contains(key), quote, prefixes_reference)
 }
 
 fn nsg_views(plan: &Plan, shared: &SharedSources) -> Result<Vec<NsgView>, RenderError> {

@@ -241,6 +241,17 @@ pub(super) struct SharedSources {
     index: BTreeMap<Vec<String>, usize>,
 }
 
+/// One shared source list as a target prints it: Terraform's `local.workspace_sources`,
+/// a Bicep file's `workspaceSources`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedSourceView {
+    /// The key, quoted in the target's syntax (`"all-workspaces"`, `'all-workspaces'`).
+    pub key: String,
+    /// One reference to a workspace's compute subnet prefixes per workspace, in the plan's
+    /// order (`var.compute_subnet_address_prefixes["w"]`, `computeSubnetAddressPrefixes['w']`).
+    pub references: Vec<String>,
+}
+
 /// One shared source list.
 #[derive(Debug, Clone)]
 pub(super) struct SharedSourceList {
@@ -336,8 +347,27 @@ impl SharedSources {
     }
 
     /// The lists, sorted by key.
-    pub(super) fn lists(&self) -> &[SharedSourceList] {
+    #[cfg(test)]
+    fn lists(&self) -> &[SharedSourceList] {
         &self.lists
+    }
+
+    /// The lists whose keys `keep` accepts, as a target prints them: `quote` writes a
+    /// key in the target's syntax, `reference` one workspace's prefixes.
+    pub(super) fn views(
+        &self,
+        keep: impl Fn(&str) -> bool,
+        quote: impl Fn(&str) -> String,
+        reference: impl Fn(&str) -> String,
+    ) -> Vec<SharedSourceView> {
+        self.lists
+            .iter()
+            .filter(|list| keep(&list.key))
+            .map(|list| SharedSourceView {
+                key: quote(&list.key),
+                references: list.workspaces.iter().map(|w| reference(w)).collect(),
+            })
+            .collect()
     }
 }
 

@@ -18,7 +18,8 @@ use crate::catalog::Direction;
 use crate::plan::{DestinationType, Plan, PlannedRule, RuleKind};
 use crate::render::filters::{align_hcl, hcl_string};
 use crate::render::layout::{
-    self, Documentation, ModuleIdentity, Part, SharedSources, description, rule_comment,
+    self, Documentation, ModuleIdentity, Part, SharedSourceView, SharedSources, description,
+    rule_comment,
 };
 use crate::render::mermaid::plan_mermaid;
 use crate::render::{RenderError, RenderedFiles, TemplateSet, engine, render_template};
@@ -130,16 +131,6 @@ pub struct WorkspaceView {
     pub prefixes: Vec<String>,
     /// Compute subnet resource IDs.
     pub subnet_ids: Vec<String>,
-}
-
-/// One list of `local.workspace_sources`: the compute subnet prefixes of two or more
-/// workspaces that several rules share.
-#[derive(Debug, Serialize)]
-pub struct SharedSourceView {
-    /// The map key, quoted (`"all-workspaces"`).
-    pub key: String,
-    /// One `var.compute_subnet_address_prefixes["w"]` per workspace, in the plan's order.
-    pub references: Vec<String>,
 }
 
 /// One subnet association of the NSG and the route table of a region.
@@ -460,18 +451,7 @@ impl TerraformModel {
             } else {
                 Vec::new()
             },
-            shared_sources: shared
-                .lists()
-                .iter()
-                .map(|list| SharedSourceView {
-                    key: quote(&list.key),
-                    references: list
-                        .workspaces
-                        .iter()
-                        .map(|w| prefixes_reference(w))
-                        .collect(),
-                })
-                .collect(),
+            shared_sources: shared.views(|_| true, quote, prefixes_reference),
             workspace_names: workspaces.iter().map(|w| w.name.clone()).collect(),
             workspaces,
             regions: plan.regions(),
