@@ -144,10 +144,10 @@ pub fn reuse(out: &Path, key: &str) -> Option<WriteReport> {
     }
     // The scan of a full run, over the same directories: it reads only file names and
     // the files that are not the run's.
-    let names: RenderedFiles = relatives
+    let names: BTreeMap<String, ()> = relatives
         .iter()
-        .map(|relative| ((*relative).to_owned(), String::new()))
-        .collect::<BTreeMap<_, _>>();
+        .map(|relative| ((*relative).to_owned(), ()))
+        .collect();
     let mut problems = Vec::new();
     let found = scan(out, &names, &mut problems);
     if !problems.is_empty() || !found.stale.is_empty() || !found.leftovers.is_empty() {

@@ -1,6 +1,7 @@
 //! What is in the directories of a module: generated files, stale ones, and the
 //! temporaries of an interrupted run.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,7 @@ use super::manifest::MANIFEST_FILE;
 use super::reuse::CACHE_FILE;
 use super::{NOTHING_WRITTEN, io_error};
 use crate::diagnostic::Diagnostic;
-use crate::render::{GENERATED_MARKER, LAYOUT_DIRECTORIES, MANAGED_DIRECTORY, RenderedFiles};
+use crate::render::{GENERATED_MARKER, LAYOUT_DIRECTORIES, MANAGED_DIRECTORY};
 
 /// True when `text` starts with amlfw's generated header.
 #[must_use]
@@ -91,7 +92,7 @@ pub(super) struct StaleFile {
 /// layouts (`terraform/` with `hub/terraform/` and `spoke/terraform/`), sorted: a scenario
 /// that switches `outputs.layout` leaves no module of the old layout behind, while a run
 /// for one target still never touches another target's directories.
-pub(super) fn directories_of(out: &Path, files: &RenderedFiles) -> Vec<PathBuf> {
+pub(super) fn directories_of<V>(out: &Path, files: &BTreeMap<String, V>) -> Vec<PathBuf> {
     let mut directories: Vec<PathBuf> = files
         .keys()
         .filter_map(|r| Path::new(r).parent())
@@ -120,7 +121,12 @@ pub(super) fn relative_to(out: &Path, path: &Path) -> String {
         .replace('\\', "/")
 }
 
-pub(super) fn scan(out: &Path, files: &RenderedFiles, problems: &mut Vec<Diagnostic>) -> Scan {
+/// `files` is the run's files by path under `out` (their contents are not read here).
+pub(super) fn scan<V>(
+    out: &Path,
+    files: &BTreeMap<String, V>,
+    problems: &mut Vec<Diagnostic>,
+) -> Scan {
     let mut found = Scan {
         stale: Vec::new(),
         leftovers: Vec::new(),
