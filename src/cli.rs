@@ -64,7 +64,9 @@ pub enum Command {
     /// behind it. Example: `amlfw plan examples/full-public.yaml --format json`.
     Plan(PlanArgs),
     /// Write the rules as a Terraform and a Bicep module into `--out`, or with `--check`
-    /// show how the modules there differ from what would be written. Example:
+    /// show how the modules there differ from what would be written. A run that would
+    /// change nothing is proved from `.amlfw-render-cache` without rendering
+    /// (`AMLFW_NO_REUSE=1` renders anyway). Example:
     /// `amlfw generate examples/full-public.yaml --out infra/azureml-firewall --check`.
     Generate(GenerateArgs),
     /// Compare the plans of two scenarios, or of one scenario under two catalog revisions.
