@@ -7,14 +7,16 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use ipnet::Ipv4Net;
+use serde::{Serialize, Serializer};
 
 use crate::catalog::{Cloud, Concern, Direction, NSG_SLOT_WIDTH, NsgBand, TagSource};
 use crate::diagnostic::Code;
 use crate::scenario::{Layout, Sku};
+use crate::service_tags::Prefixes;
 
 /// The rules for one scenario.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Hash)]
 pub struct Plan {
     /// The catalog revision used.
     pub catalog: String,
@@ -46,7 +48,7 @@ pub struct Plan {
     /// With a service tag file: the aggregated prefixes (IPv4, then IPv6) of every service
     /// tag the rules name, for allow lists of firewalls without service tags.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub tag_addresses: std::collections::BTreeMap<String, Vec<String>>,
+    pub tag_addresses: std::collections::BTreeMap<String, Prefixes>,
     /// Where the managed-network rules come from (the managed-network article's source
     /// id), when the scenario has a workspace with `managed_network`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,18 +68,20 @@ pub struct Plan {
 }
 
 /// An IP group holding one service tag's addresses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Hash)]
 pub struct IpGroup {
     /// Group name (`ipg-storage-eastus2`).
     pub name: String,
     /// The service tag whose addresses it holds.
     pub service_tag: String,
-    /// Aggregated IPv4 prefixes (Azure Firewall filters IPv4 only).
-    pub prefixes: Vec<String>,
+    /// Aggregated IPv4 prefixes (Azure Firewall filters IPv4 only), sorted; the JSON shows
+    /// them as text.
+    #[serde(serialize_with = "as_texts")]
+    pub prefixes: Vec<Ipv4Net>,
 }
 
 /// Firewall settings recorded in the plan.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Hash)]
 pub struct PlanFirewall {
     /// Standard or Premium.
     pub sku: Sku,
@@ -90,7 +94,7 @@ pub struct PlanFirewall {
 }
 
 /// A workspace as the renderers need it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Hash)]
 pub struct PlanWorkspace {
     /// Workspace name.
     pub name: String,
@@ -103,7 +107,7 @@ pub struct PlanWorkspace {
 }
 
 /// The outputs the scenario asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Hash)]
 pub struct PlanOutputs {
     /// `combined` (one module per target) or `split` (hub and spoke modules).
     pub layout: Layout,
@@ -122,7 +126,7 @@ pub struct PlanOutputs {
 }
 
 /// A band of NSG priorities, as the plan's JSON shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Hash)]
 pub struct NsgPriorities {
     /// Lowest priority.
     pub first: u32,
@@ -152,7 +156,7 @@ impl NsgPriorities {
 
 /// Where an NSG rule's priority comes from, when it has one: its requirement's slot and
 /// the position of its (source, destination) pair in that requirement's entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NsgPosition {
     /// The requirement whose slot the rule takes.
     pub requirement: String,
@@ -271,7 +275,7 @@ pub enum DestinationType {
 }
 
 /// One rule to write.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Hash)]
 pub struct PlannedRule {
     /// Unique, stable id, derived from the requirement id.
     pub id: String,
@@ -323,7 +327,7 @@ pub struct PlannedRule {
 }
 
 /// A workspace with a managed virtual network.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Hash)]
 pub struct ManagedWorkspace {
     /// Workspace name (the modules' input keys).
     pub name: String,
@@ -361,7 +365,7 @@ impl ManagedKind {
 }
 
 /// One outbound rule of a workspace's managed virtual network.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
 pub struct ManagedRule {
     /// The workspace.
     pub workspace: String,
@@ -391,7 +395,7 @@ pub struct ManagedRule {
 }
 
 /// A requirement that applies but yields no rule.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
 pub struct Skipped {
     /// The requirement id.
     pub requirement: String,
@@ -402,7 +406,7 @@ pub struct Skipped {
 }
 
 /// Something the user must know about the plan.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
 pub struct Warning {
     /// Stable code.
     pub code: String,
@@ -707,4 +711,12 @@ impl Plan {
         }
         f.write_str(&aligned(&rows))
     }
+}
+
+/// Prefixes as their text (`20.36.0.0/16`), as the plan's JSON has always shown them.
+fn as_texts<S: Serializer, T: fmt::Display>(
+    prefixes: &[T],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(prefixes.iter().map(ToString::to_string))
 }

@@ -185,7 +185,7 @@ pub struct Audit {
 
 /// The planned atoms of every rule.
 fn planned_atoms(plan: &Plan) -> Vec<Atom> {
-    let groups: BTreeMap<&str, &Vec<String>> = plan
+    let groups: BTreeMap<&str, &Vec<ipnet::Ipv4Net>> = plan
         .ip_groups
         .iter()
         .map(|group| (group.name.as_str(), &group.prefixes))
@@ -207,7 +207,12 @@ fn planned_atoms(plan: &Plan) -> Vec<Atom> {
                 DestinationType::Addresses => vec![classify(text)],
                 DestinationType::IpGroups => groups
                     .get(text.as_str())
-                    .map(|prefixes| prefixes.iter().map(|p| classify(p)).collect())
+                    .map(|prefixes| {
+                        prefixes
+                            .iter()
+                            .map(|p| Address::Cidr(ipnet::IpNet::V4(*p)))
+                            .collect()
+                    })
                     .unwrap_or_default(),
             })
             .collect();

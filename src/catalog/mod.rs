@@ -581,7 +581,7 @@ impl NsgBand {
 /// A requirement's NSG slot in one cloud, and the (source, destination) service tag
 /// pairs its NSG rules can have there, in catalog order: a rule's sub-slot is its pair's
 /// position. Outbound rules have no tag source (`None`): their sources are the subnets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NsgSlot {
     /// The slot.
     pub slot: u32,
@@ -673,7 +673,7 @@ pub struct RegionalGroup {
 }
 
 /// The service tag file a cloud's data comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TagSource {
     /// File name.

@@ -14,7 +14,7 @@ use crate::catalog::{Catalog, Cloud};
 use crate::diagnostic::{Code, Diagnostic, Location};
 use crate::plan::{DestinationType, IpGroup, Plan, RuleKind, Warning};
 use crate::scenario::Scenario;
-use crate::service_tags::{Prefixes, ServiceTagFile};
+use crate::service_tags::{Prefixes, ServiceTagError, ServiceTagFile};
 
 /// The most routes a route table may hold.
 pub const ROUTE_LIMIT: usize = 400;
@@ -65,13 +65,21 @@ pub(super) fn apply(
         plan.service_tag_data = Some(file.source());
         plan.address_source = Some(file.source());
     }
-    if let Some(file) = options.service_tags {
-        record_tag_addresses(plan, file);
+    let mut expander = options.service_tags.map(|file| Expander {
+        file,
+        allow_global: options.allow_global_tags,
+        errors: Vec::new(),
+        warnings: BTreeSet::new(),
+        scenario_file: scenario.file.clone(),
+        expanded: BTreeMap::new(),
+    });
+    if let Some(expander) = &mut expander {
+        record_tag_addresses(plan, expander);
     }
     if !by_routes && !by_groups {
         return Ok(());
     }
-    let Some(file) = options.service_tags else {
+    let Some(mut expander) = expander else {
         let path = if by_routes {
             "outputs.route_table.mode"
         } else {
@@ -82,13 +90,6 @@ pub(super) fn apply(
                 .at(location(path))
                 .help("pass Microsoft's service tag file: --service-tags ServiceTags_Public_<date>.json (download id 56519)"),
         ]);
-    };
-    let mut expander = Expander {
-        file,
-        allow_global: options.allow_global_tags,
-        errors: Vec::new(),
-        warnings: BTreeSet::new(),
-        scenario_file: scenario.file.clone(),
     };
     if !options.allow_global_tags {
         for tag in fallbacks {
@@ -115,7 +116,7 @@ pub(super) fn apply(
 
 /// The addresses of every service tag the rules name (destinations and NSG sources), as the
 /// file has them; tags the file lacks are left out (allow lists then show the tag).
-fn record_tag_addresses(plan: &mut Plan, file: &ServiceTagFile<'_>) {
+fn record_tag_addresses(plan: &mut Plan, expander: &mut Expander<'_>) {
     let mut tags: BTreeSet<String> = BTreeSet::new();
     for rule in &plan.rules {
         if rule.destination_type == DestinationType::ServiceTags {
@@ -126,8 +127,8 @@ fn record_tag_addresses(plan: &mut Plan, file: &ServiceTagFile<'_>) {
         }
     }
     for tag in tags {
-        if let Some(Ok(prefixes)) = file.expand(&tag) {
-            plan.tag_addresses.insert(tag, prefixes.all());
+        if let Some(Ok(prefixes)) = expander.expanded(&tag) {
+            plan.tag_addresses.insert(tag, prefixes);
         }
     }
 }
@@ -138,9 +139,22 @@ struct Expander<'f> {
     errors: Vec<Diagnostic>,
     warnings: BTreeSet<Warning>,
     scenario_file: String,
+    /// Each tag's prefixes as the file has them, by name as asked: a tag is parsed and
+    /// aggregated once, however many steps and rules use it.
+    expanded: BTreeMap<String, Option<Result<Prefixes, ServiceTagError>>>,
 }
 
 impl Expander<'_> {
+    /// `ServiceTagFile::expand`, once per tag.
+    fn expanded(&mut self, tag: &str) -> Option<Result<Prefixes, ServiceTagError>> {
+        if let Some(found) = self.expanded.get(tag) {
+            return found.clone();
+        }
+        let found = self.file.expand(tag);
+        self.expanded.insert(tag.to_owned(), found.clone());
+        found
+    }
+
     fn missing(&self, tag: &str) -> Diagnostic {
         Diagnostic::error(
             Code::MissingRegionalTag,
@@ -157,7 +171,7 @@ impl Expander<'_> {
     /// The aggregated prefixes of `tag`; on a missing regional tag, the global tag's (when
     /// allowed) or an error.
     fn expand(&mut self, tag: &str) -> Option<Prefixes> {
-        match self.file.expand(tag) {
+        match self.expanded(tag) {
             Some(Ok(prefixes)) => Some(prefixes),
             Some(Err(error)) => {
                 self.errors.push(Diagnostic::error(
@@ -222,6 +236,7 @@ fn expand_routes(plan: &mut Plan, catalog: &Catalog, cloud: Cloud, expander: &mu
             }
         }
         for prefix in prefixes.all() {
+            let prefix = prefix.to_string();
             let mut route = rule.clone();
             route.id = route_id(&rule.id, &prefix);
             route.destinations = vec![prefix];
@@ -304,7 +319,7 @@ fn expand_groups(plan: &mut Plan, expander: &mut Expander<'_>) {
                     IpGroup {
                         name: group_name(tag),
                         service_tag: tag.clone(),
-                        prefixes: prefixes.v4.iter().map(ToString::to_string).collect(),
+                        prefixes: prefixes.v4,
                     },
                 );
             }

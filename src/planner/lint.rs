@@ -159,7 +159,40 @@ struct Address<'a> {
     net: IpNet,
     /// The rule's value it came from (a prefix, an IP group name, a service tag).
     value: &'a str,
+    /// What `value` is, for the message.
+    via: Via,
+}
+
+/// Where an [`Address`] comes from. Its text is made only for a finding: a rule to an IP
+/// group checks thousands of prefixes, and nearly always finds nothing.
+#[derive(Clone, Copy)]
+enum Via {
+    /// `value` is the prefix, as the rule writes it.
+    Value,
+    /// A service tag's prefix, named by itself.
+    Net,
+    /// A prefix of the IP group `value`.
+    IpGroup,
+    /// A prefix of the service tag `value`.
+    ServiceTag,
+}
+
+impl Address<'_> {
     /// `` `10.0.0.0/8` `` or `` `10.0.0.0/8` of IP group `ipg-x` ``.
+    fn shown(&self) -> String {
+        let (net, value) = (self.net, self.value);
+        match self.via {
+            Via::Value => format!("`{value}`"),
+            Via::Net => format!("`{net}`"),
+            Via::IpGroup => format!("`{net}` of IP group `{value}`"),
+            Via::ServiceTag => format!("`{net}` of service tag `{value}`"),
+        }
+    }
+}
+
+/// An address of a finding, and its text.
+struct Covered<'x, 'a> {
+    address: &'x Address<'a>,
     shown: String,
 }
 
@@ -230,7 +263,7 @@ impl<'a> Linter<'a> {
             );
         }
         if let Some((family, covering)) = covering(&addresses) {
-            let values: Vec<&str> = covering.iter().map(|a| a.value).collect();
+            let values: Vec<&str> = covering.iter().map(|a| a.address.value).collect();
             let location = self
                 .subnet_location(rule, &values)
                 .unwrap_or_else(|| self.rule_location(rule));
@@ -381,7 +414,7 @@ impl<'a> Linter<'a> {
                 addresses.extend(found.into_iter().map(|a| (*route, a)));
             }
             if let Some((family, covering)) = covering(addresses.iter().map(|(_, a)| a)) {
-                let nets: BTreeSet<IpNet> = covering.iter().map(|a| a.net).collect();
+                let nets: BTreeSet<IpNet> = covering.iter().map(|a| a.address.net).collect();
                 let contributing: Vec<&PlannedRule> = addresses
                     .iter()
                     .filter(|(_, a)| nets.contains(&a.net))
@@ -447,13 +480,11 @@ impl<'a> Linter<'a> {
         let mut flagged = BTreeSet::new();
         for (tag, prefixes) in &self.plan.tag_addresses {
             let addresses: Vec<Address<'_>> = prefixes
-                .iter()
-                .filter_map(|p| {
-                    parse_net(p).map(|net| Address {
-                        net,
-                        value: p,
-                        shown: format!("`{p}`"),
-                    })
+                .all()
+                .map(|net| Address {
+                    net,
+                    value: tag,
+                    via: Via::Net,
                 })
                 .collect();
             if let Some((family, covering)) = covering(&addresses) {
@@ -481,12 +512,10 @@ impl<'a> Linter<'a> {
             let addresses: Vec<Address<'_>> = group
                 .prefixes
                 .iter()
-                .filter_map(|p| {
-                    parse_net(p).map(|net| Address {
-                        net,
-                        value: p,
-                        shown: format!("`{p}`"),
-                    })
+                .map(|net| Address {
+                    net: IpNet::V4(*net),
+                    value: &group.name,
+                    via: Via::Net,
                 })
                 .collect();
             if let Some((family, covering)) = covering(&addresses) {
@@ -527,28 +556,24 @@ impl<'a> Linter<'a> {
             {
                 named.push(value.as_str());
             } else if let Some(group) = self.groups.get(value.as_str()) {
-                addresses.extend(group.prefixes.iter().filter_map(|p| {
-                    parse_net(p).map(|net| Address {
-                        net,
-                        value,
-                        shown: format!("`{p}` of IP group `{value}`"),
-                    })
+                addresses.extend(group.prefixes.iter().map(|net| Address {
+                    net: IpNet::V4(*net),
+                    value,
+                    via: Via::IpGroup,
                 }));
             } else if let Some(net) = parse_net(value) {
                 addresses.push(Address {
                     net,
                     value,
-                    shown: format!("`{value}`"),
+                    via: Via::Value,
                 });
             } else if let Some(prefixes) =
                 self.plan.tag_addresses.get(value).filter(|_| tags_expand)
             {
-                addresses.extend(prefixes.iter().filter_map(|p| {
-                    parse_net(p).map(|net| Address {
-                        net,
-                        value,
-                        shown: format!("`{p}` of service tag `{value}`"),
-                    })
+                addresses.extend(prefixes.all().map(|net| Address {
+                    net,
+                    value,
+                    via: Via::ServiceTag,
                 }));
             }
         }
@@ -647,13 +672,38 @@ fn parse_net(text: &str) -> Option<IpNet> {
         .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
+/// Whether `nets` are large enough, counted with their overlaps, to cover all of IPv4
+/// or all of IPv6: what must hold for [`covering`] to find anything. The sizes add up
+/// in one pass, where aggregating sorts every prefix; a rule to an IP group of
+/// thousands of small prefixes is then checked at the cost of reading them once.
+fn may_cover_a_family(nets: impl Iterator<Item = IpNet>) -> bool {
+    // Addresses counted: IPv4 has 2^32; IPv6 has 2^128, one more than a u128 holds, so
+    // a sum that saturates (or `::/0`, whose size alone does not fit) may cover it.
+    let (mut v4, mut v6) = (0_u64, 0_u128);
+    for net in nets {
+        match net {
+            IpNet::V4(net) => {
+                v4 = v4.saturating_add(1_u64 << (32 - u32::from(net.prefix_len())));
+            }
+            IpNet::V6(net) if net.prefix_len() == 0 => return true,
+            IpNet::V6(net) => {
+                v6 = v6.saturating_add(1_u128 << (128 - u32::from(net.prefix_len())));
+            }
+        }
+    }
+    v4 >= 1_u64 << 32 || v6 == u128::MAX
+}
+
 /// The family whose whole space `addresses` cover together, and the addresses of that
 /// family (each needed: an aggregate of all space has no redundant part to leave out, so
 /// all are named, in order).
 fn covering<'x, 'a: 'x>(
     addresses: impl IntoIterator<Item = &'x Address<'a>>,
-) -> Option<(&'static str, Vec<&'x Address<'a>>)> {
+) -> Option<(&'static str, Vec<Covered<'x, 'a>>)> {
     let addresses: Vec<&Address<'_>> = addresses.into_iter().collect();
+    if !may_cover_a_family(addresses.iter().map(|a| a.net)) {
+        return None;
+    }
     let v4: Vec<Ipv4Net> = addresses
         .iter()
         .filter_map(|a| match a.net {
@@ -677,29 +727,34 @@ fn covering<'x, 'a: 'x>(
             return None;
         };
     let mut seen = BTreeSet::new();
-    let mut covering: Vec<&Address<'_>> = addresses
+    let mut covering: Vec<Covered<'x, 'a>> = addresses
         .into_iter()
-        .filter(|a| is_family(&a.net) && seen.insert(a.shown.as_str()))
+        .filter(|a| is_family(&a.net))
+        .map(|address| Covered {
+            address,
+            shown: address.shown(),
+        })
+        .filter(|covered| seen.insert(covered.shown.clone()))
         .collect();
-    covering.sort_by(|a, b| (a.net, &a.shown).cmp(&(b.net, &b.shown)));
+    covering.sort_by(|a, b| (a.address.net, &a.shown).cmp(&(b.address.net, &b.shown)));
     Some((family, covering))
 }
 
 /// `every source (`0.0.0.0/0`)` or `every source: `0.0.0.0/1`, `128.0.0.0/1` together
 /// cover all of IPv4`.
-fn everything(what: &str, family: &str, covering: &[&Address<'_>]) -> String {
+fn everything(what: &str, family: &str, covering: &[Covered<'_, '_>]) -> String {
     match covering {
         [one] => format!("{what} ({})", one.shown),
         _ => format!("{what}: {}", together(family, covering)),
     }
 }
 
-fn together(family: &str, covering: &[&Address<'_>]) -> String {
+fn together(family: &str, covering: &[Covered<'_, '_>]) -> String {
     let shown: Vec<String> = covering.iter().map(|a| a.shown.clone()).collect();
     format!("{} together cover all of {family}", listed(&shown, LISTED))
 }
 
-fn shown(covering: &[&Address<'_>]) -> String {
+fn shown(covering: &[Covered<'_, '_>]) -> String {
     let shown: Vec<String> = covering.iter().map(|a| a.shown.clone()).collect();
     listed(&shown, LISTED)
 }
@@ -758,6 +813,44 @@ mod tests {
             .into_iter()
             .map(|d| format!("{}: {}", d.code, d.message))
             .collect()
+    }
+
+    #[test]
+    fn only_nets_that_add_up_to_a_family_are_aggregated() {
+        let nets =
+            |texts: &[&str]| -> Vec<IpNet> { texts.iter().map(|t| t.parse().unwrap()).collect() };
+        for covering in [
+            &["0.0.0.0/0"][..],
+            &["0.0.0.0/1", "128.0.0.0/1"],
+            &["0.0.0.0/1", "0.0.0.0/1"],
+            &["::/0"],
+            &["::/1", "8000::/1"],
+            &["10.0.0.0/8", "::/1", "::/1"],
+        ] {
+            assert!(
+                may_cover_a_family(nets(covering).into_iter()),
+                "{covering:?}"
+            );
+        }
+        for short in [
+            &["0.0.0.0/1", "128.0.0.0/2"][..],
+            &["10.0.0.0/8"; 255],
+            &["::/1", "8000::/2", "0.0.0.0/1"],
+            &[],
+        ] {
+            assert!(!may_cover_a_family(nets(short).into_iter()), "{short:?}");
+        }
+        // The check is only a filter: covering still decides (these add up, but overlap).
+        let overlapping = nets(&["0.0.0.0/1", "0.0.0.0/1"]);
+        let addresses: Vec<Address<'_>> = overlapping
+            .iter()
+            .map(|net| Address {
+                net: *net,
+                value: "x",
+                via: Via::Net,
+            })
+            .collect();
+        assert!(covering(&addresses).is_none());
     }
 
     #[test]

@@ -180,7 +180,7 @@ fn expand(
                 .map(|g| {
                     g.prefixes
                         .iter()
-                        .map(|p| (p.clone(), "cidr", g.service_tag.clone()))
+                        .map(|p| (p.to_string(), "cidr", g.service_tag.clone()))
                         .collect()
                 })
                 .unwrap_or_default()
@@ -196,8 +196,8 @@ fn expand(
             }
             match plan.tag_addresses.get(destination) {
                 Some(prefixes) => prefixes
-                    .iter()
-                    .map(|p| (p.clone(), "cidr", destination.to_owned()))
+                    .all()
+                    .map(|p| (p.to_string(), "cidr", destination.to_owned()))
                     .collect(),
                 None => vec![(
                     destination.to_owned(),

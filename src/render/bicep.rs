@@ -582,7 +582,7 @@ impl BicepModel {
                     symbol: ip_group_symbol(&group.name),
                     name: group.name.clone(),
                     service_tag: group.service_tag.clone(),
-                    prefixes: group.prefixes.clone(),
+                    prefixes: group.prefixes.iter().map(ToString::to_string).collect(),
                 })
                 .collect(),
             docs: layout::module_documentation(plan, part),

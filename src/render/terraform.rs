@@ -469,7 +469,7 @@ impl TerraformModel {
                     resource: resource_name(&group.name),
                     name: group.name.clone(),
                     service_tag: group.service_tag.clone(),
-                    prefixes: group.prefixes.clone(),
+                    prefixes: group.prefixes.iter().map(ToString::to_string).collect(),
                 })
                 .collect(),
             docs: layout::module_documentation(plan, part),

@@ -372,7 +372,7 @@ pub enum UnmarkedTags {
 }
 
 /// Azure Firewall SKU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sku {
     /// Standard: FQDN filtering, no URL paths.
@@ -554,7 +554,7 @@ impl Default for Outputs {
 }
 
 /// `outputs.layout`: how the generated modules divide the resources among pipelines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
     /// One module per target with everything (`terraform/`, `bicep/`).

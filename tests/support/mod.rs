@@ -83,7 +83,10 @@ pub(crate) fn sorted(mut items: Vec<String>) -> Vec<String> {
 pub fn plan_facts(plan: &Plan) -> BTreeSet<RuleFacts> {
     let mut facts: BTreeSet<RuleFacts> = plan.rules.iter().map(rule_facts).collect();
     for group in &plan.ip_groups {
-        facts.insert(ip_group_facts(&group.name, group.prefixes.clone()));
+        facts.insert(ip_group_facts(
+            &group.name,
+            group.prefixes.iter().map(ToString::to_string).collect(),
+        ));
     }
     facts
 }
