@@ -516,7 +516,8 @@ fn audit(args: &AuditArgs) -> u8 {
         &args.scenario,
         args.catalog.as_deref(),
         &addresses,
-        |catalog, display, bytes, options| {
+        || (),
+        |catalog, display, bytes, options, ()| {
             let outcome = crate::audit::run(
                 bytes,
                 display,
@@ -594,35 +595,60 @@ fn verify_dependencies(args: &VerifyArgs) -> u8 {
 
 /// Reads what `plan` and `generate` share (the catalog, the scenario, the service tag file)
 /// and runs `command` on it; a problem reading any of them is reported and ends the run.
-/// A closure, because the parsed tag file borrows the bytes read here.
-fn with_scenario_inputs(
+/// A closure, because the parsed tag file borrows the bytes read here. `meanwhile` is
+/// work of the command's that needs none of these inputs (`generate` verifies its output
+/// directory), done while the tag file is read; `command` gets what it gave.
+fn with_scenario_inputs<T>(
     scenario: &Path,
     catalog_dir: Option<&Path>,
     addresses: &AddressArgs,
-    command: impl FnOnce(&Catalog, &str, &[u8], AddressOptions<'_>) -> u8,
+    meanwhile: impl FnOnce() -> T,
+    command: impl FnOnce(&Catalog, &str, &[u8], AddressOptions<'_>, T) -> u8,
 ) -> u8 {
-    let catalog = match load_catalog(catalog_dir) {
+    let display = scenario.display().to_string();
+    // Reading a 4 MB service tag file is mostly the kernel filling new memory, and
+    // neither the catalog nor the scenario depends on it: another thread reads it while
+    // this one loads those. Only the read: the catalog's thousands of small allocations
+    // are cheapest on this thread's heap (a second thread's heap grows a page at a time).
+    // Without a file there is nothing to overlap.
+    let reading = addresses
+        .service_tags
+        .clone()
+        .map(|path| std::thread::spawn(move || read_input(&path, &SERVICE_TAG_INPUT)));
+    let (catalog, bytes) = catalog_and_scenario(catalog_dir, scenario, &display);
+    // The command's own work that needs none of the inputs, while the file is read.
+    let prepared = meanwhile();
+    let tag_bytes = match reading {
+        // The reading thread does not panic; if it did, this thread panics with its
+        // payload, as the read would have here.
+        Some(thread) => thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .map(Some),
+        None => Ok(None),
+    };
+    // Problems in the order the inputs are named: the catalog, the scenario, the file.
+    let catalog = match catalog {
         Ok(catalog) => catalog,
         Err(diagnostics) => return fail(&diagnostics, "the catalog"),
     };
-    let display = scenario.display().to_string();
-    let bytes = match read_scenario(scenario, &display) {
+    let bytes = match bytes {
         Ok(bytes) => bytes,
         Err(diagnostic) => return fail(&[*diagnostic], "the scenario"),
     };
-    let tag_bytes = match read_service_tags(addresses) {
+    let tag_bytes = match tag_bytes {
         Ok(bytes) => bytes,
-        Err(code) => return code,
+        Err(diagnostic) => return fail(&[*diagnostic], "the service tag file"),
     };
     let tag_file = match parse_service_tags(addresses, tag_bytes.as_deref()) {
         Ok(file) => file,
-        Err(code) => return code,
+        Err(diagnostic) => return fail(&[*diagnostic], "the service tag file"),
     };
     let options = AddressOptions {
         service_tags: tag_file.as_ref(),
         allow_global_tags: addresses.allow_global_tags,
     };
-    command(&catalog, &display, &bytes, options)
+    command(&catalog, &display, &bytes, options, prepared)
 }
 
 fn plan(args: &PlanArgs) -> u8 {
@@ -630,7 +656,8 @@ fn plan(args: &PlanArgs) -> u8 {
         &args.scenario,
         args.catalog.as_deref(),
         &args.addresses,
-        |catalog, display, bytes, options| {
+        || (),
+        |catalog, display, bytes, options, ()| {
             let outcome = plan_output(bytes, display, catalog, options, args.format);
             print_stderr(&outcome.stderr);
             if outcome.code != 0 {
@@ -646,10 +673,24 @@ fn generate(args: &GenerateArgs, color: bool) -> u8 {
         &args.scenario,
         args.catalog.as_deref(),
         &args.addresses,
-        |catalog, display, bytes, options| {
-            generate_with(args, color, catalog, display, bytes, options)
+        || verified_output(args),
+        |catalog, display, bytes, options, verified| {
+            generate_with(args, color, catalog, display, bytes, options, verified)
         },
     )
+}
+
+/// The output directory's last run, verified to be still what it wrote
+/// (`output::verify`), when this run may reuse it: not under `--check`, which always
+/// renders (it is the verification), nor with `AMLFW_NO_REUSE=1`, which forces the full
+/// path (benchmarks measure both). Problems are the full path's to report.
+fn verified_output(args: &GenerateArgs) -> Option<output::Verified> {
+    if args.check || std::env::var_os("AMLFW_NO_REUSE").is_some() {
+        return None;
+    }
+    let out = output::resolve_out(&args.out, &std::env::current_dir().ok()?);
+    output::check_output_directory(&out, &args.scenario).ok()?;
+    output::verify(&out)
 }
 
 fn generate_with(
@@ -659,6 +700,7 @@ fn generate_with(
     display: &str,
     bytes: &[u8],
     options: AddressOptions<'_>,
+    verified: Option<output::Verified>,
 ) -> u8 {
     let target: Target = args.target.into();
     let mut planned = match planned_generation(bytes, display, catalog, options) {
@@ -682,14 +724,8 @@ fn generate_with(
     let out = output::resolve_out(&args.out, &cwd);
     let render_key = planned.render_key(target);
     // An output directory that provably holds what this run would write: say so without
-    // rendering (most of a run). `--check` always renders: it is the verification.
-    // `AMLFW_NO_REUSE=1` forces the full path (benchmarks measure both).
-    let reused = (!args.check && std::env::var_os("AMLFW_NO_REUSE").is_none())
-        .then(|| {
-            output::check_output_directory(&out, &args.scenario).ok()?;
-            output::reuse(&out, &render_key)
-        })
-        .flatten();
+    // rendering (most of a run).
+    let reused = verified.and_then(|verified| verified.reuse(&render_key));
     let written = match reused {
         Some(report) => Ok(report),
         None => {
@@ -1233,21 +1269,24 @@ fn fail(diagnostics: &[Diagnostic], what: &str) -> u8 {
     EXIT_INPUT
 }
 
-/// The bytes of the `--service-tags` file, if one was given.
-fn read_service_tags(args: &AddressArgs) -> Result<Option<Vec<u8>>, u8> {
-    let Some(path) = &args.service_tags else {
-        return Ok(None);
-    };
-    read_input(path, &SERVICE_TAG_INPUT)
-        .map(Some)
-        .map_err(|diagnostic| fail(&[*diagnostic], "the service tag file"))
+/// The catalog (`--catalog` or the embedded one) and the scenario's bytes.
+#[allow(clippy::type_complexity)]
+fn catalog_and_scenario(
+    catalog_dir: Option<&Path>,
+    scenario: &Path,
+    display: &str,
+) -> (
+    Result<Catalog, Vec<Diagnostic>>,
+    Result<Vec<u8>, Box<Diagnostic>>,
+) {
+    (load_catalog(catalog_dir), read_scenario(scenario, display))
 }
 
 /// Parses the `--service-tags` file; its name (not path) labels plans and headers.
 fn parse_service_tags<'b>(
     args: &AddressArgs,
     bytes: Option<&'b [u8]>,
-) -> Result<Option<ServiceTagFile<'b>>, u8> {
+) -> Result<Option<ServiceTagFile<'b>>, Box<Diagnostic>> {
     let (Some(path), Some(bytes)) = (&args.service_tags, bytes) else {
         return Ok(None);
     };
@@ -1255,23 +1294,33 @@ fn parse_service_tags<'b>(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    ServiceTagFile::parse(bytes, &name).map(Some).map_err(|error| {
-        let message = match error {
-            ServiceTagError::Invalid(reason) => format!("`{}` is not a service tag file: {reason}", path.display()),
-            ServiceTagError::UnknownCloud(cloud) => format!("`{}` names an unknown cloud `{cloud}`", path.display()),
-            ServiceTagError::BadPrefix { tag, prefix } => format!("`{}`: tag `{tag}` has an invalid prefix `{prefix}`", path.display()),
-        };
-        fail(
-            &[Diagnostic::error(Code::InvalidServiceTags, message)
-                .at(Location {
-                    file: path.display().to_string(),
-                    path: String::new(),
-                    position: None,
-                })
-                .help("give Microsoft's \"Azure IP Ranges and Service Tags\" JSON file as downloaded")],
-            "the service tag file",
-        )
-    })
+    ServiceTagFile::parse(bytes, &name)
+        .map(Some)
+        .map_err(|error| {
+            let message = match error {
+                ServiceTagError::Invalid(reason) => {
+                    format!("`{}` is not a service tag file: {reason}", path.display())
+                }
+                ServiceTagError::UnknownCloud(cloud) => {
+                    format!("`{}` names an unknown cloud `{cloud}`", path.display())
+                }
+                ServiceTagError::BadPrefix { tag, prefix } => format!(
+                    "`{}`: tag `{tag}` has an invalid prefix `{prefix}`",
+                    path.display()
+                ),
+            };
+            Box::new(
+                Diagnostic::error(Code::InvalidServiceTags, message)
+                    .at(Location {
+                        file: path.display().to_string(),
+                        path: String::new(),
+                        position: None,
+                    })
+                    .help(
+                        "give Microsoft's \"Azure IP Ranges and Service Tags\" JSON file as downloaded",
+                    ),
+            )
+        })
 }
 
 /// An input file other than the scenario, and the most amlfw reads of it: far above any

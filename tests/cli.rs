@@ -1507,3 +1507,73 @@ fn check_reports_a_stale_provenance_record_when_no_file_changes() {
     assert_eq!(run(&["--check"]).0, 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The service tag file is read on a thread of its own while the catalog and the scenario
+/// load; problems are still reported in the order the inputs are named, one input's only.
+#[test]
+fn input_problems_keep_their_order_while_the_tag_file_is_read_apart() {
+    let missing_tags = "no-such-tags.json";
+    let (code, _, stderr) = amlfw(&[
+        "plan",
+        "no-such-scenario.yaml",
+        "--service-tags",
+        missing_tags,
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no-such-scenario.yaml"), "{stderr}");
+    assert!(!stderr.contains(missing_tags), "{stderr}");
+    let (code, _, stderr) = amlfw(&[
+        "plan",
+        "examples/ip-addresses.yaml",
+        "--catalog",
+        "no-such-catalog",
+        "--service-tags",
+        missing_tags,
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no-such-catalog"), "{stderr}");
+    assert!(!stderr.contains(missing_tags), "{stderr}");
+    let (code, _, stderr) = amlfw(&[
+        "plan",
+        "examples/ip-addresses.yaml",
+        "--service-tags",
+        missing_tags,
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains(missing_tags) && stderr.contains("no such file"),
+        "{stderr}"
+    );
+}
+
+/// `generate` verifies its output directory while the tag file is read, and compares the
+/// record's key only after planning: an up-to-date IP-mode run writes nothing, and a
+/// file edited by hand in between is still found and written again.
+#[test]
+fn an_ip_mode_regeneration_reuses_its_record_and_finds_a_hand_edit() {
+    let out = temp_dir("ip-reuse");
+    let out_arg = out.to_str().unwrap();
+    let run = || {
+        amlfw(&[
+            "generate",
+            "examples/ip-addresses.yaml",
+            "--service-tags",
+            "tests/fixtures/service-tags/ServiceTags_Public_20251028.fixture.json",
+            "--out",
+            out_arg,
+        ])
+    };
+    let (code, _, stderr) = run();
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("amlfw: 0 file(s) written, "), "{stderr}");
+    let edited = out.join("terraform/main.ip_groups.tf");
+    let text = std::fs::read_to_string(&edited).unwrap();
+    std::fs::write(&edited, format!("{text}# mine\n")).unwrap();
+    let (code, _, stderr) = run();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("amlfw: 1 file(s) written, "), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&edited).unwrap(), text);
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -52,7 +52,7 @@ pub use manifest::{
     KeptReason, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, Provenance, ServiceTagsProvenance,
     content_hash, manifest_text,
 };
-pub use reuse::{CACHE_FILE, render_key, reuse};
+pub use reuse::{CACHE_FILE, Verified, render_key, reuse, verify};
 pub use scan::{is_generated, is_leftover};
 pub use transaction::{InjectedFailure, WriteReport, write, write_recorded, write_with};
 

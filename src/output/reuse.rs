@@ -19,6 +19,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use std::fmt::Write as _;
+use std::hash::{Hash as _, Hasher};
 
 use sha2::Digest as _;
 
@@ -37,13 +38,20 @@ const CACHE_FORMAT: &str = "amlfw render cache 1";
 
 /// The key of one rendering: SHA-256 over the amlfw version, [`RENDERER_FINGERPRINT`]
 /// (templates and renderer source), the target, the scenario's name, the provenance the
-/// manifest records, and the whole plan (its `Debug` form, which holds every field and
-/// is deterministic: the plan has no hash maps) but the scenario's path as given, which
-/// no generated file shows: the same scenario run from another directory has one key.
+/// manifest records, and the whole plan but the scenario's path as given, which no
+/// generated file shows: the same scenario run from another directory has one key.
+///
+/// The plan goes in through its derived `Hash`, which the compiler keeps complete (a new
+/// field of any plan type must be hashable, or amlfw does not build) and which is
+/// unambiguous: strings end with a byte UTF-8 never holds, sequences start with their
+/// length, enums with their variant. Its `Debug` text would do too, but formats the
+/// thousands of prefixes of an IP-mode plan, the most expensive part of an up-to-date
+/// run after the service tag file's parse. The plan has no hash maps, so the bytes are
+/// the same on every run; a platform of another pointer width only misses the record.
 /// The plan is borrowed mutably only to leave that path out without copying the plan (at
 /// 1,000 workspaces a copy was most of the key's memory); it is put back before return.
-/// The `Debug` text is streamed into the hash, never held; parts are separated by a
-/// character none of them holds unquoted, so moving text between parts changes the key.
+/// Parts of the header are separated by a character none of them holds unquoted, so
+/// moving text between parts changes the key.
 #[must_use]
 pub fn render_key(
     plan: &mut Plan,
@@ -52,24 +60,39 @@ pub fn render_key(
     provenance: &Provenance,
 ) -> String {
     let path = std::mem::take(&mut plan.scenario);
-    let mut hasher = HashWriter(sha2::Sha256::new());
+    let mut hasher = KeyHasher(sha2::Sha256::new());
     // Writing to a hash cannot fail.
     let _ = write!(
         hasher,
-        "{CACHE_FORMAT}\u{1f}{}\u{1f}{RENDERER_FINGERPRINT:#018x}\u{1f}{target:?}\u{1f}{scenario_name:?}\u{1f}{provenance:?}\u{1f}{plan:?}",
+        "{CACHE_FORMAT}\u{1f}{}\u{1f}{RENDERER_FINGERPRINT:#018x}\u{1f}{target:?}\u{1f}{scenario_name:?}\u{1f}{provenance:?}\u{1f}",
         env!("CARGO_PKG_VERSION"),
     );
+    plan.hash(&mut hasher);
     plan.scenario = path;
     hex(&hasher.0.finalize())
 }
 
-/// `fmt::Write` into a SHA-256: the key's text goes straight into the hash.
-struct HashWriter(sha2::Sha256);
+/// A SHA-256 that text (`fmt::Write`) and `Hash` values are written into: the key's
+/// parts go straight into the hash, never held.
+struct KeyHasher(sha2::Sha256);
 
-impl std::fmt::Write for HashWriter {
+impl std::fmt::Write for KeyHasher {
     fn write_str(&mut self, text: &str) -> std::fmt::Result {
         self.0.update(text.as_bytes());
         Ok(())
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// Not what the key uses (it takes the whole digest), but a true hash of what was
+    /// written, as `Hasher` promises.
+    fn finish(&self) -> u64 {
+        let digest = self.0.clone().finalize();
+        u64::from_le_bytes(digest[..8].try_into().unwrap_or_default())
     }
 }
 
@@ -113,19 +136,29 @@ fn parse_cache(text: &str) -> Option<(&str, &str, Vec<&str>)> {
     Some((key, manifest, files))
 }
 
-/// The report of a run that would write nothing, when `out` provably holds what rendering
-/// with `key` writes: the record has `key`, the manifest is the one that run wrote, every
-/// file of the run still has the bytes the manifest names, and the directories hold no
-/// stale or leftover file (which a full run would remove or warn about). `None` sends the
-/// caller down the full path.
+/// An output directory that holds exactly what its last run recorded: the record's
+/// manifest is the one that run wrote, every file of the run still has the bytes the
+/// manifest names, and the directories hold no stale or leftover file (which a full run
+/// would remove or warn about). What [`Verified::reuse`] then needs is the key.
+///
+/// Apart from the key so that the directory can be read while the run does other work
+/// (an IP-mode run reads its service tag file meanwhile): neither depends on the other.
+#[derive(Debug)]
+pub struct Verified {
+    key: String,
+    unchanged: Vec<PathBuf>,
+}
+
+/// The record of `out` and proof that the directory is still what it says; `None` when
+/// there is no record or anything differs, which sends the caller down the full path.
 #[must_use]
-pub fn reuse(out: &Path, key: &str) -> Option<WriteReport> {
+pub fn verify(out: &Path) -> Option<Verified> {
     // Shared, as `--check` reads: a writer holds the lock exclusively while it changes
     // the directory, and removes the record before its first change.
     let _lock = lock_output(out, LockKind::Shared).ok()??;
     let record = fs::read_to_string(out.join(CACHE_FILE)).ok()?;
     let (recorded_key, manifest_hash, relatives) = parse_cache(&record)?;
-    if recorded_key != key || relatives.is_empty() {
+    if relatives.is_empty() {
         return None;
     }
     let manifest_bytes = fs::read(out.join(MANIFEST_FILE)).ok()?;
@@ -153,10 +186,29 @@ pub fn reuse(out: &Path, key: &str) -> Option<WriteReport> {
     if !problems.is_empty() || !found.stale.is_empty() || !found.leftovers.is_empty() {
         return None;
     }
-    Some(WriteReport {
+    Some(Verified {
+        key: recorded_key.to_owned(),
         unchanged,
-        ..WriteReport::default()
     })
+}
+
+impl Verified {
+    /// The report of a run that would write nothing, when the verified directory was
+    /// written by rendering with `key`; `None` sends the caller down the full path.
+    #[must_use]
+    pub fn reuse(self, key: &str) -> Option<WriteReport> {
+        (self.key == key).then(|| WriteReport {
+            unchanged: self.unchanged,
+            ..WriteReport::default()
+        })
+    }
+}
+
+/// The report of a run that would write nothing, when `out` provably holds what rendering
+/// with `key` writes ([`verify`], then [`Verified::reuse`]).
+#[must_use]
+pub fn reuse(out: &Path, key: &str) -> Option<WriteReport> {
+    verify(out)?.reuse(key)
 }
 
 /// Removes the record before a run changes anything: from then on the directory is not

@@ -20,7 +20,6 @@ use serde_json::value::RawValue;
 
 use crate::catalog::{Cloud, TagSource};
 
-
 /// A parsed service tag file.
 #[derive(Debug)]
 pub struct ServiceTagFile<'a> {
