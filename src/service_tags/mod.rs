@@ -20,6 +20,8 @@ use serde_json::value::RawValue;
 
 use crate::catalog::{Cloud, TagSource};
 
+mod split;
+
 /// A parsed service tag file.
 #[derive(Debug)]
 pub struct ServiceTagFile<'a> {
@@ -227,8 +229,22 @@ pub enum ServiceTagError {
 impl<'a> ServiceTagFile<'a> {
     /// Parses a service tag file. `file` names it in messages.
     pub fn parse(bytes: &'a [u8], file: &str) -> Result<ServiceTagFile<'a>, ServiceTagError> {
-        let raw: RawFile<'a> =
-            serde_json::from_slice(bytes).map_err(|e| ServiceTagError::Invalid(e.to_string()))?;
+        Self::parse_split(bytes, file, split::SPLIT_BYTES)
+    }
+
+    /// [`ServiceTagFile::parse`], on two threads from `split_bytes` of file on; a file
+    /// the split parse does not take whole is parsed, and its problem reported, the
+    /// plain way.
+    fn parse_split(
+        bytes: &'a [u8],
+        file: &str,
+        split_bytes: usize,
+    ) -> Result<ServiceTagFile<'a>, ServiceTagError> {
+        let raw: RawFile<'a> = match split::parse(bytes, split_bytes) {
+            Some(raw) => raw,
+            None => serde_json::from_slice(bytes)
+                .map_err(|e| ServiceTagError::Invalid(e.to_string()))?,
+        };
         let cloud = match raw.cloud.as_str() {
             "Public" => Cloud::Public,
             "AzureGovernment" => Cloud::Usgov,
