@@ -146,3 +146,36 @@ fn the_real_dependencies_response_reads() {
         && e.domain == "*.instances.azureml.ms"
         && e.port == 18881));
 }
+
+/// The real files are large enough to be parsed on two threads (`service_tags::split`):
+/// every tag, in file order, and every prefix of it must be what a plain `serde_json`
+/// parse of the whole file finds.
+#[test]
+fn the_real_service_tag_files_parse_as_serde_json_reads_them() {
+    for file in [
+        "service-tags/ServiceTags_Public_20251028.json",
+        "service-tags/ServiceTags_AzureGovernment_20260720.json",
+        "service-tags/ServiceTags_China_20260720.json",
+    ] {
+        let Some(path) = shared(file) else { return };
+        let bytes = std::fs::read(&path).unwrap();
+        let tags = ServiceTagFile::parse(&bytes, file).unwrap();
+        let plain: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let values = plain["values"].as_array().unwrap();
+        let names: Vec<&str> = values.iter().map(|v| v["name"].as_str().unwrap()).collect();
+        assert_eq!(tags.names().collect::<Vec<_>>(), names, "{file}");
+        for value in values {
+            let name = value["name"].as_str().unwrap();
+            let mut expected: Vec<ipnet::IpNet> = value["properties"]["addressPrefixes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().parse::<ipnet::IpNet>().unwrap().trunc())
+                .collect();
+            expected = ipnet::IpNet::aggregate(&expected);
+            expected.sort_by_key(|net| matches!(net, ipnet::IpNet::V6(_)));
+            let found: Vec<ipnet::IpNet> = tags.expand(name).unwrap().unwrap().all().collect();
+            assert_eq!(found, expected, "{file}: {name}");
+        }
+    }
+}
