@@ -10,7 +10,9 @@
 //!     the parse floor: a process that reads that file and parses it with serde_json into
 //!     `IgnoredAny` (goal: <= 1.5x). The floor process is this bench binary itself, run
 //!     with `AMLFW_PARSE_FLOOR=FILE` (see `main`), so it is built with the same profile;
-//!     also with `AMLFW_NO_REUSE=1`.
+//!     also with `AMLFW_NO_REUSE=1`. A wall-clock ratio: amlfw reads the file on one
+//!     thread while another loads the catalog, and parses it on two (the floor on one).
+//!     The README gives its instructions and CPU time beside.
 //!
 //! In-process rows:
 //! (a) parse the 4 MB public service tag file and expand 8 tags, against a bare
