@@ -615,7 +615,8 @@ fn with_scenario_inputs<T>(
         .service_tags
         .clone()
         .map(|path| std::thread::spawn(move || read_input(&path, &SERVICE_TAG_INPUT)));
-    let (catalog, bytes) = catalog_and_scenario(catalog_dir, scenario, &display);
+    let catalog = load_catalog(catalog_dir);
+    let bytes = read_scenario(scenario, &display);
     // The command's own work that needs none of the inputs, while the file is read.
     let prepared = meanwhile();
     let tag_bytes = match reading {
@@ -1267,19 +1268,6 @@ fn print_stdout(text: &str) -> u8 {
 fn fail(diagnostics: &[Diagnostic], what: &str) -> u8 {
     print_stderr(&render_all(diagnostics, what));
     EXIT_INPUT
-}
-
-/// The catalog (`--catalog` or the embedded one) and the scenario's bytes.
-#[allow(clippy::type_complexity)]
-fn catalog_and_scenario(
-    catalog_dir: Option<&Path>,
-    scenario: &Path,
-    display: &str,
-) -> (
-    Result<Catalog, Vec<Diagnostic>>,
-    Result<Vec<u8>, Box<Diagnostic>>,
-) {
-    (load_catalog(catalog_dir), read_scenario(scenario, display))
 }
 
 /// Parses the `--service-tags` file; its name (not path) labels plans and headers.

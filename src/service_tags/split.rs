@@ -117,6 +117,7 @@ impl<'a> Cursor<'a> {
             self.entries(&mut tags, usize::MAX, &AtomicBool::new(false))?;
             return Some(tags);
         };
+        let never_stopped = AtomicBool::new(false);
         let stop = AtomicBool::new(false);
         let bytes = self.bytes;
         std::thread::scope(|scope| {
@@ -124,10 +125,10 @@ impl<'a> Cursor<'a> {
                 let mut rest = Cursor { bytes, pos: cut };
                 let mut tags = Tags::default();
                 rest.entries(&mut tags, usize::MAX, &stop)
-                    .map(|()| (tags, rest.pos))
+                    .map(|_| (tags, rest.pos))
             });
-            let reached = self.entries(&mut tags, cut, &AtomicBool::new(false));
-            let taken = reached.is_some() && self.pos == cut;
+            let reached = self.entries(&mut tags, cut, &never_stopped);
+            let taken = reached == Some(Stopped::Until) && self.pos == cut;
             #[cfg(test)]
             tests::note_cut(taken);
             if taken {
@@ -139,11 +140,16 @@ impl<'a> Cursor<'a> {
                 self.pos = end;
                 return Some(());
             }
-            // The guess was not an entry's start, or the first half is malformed.
+            // The guess was not an entry's start (or lay past the array), or the first
+            // half is malformed.
             stop.store(true, Ordering::Relaxed);
             let _ = second.join();
-            reached?;
-            self.entries(&mut tags, usize::MAX, &AtomicBool::new(false))
+            match reached? {
+                Stopped::End => Some(()),
+                Stopped::Until => self
+                    .entries(&mut tags, usize::MAX, &never_stopped)
+                    .map(|_| ()),
+            }
         })?;
         Some(tags)
     }
@@ -151,17 +157,20 @@ impl<'a> Cursor<'a> {
     /// Entries from here (the start of one) to past the array's `]`, into `tags`; or up
     /// to the first entry that starts at or after `until`, leaving the cursor there.
     /// Gives up (`None`) when `stop` is set.
-    fn entries(&mut self, tags: &mut Tags<'a>, until: usize, stop: &AtomicBool) -> Option<()> {
+    fn entries(&mut self, tags: &mut Tags<'a>, until: usize, stop: &AtomicBool) -> Option<Stopped> {
         loop {
             self.skip_whitespace();
-            if self.pos >= until || stop.load(Ordering::Relaxed) {
-                return (self.pos >= until).then_some(());
+            if self.pos >= until {
+                return Some(Stopped::Until);
+            }
+            if stop.load(Ordering::Relaxed) {
+                return None;
             }
             let Entry(name, properties) = self.value()?;
             tags.names.push(name);
             tags.properties.push(properties);
             if self.eat(b']') {
-                return Some(());
+                return Some(Stopped::End);
             }
             self.expect(b',')?;
         }
@@ -186,6 +195,15 @@ impl<'a> Cursor<'a> {
             }
         })
     }
+}
+
+/// Where [`Cursor::entries`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopped {
+    /// Past the array's `]`.
+    End,
+    /// At an entry that starts at or after the place it was given.
+    Until,
 }
 
 /// One entry of `values`, as the plain parse reads it ([`TagSeed`]).
@@ -293,6 +311,21 @@ mod tests {
         cuts();
         assert_eq!(parsed(text.as_bytes(), 0).unwrap(), one);
         assert_eq!(cuts(), (0, 1), "the guess was dropped");
+        // The array ends before the middle; what follows it only looks like entries.
+        let after = file_of(3, "").replace(
+            "\n  ]\n}",
+            &format!(
+                "\n  ],\n  \"later\": [{}]\n}}",
+                vec!["{\"name\": \"x\"}"; 400].join(", ")
+            ),
+        );
+        let one = parsed(after.as_bytes(), usize::MAX).unwrap();
+        assert_eq!(one.2.len(), 3);
+        assert_eq!(parsed(after.as_bytes(), 0).unwrap(), one);
+        assert_eq!(cuts(), (0, 1), "the guess past the array was dropped");
+        // ...and the split parse took the file whole: no plain parse was needed.
+        assert!(super::parse(after.as_bytes(), 0).is_some());
+        assert!(super::parse(text.as_bytes(), 0).is_some());
     }
 
     #[test]
