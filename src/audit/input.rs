@@ -1062,56 +1062,7 @@ impl Reader {
                         },
                     );
                     parts.action = action;
-                    let sources = self.texts(rule, "sourceAddresses", &rat);
-                    parts.sources = self.addresses(&sources, &rat);
-                    parts.sources.extend(
-                        self.texts(rule, "sourceIpGroups", &rat)
-                            .into_iter()
-                            .map(Address::UnresolvedIpGroup),
-                    );
-                    if kind == DeployedKind::FirewallNetwork {
-                        let protocols = self.texts(rule, "protocols", &rat);
-                        parts.transports = self.transports(&protocols, &format!("{rat}.protocols"));
-                        let ports = self.texts(rule, "destinationPorts", &rat);
-                        parts.ports = self.ports(&ports, &format!("{rat}.destinationPorts"));
-                        let addresses = self.texts(rule, "destinationAddresses", &rat);
-                        parts.destinations = self.addresses(&addresses, &rat);
-                        parts.destinations.extend(
-                            self.texts(rule, "destinationIpGroups", &rat)
-                                .into_iter()
-                                .map(Address::UnresolvedIpGroup),
-                        );
-                        parts.destinations.extend(
-                            self.texts(rule, "destinationFqdns", &rat)
-                                .into_iter()
-                                .map(Address::Fqdn),
-                        );
-                    } else {
-                        for (p, protocol) in self
-                            .objects(rule, "protocols", &rat)
-                            .into_iter()
-                            .enumerate()
-                        {
-                            let pat = format!("{rat}.protocols[{p}]");
-                            let kind = self
-                                .text(protocol, "protocolType", &pat)
-                                .unwrap_or_default();
-                            let port = self.text(protocol, "port", &pat);
-                            if let Some(web) = self.web_protocol(&kind, port, &pat) {
-                                parts.web.push(web);
-                            }
-                        }
-                        parts.destinations = self
-                            .texts(rule, "targetFqdns", &rat)
-                            .into_iter()
-                            .map(Address::Fqdn)
-                            .collect();
-                        parts.destinations.extend(
-                            self.texts(rule, "fqdnTags", &rat)
-                                .into_iter()
-                                .map(Address::FqdnTag),
-                        );
-                    }
+                    self.azure_rule_body(rule, &rat, &mut parts, "protocols");
                     self.push(parts);
                 }
             }
@@ -1165,62 +1116,66 @@ impl Reader {
                     },
                 );
                 parts.action = action;
-                let sources = self.texts(rule, "sourceAddresses", &rat);
-                parts.sources = self.addresses(&sources, &rat);
-                parts.sources.extend(
-                    self.texts(rule, "sourceIpGroups", &rat)
-                        .into_iter()
-                        .map(Address::UnresolvedIpGroup),
-                );
-                let addresses = self.texts(rule, "destinationAddresses", &rat);
-                parts.destinations = self.addresses(&addresses, &rat);
-                if kind == DeployedKind::FirewallNetwork {
-                    let protocols = self.texts(rule, "ipProtocols", &rat);
-                    parts.transports = self.transports(&protocols, &format!("{rat}.ipProtocols"));
-                    let ports = self.texts(rule, "destinationPorts", &rat);
-                    parts.ports = self.ports(&ports, &format!("{rat}.destinationPorts"));
-                    parts.destinations.extend(
-                        self.texts(rule, "destinationIpGroups", &rat)
-                            .into_iter()
-                            .map(Address::UnresolvedIpGroup),
-                    );
-                    parts.destinations.extend(
-                        self.texts(rule, "destinationFqdns", &rat)
-                            .into_iter()
-                            .map(Address::Fqdn),
-                    );
-                } else {
-                    for (p, protocol) in self
-                        .objects(rule, "protocols", &rat)
-                        .into_iter()
-                        .enumerate()
-                    {
-                        let pat = format!("{rat}.protocols[{p}]");
-                        let kind = self
-                            .text(protocol, "protocolType", &pat)
-                            .unwrap_or_default();
-                        let port = self.text(protocol, "port", &pat);
-                        if let Some(web) = self.web_protocol(&kind, port, &pat) {
-                            parts.web.push(web);
-                        }
-                    }
-                    parts.destinations.extend(
-                        self.texts(rule, "targetFqdns", &rat)
-                            .into_iter()
-                            .map(Address::Fqdn),
-                    );
-                    parts.destinations.extend(
-                        self.texts(rule, "fqdnTags", &rat)
-                            .into_iter()
-                            .map(Address::FqdnTag),
-                    );
-                    parts.destinations.extend(
-                        self.texts(rule, "targetUrls", &rat)
-                            .into_iter()
-                            .map(Address::Url),
-                    );
-                }
+                self.azure_rule_body(rule, &rat, &mut parts, "ipProtocols");
                 self.push(parts);
+            }
+        }
+    }
+
+    /// The sources, destinations, ports and protocols of a firewall rule as Azure's API
+    /// writes it, in a policy's rule collection group and in a classic firewall alike:
+    /// the same fields, but a network rule's protocols, which a policy calls `ipProtocols`
+    /// and a classic firewall `protocols`. A field the rule's kind or format lacks is
+    /// absent, so reading it adds nothing.
+    fn azure_rule_body(
+        &mut self,
+        rule: &Value,
+        rat: &str,
+        parts: &mut Parts,
+        network_protocols: &str,
+    ) {
+        let sources = self.texts(rule, "sourceAddresses", rat);
+        parts.sources = self.addresses(&sources, rat);
+        parts.sources.extend(
+            self.texts(rule, "sourceIpGroups", rat)
+                .into_iter()
+                .map(Address::UnresolvedIpGroup),
+        );
+        let addresses = self.texts(rule, "destinationAddresses", rat);
+        parts.destinations = self.addresses(&addresses, rat);
+        if parts.kind == DeployedKind::FirewallNetwork {
+            let protocols = self.texts(rule, network_protocols, rat);
+            parts.transports = self.transports(&protocols, &format!("{rat}.{network_protocols}"));
+            let ports = self.texts(rule, "destinationPorts", rat);
+            parts.ports = self.ports(&ports, &format!("{rat}.destinationPorts"));
+            parts.destinations.extend(
+                self.texts(rule, "destinationIpGroups", rat)
+                    .into_iter()
+                    .map(Address::UnresolvedIpGroup),
+            );
+            parts.destinations.extend(
+                self.texts(rule, "destinationFqdns", rat)
+                    .into_iter()
+                    .map(Address::Fqdn),
+            );
+        } else {
+            for (p, protocol) in self.objects(rule, "protocols", rat).into_iter().enumerate() {
+                let pat = format!("{rat}.protocols[{p}]");
+                let kind = self
+                    .text(protocol, "protocolType", &pat)
+                    .unwrap_or_default();
+                let port = self.text(protocol, "port", &pat);
+                if let Some(web) = self.web_protocol(&kind, port, &pat) {
+                    parts.web.push(web);
+                }
+            }
+            for (key, address) in [
+                ("targetFqdns", Address::Fqdn as fn(String) -> Address),
+                ("fqdnTags", Address::FqdnTag),
+                ("targetUrls", Address::Url),
+            ] {
+                let texts = self.texts(rule, key, rat);
+                parts.destinations.extend(texts.into_iter().map(address));
             }
         }
     }
