@@ -242,6 +242,21 @@ struct Reader {
 }
 
 /// A rule's parts as the decoders read them, before the common model.
+/// A rule of a rule collection, as [`Reader::each_collection_rule`] finds it.
+struct CollectionRule<'v> {
+    kind: DeployedKind,
+    /// The collection's name, priority and action.
+    collection: String,
+    priority: u32,
+    action: Action,
+    /// The rule's name, the rule, and where it is in the input.
+    name: String,
+    rule: &'v Value,
+    at: String,
+    /// The collection's key and index, and the rule's index in it.
+    position: (&'static str, usize, usize),
+}
+
 struct Parts {
     place: String,
     name: String,
@@ -606,49 +621,75 @@ impl Reader {
             .text(values, "firewall_policy_id", at)
             .unwrap_or_else(|| "(firewall policy)".to_owned());
         let group = self.priority(values, "priority", at);
-        for (key, kind) in [
-            ("network_rule_collection", DeployedKind::FirewallNetwork),
-            (
-                "application_rule_collection",
-                DeployedKind::FirewallApplication,
-            ),
-        ] {
-            for (c, collection) in self.objects(values, key, at).into_iter().enumerate() {
+        let keys = ["network_rule_collection", "application_rule_collection"];
+        self.each_collection_rule(values, keys, "rule", at, |this, found| {
+            let mut parts = Parts::new(
+                found.kind,
+                format!("{address} > {} > {}", found.collection, found.name),
+                found.name,
+                Precedence {
+                    container: policy.clone(),
+                    group,
+                    priority: found.priority,
+                },
+            );
+            parts.action = found.action;
+            let (key, c, r) = found.position;
+            let rule_config = config
+                .as_ref()
+                .and_then(|e| e.get(key)?.get(c)?.get("rule")?.get(r))
+                .cloned();
+            this.terraform_rule_body(
+                found.rule,
+                &found.at,
+                &mut parts,
+                false,
+                rule_config.as_ref(),
+                &prefix,
+            );
+            this.push(parts);
+        });
+    }
+
+    /// `per_rule` on every rule of the network and application rule collections `value`
+    /// lists under `keys` (network first), each collection's rules under `rules_key`, in
+    /// input order (so problems are found in that order): the walk that Terraform's rule
+    /// collection groups and a classic firewall in Azure's API share.
+    fn each_collection_rule<'v>(
+        &mut self,
+        value: &'v Value,
+        keys: [&'static str; 2],
+        rules_key: &str,
+        at: &str,
+        mut per_rule: impl FnMut(&mut Self, CollectionRule<'v>),
+    ) {
+        let kinds = [
+            DeployedKind::FirewallNetwork,
+            DeployedKind::FirewallApplication,
+        ];
+        for (key, kind) in keys.into_iter().zip(kinds) {
+            for (c, collection) in self.objects(value, key, at).into_iter().enumerate() {
                 let cat = format!("{at}.{key}[{c}]");
                 let name = self.text(collection, "name", &cat).unwrap_or_default();
                 let priority = self.priority(collection, "priority", &cat);
                 let action = self.action(collection, "action", &cat);
                 for (r, rule) in self
-                    .objects(collection, "rule", &cat)
+                    .objects(collection, rules_key, &cat)
                     .into_iter()
                     .enumerate()
                 {
-                    let rat = format!("{cat}.rule[{r}]");
-                    let rule_name = self.text(rule, "name", &rat).unwrap_or_default();
-                    let mut parts = Parts::new(
+                    let rat = format!("{cat}.{rules_key}[{r}]");
+                    let found = CollectionRule {
                         kind,
-                        format!("{address} > {name} > {rule_name}"),
-                        rule_name,
-                        Precedence {
-                            container: policy.clone(),
-                            group,
-                            priority,
-                        },
-                    );
-                    parts.action = action;
-                    let rule_config = config
-                        .as_ref()
-                        .and_then(|e| e.get(key)?.get(c)?.get("rule")?.get(r))
-                        .cloned();
-                    self.terraform_rule_body(
+                        collection: name.clone(),
+                        priority,
+                        action,
+                        name: self.text(rule, "name", &rat).unwrap_or_default(),
                         rule,
-                        &rat,
-                        &mut parts,
-                        false,
-                        rule_config.as_ref(),
-                        &prefix,
-                    );
-                    self.push(parts);
+                        at: rat,
+                        position: (key, c, r),
+                    };
+                    per_rule(self, found);
                 }
             }
         }
@@ -1032,41 +1073,25 @@ impl Reader {
     /// The classic rules of a firewall without a policy (`az network firewall show`, or an
     /// ARM `Microsoft.Network/azureFirewalls`): its network and application rule collections.
     fn azure_classic(&mut self, value: &Value, firewall: &str, at: &str) {
-        for (key, kind) in [
-            ("networkRuleCollections", DeployedKind::FirewallNetwork),
-            (
-                "applicationRuleCollections",
-                DeployedKind::FirewallApplication,
-            ),
-        ] {
-            for (c, collection) in self.objects(value, key, at).into_iter().enumerate() {
-                let cat = format!("{at}.{key}[{c}]");
-                let name = self.text(collection, "name", &cat).unwrap_or_default();
-                let priority = self.priority(collection, "priority", &cat);
-                let action = self.action(collection, "action", &cat);
-                for (r, rule) in self
-                    .objects(collection, "rules", &cat)
-                    .into_iter()
-                    .enumerate()
-                {
-                    let rat = format!("{cat}.rules[{r}]");
-                    let rule_name = self.text(rule, "name", &rat).unwrap_or_default();
-                    let mut parts = Parts::new(
-                        kind,
-                        format!("firewall {firewall} > {name} > {rule_name}"),
-                        rule_name,
-                        Precedence {
-                            container: format!("classic:{firewall}"),
-                            group: 0,
-                            priority,
-                        },
-                    );
-                    parts.action = action;
-                    self.azure_rule_body(rule, &rat, &mut parts, "protocols");
-                    self.push(parts);
-                }
-            }
-        }
+        let keys = ["networkRuleCollections", "applicationRuleCollections"];
+        self.each_collection_rule(value, keys, "rules", at, |this, found| {
+            let mut parts = Parts::new(
+                found.kind,
+                format!(
+                    "firewall {firewall} > {} > {}",
+                    found.collection, found.name
+                ),
+                found.name,
+                Precedence {
+                    container: format!("classic:{firewall}"),
+                    group: 0,
+                    priority: found.priority,
+                },
+            );
+            parts.action = found.action;
+            this.azure_rule_body(found.rule, &found.at, &mut parts, "protocols");
+            this.push(parts);
+        });
     }
 
     fn azure_rcg(&mut self, value: &Value, policy: &str, name: &str, at: &str) {
