@@ -7,31 +7,16 @@
 // Test helpers may panic on unexpected I/O failures: that is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
+use support::{amlfw, root};
+
 use std::fs;
 use std::path::PathBuf;
-use std::process::Command;
 
 use amlfw::audit::{InputFormat, Options, ReportFormat};
 use amlfw::catalog::Catalog;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn amlfw(args: &[String]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_amlfw"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("CI")
-        .output()
-        .expect("run amlfw");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
-}
 
 #[test]
 fn golden_reports() {

@@ -4,26 +4,12 @@
 // Test helpers may panic on unexpected I/O failures: that is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
+use support::{amlfw, root};
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn amlfw(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_amlfw"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("CI")
-        .output()
-        .expect("run amlfw");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
-}
 
 /// Compares with `golden/_cli/<name>`, rewriting it under UPDATE_GOLDEN=1 (not in CI).
 fn check_golden(name: &str, actual: &str) {

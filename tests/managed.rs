@@ -4,31 +4,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
+use support::{amlfw, root};
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use amlfw::catalog::Catalog;
 use amlfw::catalog::managed::EntryKind;
 use amlfw::plan::{ManagedKind, Plan};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn amlfw(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_amlfw"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("CI")
-        .output()
-        .expect("run amlfw");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 fn plan_of(path: &str) -> Plan {
     let catalog = Catalog::embedded();

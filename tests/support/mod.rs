@@ -17,6 +17,22 @@ pub fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Runs the built `amlfw` in the repository root, without `CI` (under which some checks
+/// refuse to skip): its exit code, stdout and stderr.
+pub fn amlfw<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_amlfw"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("CI")
+        .output()
+        .expect("run amlfw");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
 /// The golden cases that generate modules (not `_cli`, not `err-*`), sorted.
 pub fn golden_cases() -> Vec<String> {
     let mut cases: Vec<String> = std::fs::read_dir(root().join("golden"))
